@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the control plane the tests and the demo run on: etcd (Debian's etcd-server) and kube-apiserver +
+# kube-controller-manager compiled from Debian's kubernetes 1.20.2 source package. The binaries land in
+# $KEELSON_CACHE (default ~/.cache/keelson/control-plane-1.20.2); a second run finds them there and does nothing.
+# Needs root (or sudo) for apt-get; takes about 6 minutes on 2 cores the first time.
+set -euo pipefail
+
+cache="${KEELSON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keelson}/control-plane-1.20.2"
+bins=(etcd kube-apiserver kube-controller-manager)
+step() { printf '[control-plane] %s\n' "$*" >&2; }
+
+have_all() { for b in "${bins[@]}"; do [ -x "$cache/$b" ] || return 1; done; }
+if have_all; then step "binaries already in $cache"; exit 0; fi
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { step "need root or sudo to apt-get install golang-go etcd-server rsync"; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+src_list=/etc/apt/sources.list.d/keelson-src.sources
+if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
+  step "adding a deb-src entry for bookworm ($src_list)"
+  $sudo tee "$src_list" >/dev/null <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+step "apt-get update"
+$sudo apt-get update -qq >&2
+step "apt-get install golang-go etcd-server rsync dpkg-dev"
+$sudo apt-get install -y -qq --no-install-recommends golang-go etcd-server rsync dpkg-dev >&2
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/keelson-k8s-build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+step "downloading Debian's kubernetes source package"
+apt-get source --download-only kubernetes >&2
+step "unpacking"
+dpkg-source --no-check -x kubernetes_*.dsc src >/dev/null
+cd src
+mkdir -p .go/src/k8s.io
+ln -sfn "$PWD" .go/src/k8s.io/kubernetes
+step "compiling kube-apiserver and kube-controller-manager (about 6 minutes on 2 cores)"
+start=$(date +%s)
+( cd .go/src/k8s.io/kubernetes && GOPATH="$work/src/.go" GOFLAGS=-mod=vendor CGO_ENABLED=0 GO111MODULE=off \
+    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2 ) &
+pid=$!
+while kill -0 "$pid" 2>/dev/null; do sleep 30; kill -0 "$pid" 2>/dev/null && step "still compiling… $(( $(date +%s) - start ))s"; done
+wait "$pid"
+mkdir -p "$cache"
+out=$(find . -path '*/_output/*' -type f -name kube-apiserver | head -n1)
+cp "$(dirname "$out")/kube-apiserver" "$(dirname "$out")/kube-controller-manager" "$cache/"
+cp "$(command -v etcd || echo /usr/bin/etcd)" "$cache/etcd"
+step "done in $(( $(date +%s) - start ))s: $cache"
