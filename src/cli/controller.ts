@@ -1,0 +1,53 @@
+// `keelson controller`: builds the Manager from Options, registers the enabled features, runs until SIGTERM/SIGINT.
+
+import { controllerHelp, loadOptions, type Options } from '../config/options.js';
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import { Manager } from '../kube/manager.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { createMetrics } from '../observe/metrics.js';
+import { VERSION } from '../version.js';
+import type { Command } from './io.js';
+
+/** Everything a feature needs to register its stores, controllers, runnables and routes. */
+export interface FeatureContext {
+  readonly manager: Manager;
+  readonly options: Options;
+  readonly logger: Logger;
+}
+
+/** Builds a Manager with every enabled feature registered, without starting it (tests start it themselves). */
+export async function buildController(options: Options, env: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<Manager> {
+  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, env });
+  const client = new KubeClient(kc, `keelson/${VERSION}`);
+  const metrics = createMetrics();
+  const events = new EventRecorder(client, logger, 'keelson', options.podName);
+  const manager = new Manager({
+    client, logger, metrics, events,
+    httpAddr: options.httpAddr, metricsAddr: options.metricsAddr, shutdownTimeoutMs: options.shutdownTimeoutMs,
+  });
+  const ctx: FeatureContext = { manager, options, logger };
+  void ctx; // features register here (reload, sealing, gitsync)
+  return manager;
+}
+
+export const controllerCommand: Command = async (argv, io) => {
+  const options = loadOptions(argv, io.env);
+  if (options.help) { io.stdout.write(controllerHelp()); return 0; }
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  logger.info({ version: VERSION, node: process.version, reload: options.reload.enabled, sealing: options.sealing.enabled, gitsync: options.gitsync.enabled }, 'keelson starting');
+  const manager = await buildController(options, io.env, logger);
+  let exitCode = 0;
+  const done = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stop requested');
+      manager.stop().then(resolve, (err) => { logger.error({ err }, 'shutdown failed'); exitCode = 1; resolve(); });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    manager.onLostLeadership(() => { exitCode = 1; stop('leadership lost'); });
+  });
+  await manager.start();
+  await done;
+  return exitCode;
+};

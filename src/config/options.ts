@@ -1,0 +1,189 @@
+// One validated, frozen Options object for `keelson controller`, from flags and KEELSON_* variables. Nothing else
+// in Keelson reads process.env: the downward-API variables (POD_NAMESPACE, POD_NAME) are read here too.
+
+import { type FlagSpec, type FlagValue, UsageError, formatHelp, parseArgs } from './flags.js';
+
+const CORE = 'Core';
+const RELOAD = 'Reload';
+const SEALING = 'Sealing';
+const GITSYNC = 'Git sync';
+const HA = 'High availability';
+
+export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
+  { group: CORE, name: 'kubeconfig', type: 'string', default: undefined, help: 'kubeconfig file; else in-cluster, else $KUBECONFIG, else ~/.kube/config' },
+  { group: CORE, name: 'http-addr', type: 'string', default: ':8080', help: 'address for /healthz, /readyz, sealing and hook endpoints' },
+  { group: CORE, name: 'metrics-addr', type: 'string', default: ':9090', help: 'address for Prometheus /metrics; "0" disables' },
+  { group: CORE, name: 'log-level', type: 'enum', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'], default: 'info', help: 'log level' },
+  { group: CORE, name: 'log-format', type: 'enum', choices: ['json', 'pretty'], default: 'json', help: 'log format' },
+  { group: CORE, name: 'controller-namespace', type: 'string', default: undefined, help: 'namespace Keelson runs in; default $POD_NAMESPACE, else keelson-system' },
+  { group: CORE, name: 'workers', type: 'int', min: 1, default: 4, help: 'reconciles run at once per controller' },
+  { group: CORE, name: 'shutdown-timeout', type: 'duration', default: '8s', help: 'how long SIGTERM waits for in-flight work' },
+  { group: CORE, name: 'disable-reload', type: 'boolean', default: false, help: 'turn off the reload controller' },
+  { group: CORE, name: 'disable-sealing', type: 'boolean', default: false, help: 'turn off the SealedSecret controller and its endpoints' },
+  { group: CORE, name: 'disable-gitsync', type: 'boolean', default: false, help: 'turn off the GitSync controller and its hooks' },
+
+  { group: RELOAD, name: 'reload-strategy', type: 'enum', choices: ['annotations', 'env-vars'], default: 'annotations', help: 'how a roll is written into the pod template' },
+  { group: RELOAD, name: 'auto-reload-all', type: 'boolean', default: false, help: 'treat every workload as keelson.dev/auto: "true" unless it says "false"' },
+  { group: RELOAD, name: 'reload-on-create', type: 'boolean', default: false, help: 'roll when a named trigger that did not exist is created' },
+  { group: RELOAD, name: 'reload-on-delete', type: 'boolean', default: false, help: 'roll when a referenced config is deleted' },
+  { group: RELOAD, name: 'namespaces', type: 'list', default: [], help: 'only these namespaces (default all)' },
+  { group: RELOAD, name: 'ignore-namespaces', type: 'list', default: [], help: 'never these namespaces' },
+  { group: RELOAD, name: 'namespace-selector', type: 'string', default: undefined, help: 'only namespaces whose labels match this selector' },
+  { group: RELOAD, name: 'resource-label-selector', type: 'string', default: undefined, help: 'only ConfigMaps and Secrets whose labels match this selector' },
+  { group: RELOAD, name: 'debounce', type: 'duration', default: '1s', help: 'coalescing window per workload (annotation keelson.dev/debounce overrides)' },
+  { group: RELOAD, name: 'max-rolls-per-second', type: 'number', min: 0.1, default: 10, help: 'overall limit on rolls written per second' },
+  { group: RELOAD, name: 'rollout-timeout', type: 'duration', default: '10m', help: 'a rollout not complete by then is reported Failed' },
+
+  { group: SEALING, name: 'key-namespace', type: 'string', default: undefined, help: 'namespace of the sealing keys (default: the controller namespace)' },
+  { group: SEALING, name: 'key-prefix', type: 'string', default: 'sealed-secrets-key', help: 'generateName prefix of new key Secrets' },
+  { group: SEALING, name: 'key-size', type: 'int', min: 2048, default: 4096, help: 'RSA key size of generated keys' },
+  { group: SEALING, name: 'key-renew-period', type: 'duration', default: '720h', help: 'a new sealing key this often; 0 disables' },
+
+  { group: GITSYNC, name: 'git-cache-dir', type: 'string', default: undefined, help: 'where repositories are fetched (default: a keelson-git folder in the temp dir)' },
+  { group: GITSYNC, name: 'max-concurrent-syncs', type: 'int', min: 1, default: 4, help: 'GitSyncs reconciled at once' },
+
+  { group: HA, name: 'leader-elect', type: 'boolean', default: false, help: 'elect one active replica through a coordination.k8s.io Lease' },
+  { group: HA, name: 'leader-election-namespace', type: 'string', default: undefined, help: 'namespace of the Lease (default: the controller namespace)' },
+  { group: HA, name: 'leader-election-id', type: 'string', default: 'keelson', help: 'name of the Lease' },
+  { group: HA, name: 'leader-election-lease-duration', type: 'duration', default: '15s', help: 'how long a lease is held without renewal' },
+  { group: HA, name: 'leader-election-renew-deadline', type: 'duration', default: '10s', help: 'the leader gives up if it cannot renew within this' },
+  { group: HA, name: 'leader-election-retry-period', type: 'duration', default: '2s', help: 'how often candidates try and the leader renews' },
+];
+
+export interface Address { readonly host: string; readonly port: number }
+
+export interface Options {
+  readonly kubeconfig: string | undefined;
+  readonly httpAddr: Address;
+  readonly metricsAddr: Address | undefined;
+  readonly logLevel: string;
+  readonly logFormat: 'json' | 'pretty';
+  readonly controllerNamespace: string;
+  readonly podName: string;
+  readonly workers: number;
+  readonly shutdownTimeoutMs: number;
+  readonly reload: {
+    readonly enabled: boolean;
+    readonly strategy: 'annotations' | 'env-vars';
+    readonly autoReloadAll: boolean;
+    readonly reloadOnCreate: boolean;
+    readonly reloadOnDelete: boolean;
+    readonly namespaces: readonly string[];
+    readonly ignoreNamespaces: readonly string[];
+    readonly namespaceSelector: string | undefined;
+    readonly resourceLabelSelector: string | undefined;
+    readonly debounceMs: number;
+    readonly maxRollsPerSecond: number;
+    readonly rolloutTimeoutMs: number;
+  };
+  readonly sealing: {
+    readonly enabled: boolean;
+    readonly keyNamespace: string;
+    readonly keyPrefix: string;
+    readonly keySize: number;
+    readonly keyRenewPeriodMs: number;
+  };
+  readonly gitsync: {
+    readonly enabled: boolean;
+    readonly cacheDir: string | undefined;
+    readonly maxConcurrentSyncs: number;
+  };
+  readonly leaderElection: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    readonly id: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  };
+}
+
+/** "host:port", ":port" (all interfaces) or "port"; "0" or "" means off where allowed. */
+export function parseAddress(flag: string, text: string): Address {
+  const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`invalid value for --${flag}: expected host:port, :port or port (got "${text}")`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function dnsLabel(flag: string, value: string): string {
+  if (!DNS_LABEL.test(value)) throw new UsageError(`invalid value for --${flag}: "${value}" is not a Kubernetes namespace/name (lower-case letters, digits and '-')`);
+  return value;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export const CONTROLLER_USAGE = 'Usage: keelson controller [flags]\n\nRuns the reload, sealing and Git sync controllers. Every flag can also be set as KEELSON_<FLAG>.';
+
+export function controllerHelp(): string {
+  return formatHelp(CONTROLLER_USAGE, CONTROLLER_FLAGS);
+}
+
+/** Builds Options from argv (after the command word) and the environment; throws UsageError naming the flag. */
+export function loadOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options & { help: boolean } {
+  const { values, positionals, help } = parseArgs(CONTROLLER_FLAGS, argv, env);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (keelson controller takes only flags)`);
+  const get = <T extends FlagValue>(name: string) => values.get(name) as T;
+  const controllerNamespace = dnsLabel('controller-namespace', get<string | undefined>('controller-namespace') ?? (env.POD_NAMESPACE || 'keelson-system'));
+  const metricsText = get<string>('metrics-addr');
+  const options = {
+    help,
+    kubeconfig: get<string | undefined>('kubeconfig'),
+    httpAddr: parseAddress('http-addr', get<string>('http-addr')),
+    metricsAddr: metricsText === '0' || metricsText === '' ? undefined : parseAddress('metrics-addr', metricsText),
+    logLevel: get<string>('log-level'),
+    logFormat: get<'json' | 'pretty'>('log-format'),
+    controllerNamespace,
+    podName: env.POD_NAME || env.HOSTNAME || 'keelson',
+    workers: get<number>('workers'),
+    shutdownTimeoutMs: get<number>('shutdown-timeout'),
+    reload: {
+      enabled: !get<boolean>('disable-reload'),
+      strategy: get<'annotations' | 'env-vars'>('reload-strategy'),
+      autoReloadAll: get<boolean>('auto-reload-all'),
+      reloadOnCreate: get<boolean>('reload-on-create'),
+      reloadOnDelete: get<boolean>('reload-on-delete'),
+      namespaces: get<readonly string[]>('namespaces').map((n) => dnsLabel('namespaces', n)),
+      ignoreNamespaces: get<readonly string[]>('ignore-namespaces').map((n) => dnsLabel('ignore-namespaces', n)),
+      namespaceSelector: get<string | undefined>('namespace-selector'),
+      resourceLabelSelector: get<string | undefined>('resource-label-selector'),
+      debounceMs: get<number>('debounce'),
+      maxRollsPerSecond: get<number>('max-rolls-per-second'),
+      rolloutTimeoutMs: get<number>('rollout-timeout'),
+    },
+    sealing: {
+      enabled: !get<boolean>('disable-sealing'),
+      keyNamespace: dnsLabel('key-namespace', get<string | undefined>('key-namespace') ?? controllerNamespace),
+      keyPrefix: get<string>('key-prefix'),
+      keySize: get<number>('key-size'),
+      keyRenewPeriodMs: get<number>('key-renew-period'),
+    },
+    gitsync: {
+      enabled: !get<boolean>('disable-gitsync'),
+      cacheDir: get<string | undefined>('git-cache-dir'),
+      maxConcurrentSyncs: get<number>('max-concurrent-syncs'),
+    },
+    leaderElection: {
+      enabled: get<boolean>('leader-elect'),
+      namespace: dnsLabel('leader-election-namespace', get<string | undefined>('leader-election-namespace') ?? controllerNamespace),
+      id: dnsLabel('leader-election-id', get<string>('leader-election-id')),
+      leaseDurationMs: get<number>('leader-election-lease-duration'),
+      renewDeadlineMs: get<number>('leader-election-renew-deadline'),
+      retryPeriodMs: get<number>('leader-election-retry-period'),
+    },
+  };
+  const le = options.leaderElection;
+  if (!(le.leaseDurationMs > le.renewDeadlineMs && le.renewDeadlineMs > le.retryPeriodMs)) {
+    throw new UsageError('leader election timings must satisfy --leader-election-lease-duration > --leader-election-renew-deadline > --leader-election-retry-period');
+  }
+  return deepFreeze(options);
+}

@@ -1,0 +1,265 @@
+// A thin JSON client for the Kubernetes API. @kubernetes/client-node loads the kubeconfig and supplies TLS material
+// and credentials (exec plugins, OIDC, rotating in-cluster tokens); requests go out over node:https with one
+// keep-alive agent, objects stay plain JSON (no class round-trips), and watches stream line by line.
+
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { KubeConfig } from '@kubernetes/client-node';
+import { type ResourceType, resourcePath } from './resources.js';
+import type { KubeObject, ObjectList, Status, WatchEvent } from './types.js';
+
+/** An API answer other than 2xx, with the Status reason; the message never contains request bodies. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: Status['details'],
+  ) {
+    super(message);
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.status === 404;
+export const isConflict = (e: unknown): boolean => e instanceof ApiError && e.status === 409;
+export const isAlreadyExists = (e: unknown): boolean => e instanceof ApiError && e.status === 409 && e.reason === 'AlreadyExists';
+export const isGone = (e: unknown): boolean => e instanceof ApiError && e.status === 410;
+export const isForbidden = (e: unknown): boolean => e instanceof ApiError && e.status === 403;
+export const isInvalid = (e: unknown): boolean => e instanceof ApiError && (e.status === 422 || e.status === 400);
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  readonly query?: Query;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly continue?: string;
+  readonly resourceVersion?: string;
+}
+
+export interface WatchOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resourceVersion?: string;
+  readonly timeoutSeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  readonly fieldManager?: string;
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+  readonly subresource?: string;
+}
+
+/** kubeconfig lookup order of DESIGN §5: --kubeconfig, in-cluster, $KUBECONFIG, ~/.kube/config. */
+export function loadKubeConfig(opts: { kubeconfig?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): KubeConfig {
+  const env = opts.env ?? {};
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) {
+    kc.loadFromFile(opts.kubeconfig);
+  } else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+    kc.loadFromCluster();
+  } else if (env.KUBECONFIG) {
+    kc.loadFromFile(env.KUBECONFIG.split(':')[0]!);
+  } else {
+    const path = join(env.HOME || homedir(), '.kube', 'config');
+    if (!existsSync(path)) throw new Error(`no Kubernetes configuration found: pass --kubeconfig, run in a cluster, set $KUBECONFIG, or create ${path}`);
+    kc.loadFromFile(path);
+  }
+  if (!kc.getCurrentCluster()) throw new Error('the kubeconfig names no current cluster: set current-context');
+  return kc;
+}
+
+interface Auth { headers: Record<string, string>; at: number }
+
+export class KubeClient {
+  readonly server: URL;
+  private readonly agent: http.Agent;
+  private auth: Auth | undefined;
+  private tls: https.RequestOptions | undefined;
+
+  constructor(readonly kubeConfig: KubeConfig, private readonly userAgent = 'keelson') {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig names no current cluster');
+    this.server = new URL(cluster.server);
+    this.agent = this.server.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 64 })
+      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /** TLS material and headers from the kubeconfig; headers are refreshed every 30 s so rotated tokens are picked up. */
+  private async requestBase(): Promise<{ tls: https.RequestOptions; headers: Record<string, string> }> {
+    const now = Date.now();
+    if (!this.tls || !this.auth || now - this.auth.at > 30_000) {
+      const opts: https.RequestOptions = { headers: {} };
+      await this.kubeConfig.applyToHTTPSOptions(opts as never);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+      if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      this.tls = { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized };
+      this.auth = { headers, at: now };
+    }
+    return { tls: this.tls, headers: this.auth.headers };
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.server);
+    url.pathname = (this.server.pathname.replace(/\/$/, '') + path.split('?')[0]).replace(/\/\//g, '/');
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const { tls, headers } = await this.requestBase();
+    const body = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+    const reqHeaders: Record<string, string> = { ...headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+    if (body) { reqHeaders['Content-Type'] = opts.contentType ?? 'application/json'; reqHeaders['Content-Length'] = String(body.length); }
+    const mod = url.protocol === 'https:' ? https : http;
+    return await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = mod.request(url, { ...tls, method, headers: reqHeaders, agent: this.agent, signal: opts.signal }, resolve);
+      if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${opts.timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** One request; resolves to the parsed JSON body on 2xx and rejects with ApiError otherwise. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.send(method, path, { timeoutMs: 60_000, ...opts });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T;
+    throw toApiError(method, path, status, text);
+  }
+
+  get<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, subresource?: string): Promise<T> {
+    return this.request<T>('GET', resourcePath(t, namespace, name, subresource));
+  }
+
+  /** Like get, but a missing object is undefined instead of an error. */
+  async tryGet<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try { return await this.get<T>(t, namespace, name); } catch (e) { if (isNotFound(e)) return undefined; throw e; }
+  }
+
+  list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
+    });
+  }
+
+  /** Every item, following `continue` tokens page by page. */
+  async listAll<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<T[]> {
+    const out: T[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await this.list<T>(t, { limit: 500, ...opts, continue: cont });
+      out.push(...page.items);
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return out;
+  }
+
+  create<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('POST', resourcePath(t, obj.metadata.namespace), { body: obj, query: writeQuery(opts) });
+  }
+
+  replace<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('PUT', resourcePath(t, obj.metadata.namespace, obj.metadata.name, opts.subresource), { body: obj, query: writeQuery(opts) });
+  }
+
+  patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, type: PatchType, body: unknown, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(t, namespace, name, opts.subresource), {
+      body, contentType: PATCH_CONTENT_TYPE[type], query: { ...writeQuery(opts), force: type === 'apply' && opts.force ? true : undefined },
+    });
+  }
+
+  /** Server-side apply of a whole object (its apiVersion/kind/metadata.name must be set). */
+  apply<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject, opts: WriteOptions & { fieldManager: string }): Promise<T> {
+    return this.patch<T>(t, obj.metadata.namespace, obj.metadata.name!, 'apply', obj, opts);
+  }
+
+  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; resourceVersion?: string; dryRun?: boolean } = {}): Promise<boolean> {
+    const preconditions = opts.uid || opts.resourceVersion ? { uid: opts.uid, resourceVersion: opts.resourceVersion } : undefined;
+    try {
+      await this.request('DELETE', resourcePath(t, namespace, name), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: opts.propagationPolicy, preconditions },
+        query: { dryRun: opts.dryRun ? 'All' : undefined },
+      });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * One watch request. Calls onEvent for each event and resolves when the server closes the stream; rejects with
+   * ApiError on a non-2xx answer or an ERROR event (410 Gone for an expired resourceVersion).
+   */
+  async watch<T extends KubeObject = KubeObject>(t: ResourceType, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): Promise<void> {
+    const path = resourcePath(t, opts.namespace);
+    const res = await this.send('GET', path, {
+      signal: opts.signal,
+      query: { watch: true, allowWatchBookmarks: true, resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, timeoutSeconds: opts.timeoutSeconds },
+    });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw toApiError('WATCH', path, status, Buffer.concat(chunks).toString('utf8'));
+    }
+    const lines = createInterface({ input: res, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (line.trim() === '') continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const s = event.object as Status;
+          throw new ApiError(s.code ?? 500, s.reason ?? 'Unknown', `watch ${path}: ${s.message ?? 'error event'}`);
+        }
+        onEvent(event);
+      }
+    } finally {
+      lines.close();
+      res.destroy();
+    }
+  }
+
+  /** Ends keep-alive sockets so a process (or a test) can exit promptly. */
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function writeQuery(opts: WriteOptions): Query {
+  return { fieldManager: opts.fieldManager, dryRun: opts.dryRun ? 'All' : undefined };
+}
+
+function toApiError(method: string, path: string, status: number, text: string): ApiError {
+  let s: Partial<Status> = {};
+  try { s = JSON.parse(text) as Status; } catch { /* not JSON: keep the status line only */ }
+  const message = s.message ?? (text.length > 0 && text.length < 300 ? text.trim() : http.STATUS_CODES[status] ?? 'error');
+  return new ApiError(status, s.reason ?? http.STATUS_CODES[status] ?? 'Unknown', `${method} ${path}: ${status} ${message}`, s.details);
+}
