@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` runs through the prepare script).
-import { main } from '../dist/cli/main.js';
-
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(`keelson needs Node.js 22.19 or newer (this is ${process.version}); in a clone, "npx keelson" uses the Node 24 that npm ci installs.\n`);
+  process.exit(1);
+}
+const { main } = await import('../dist/cli/main.js');
 const code = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exitCode = code;
 if (process.argv[2] !== 'controller') process.exit(code);
