@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeClient } from '../../src/kube/client.js';
 import { CONFIGMAPS, DEPLOYMENTS, NAMESPACES, REPLICASETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
+import { startFakeKubelet } from '../support/fake-kubelet.js';
 import { eventually } from '../support/wait.js';
 
 describe('test control plane', () => {
@@ -35,6 +36,17 @@ describe('test control plane', () => {
       spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
     });
     await eventually('a ReplicaSet for web', async () => (await cp.client.list(REPLICASETS, { namespace: 'cp-test' })).items.length > 0);
+  });
+
+  it('rolls a Deployment out to Available with the fake kubelet', async () => {
+    const kubelet = await startFakeKubelet(cp.client);
+    try {
+      await eventually('web to be available', async () => {
+        const d = await cp.client.get(DEPLOYMENTS, 'cp-test', 'web');
+        const st = d.status as { availableReplicas?: number; updatedReplicas?: number } | undefined;
+        return st?.availableReplicas === 1 && st.updatedReplicas === 1;
+      });
+    } finally { await kubelet.stop(); }
   });
 
   it('keeps data across an apiserver restart', async () => {
