@@ -8,4 +8,4 @@ if (major < 22 || (major === 22 && minor < 19)) {
 const { main } = await import('../dist/cli/main.js');
 const code = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exitCode = code;
-if (process.argv[2] !== 'controller') process.exit(code);
+process.exit(code);

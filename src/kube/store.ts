@@ -9,7 +9,7 @@
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { backoffDelay, sleep } from './backoff.js';
-import { ApiError, type KubeClient, isForbidden, isGone } from './client.js';
+import { type KubeClient, isForbidden, isGone } from './client.js';
 import { type ResourceType, keyOf } from './resources.js';
 import type { KubeObject } from './types.js';
 
@@ -83,6 +83,7 @@ export class Store<R> {
     return [...(this.indexes.get(name)?.get(value) ?? [])];
   }
 
+  /** Starts list+watch; after stop(), starting again resumes from the last resourceVersion seen. */
   start(): void {
     if (this.loop) return;
     this.abort = new AbortController();
@@ -108,7 +109,8 @@ export class Store<R> {
     const { logger } = this.opts;
     const policy = this.opts.backoff ?? { baseMs: 500, maxMs: 30_000 };
     let attempt = 0;
-    let needList = true;
+    // A store started again after stop() resumes from its last resourceVersion; 410 makes it relist if too old.
+    let needList = !this.syncedFlag;
     while (!signal.aborted) {
       try {
         if (needList) {
@@ -143,9 +145,8 @@ export class Store<R> {
         logger.warn({ resource: this.name, err: errSummary(err), retryInMs: delay }, isForbidden(err)
           ? `list/watch of ${this.name} forbidden: grant list and watch on ${this.opts.resource.plural} to Keelson's ServiceAccount`
           : `list/watch of ${this.name} failed; retrying`);
-        // After a connection error, the next attempt relists: events may have been missed while disconnected,
-        // and relisting emits the difference (client-go does the same).
-        needList = needList || !(err instanceof ApiError);
+        // After a connection error the next watch resumes from the last resourceVersion, as client-go's reflector
+        // does; if the server no longer has that version it answers 410 and we relist then. A failed LIST retries.
         await sleep(delay, signal);
       }
     }

@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   readonly controllerManager?: boolean | readonly string[];
   /** Extra token users: name → groups. Each gets a kubeconfig from userKubeConfig(name). */
   readonly users?: Readonly<Record<string, readonly string[]>>;
+  /** Extra kube-apiserver flags (e.g. --etcd-compaction-interval=1s --watch-cache=false to provoke 410 Gone). */
+  readonly apiServerFlags?: readonly string[];
   /** Progress lines (binaries building, components starting); default silent. */
   readonly progress?: (line: string) => void;
 }
@@ -148,7 +150,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local', '--service-cluster-ip-range=10.0.0.0/24',
       '--disable-admission-plugins=ServiceAccount', '--allow-privileged=true', '--insecure-port=0', '--enable-priority-and-fairness=false',
-      '--watch-cache=true', '--event-ttl=1h', '--v=1',
+      '--event-ttl=1h', '--v=1', ...(opts.apiServerFlags ?? []),
     ], logs.api);
     await waitFor('kube-apiserver', () => httpsOk(`${server}/readyz`, tokens.get('admin')!), procs.api, logs.api);
   };
