@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds the control plane the tests and the demo run on: etcd (Debian's etcd-server) and kube-apiserver +
-# kube-controller-manager compiled from Debian's kubernetes 1.20.2 source package. The binaries land in
-# $KEELSON_CACHE (default ~/.cache/keelson/control-plane-1.20.2); a second run finds them there and does nothing.
+# Builds the control plane the tests and the demo run on: etcd (Debian's etcd-server) and kube-apiserver,
+# kube-controller-manager and kubectl (benchmarks, demo) compiled from Debian's kubernetes 1.20.2 source package.
+# The binaries land in $KEELSON_CACHE (default ~/.cache/keelson/control-plane-1.20.2); a second run finds them there and does nothing.
 # Needs root (or sudo) for apt-get; takes about 6 minutes on 2 cores the first time.
 set -euo pipefail
 
 cache="${KEELSON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keelson}/control-plane-1.20.2"
-bins=(etcd kube-apiserver kube-controller-manager)
+bins=(etcd kube-apiserver kube-controller-manager kubectl)
 step() { printf '[control-plane] %s\n' "$*" >&2; }
 
 have_all() { for b in "${bins[@]}"; do [ -x "$cache/$b" ] || return 1; done; }
@@ -45,15 +45,17 @@ dpkg-source --no-check -x kubernetes_*.dsc src >/dev/null
 cd src
 mkdir -p .go/src/k8s.io
 ln -sfn "$PWD" .go/src/k8s.io/kubernetes
-step "compiling kube-apiserver and kube-controller-manager (about 6 minutes on 2 cores)"
+step "compiling kube-apiserver, kube-controller-manager and kubectl (about 6 minutes on 2 cores)"
 start=$(date +%s)
 ( cd .go/src/k8s.io/kubernetes && GOPATH="$work/src/.go" GOFLAGS=-mod=vendor CGO_ENABLED=0 GO111MODULE=off \
-    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2 ) &
+    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kubectl" >&2 ) &
 pid=$!
 while kill -0 "$pid" 2>/dev/null; do sleep 30; kill -0 "$pid" 2>/dev/null && step "still compiling… $(( $(date +%s) - start ))s"; done
 wait "$pid"
 mkdir -p "$cache"
-out=$(find . -path '*/_output/*' -type f -name kube-apiserver | head -n1)
-cp "$(dirname "$out")/kube-apiserver" "$(dirname "$out")/kube-controller-manager" "$cache/"
-cp "$(command -v etcd || echo /usr/bin/etcd)" "$cache/etcd"
+out=$(dirname "$(find . -path '*/_output/*' -type f -name kube-apiserver | head -n1)")
+# Copy then rename, so a binary that a running test uses is replaced, not overwritten in place.
+place() { cp "$1" "$cache/.$2.tmp" && mv -f "$cache/.$2.tmp" "$cache/$2"; }
+for b in kube-apiserver kube-controller-manager kubectl; do place "$out/$b" "$b"; done
+place "$(command -v etcd || echo /usr/bin/etcd)" etcd
 step "done in $(( $(date +%s) - start ))s: $cache"

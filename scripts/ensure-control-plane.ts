@@ -5,12 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HOW_TO_GET, missingBinaries } from '../test/support/binaries.js';
 
-const missing = missingBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager']);
+const ALL = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'] as const;
+const missing = missingBinaries(ALL);
 if (missing.length > 0) {
   process.stderr.write(`[control-plane] missing ${missing.join(', ')}: building them now (first run only)\n`);
   const script = fileURLToPath(new URL('./build-control-plane.sh', import.meta.url));
   const r = spawnSync('bash', [script], { stdio: 'inherit' });
-  const still = missingBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager']);
+  const still = missingBinaries(ALL);
   if (r.status !== 0 || still.length > 0) {
     process.stderr.write(`[control-plane] could not build ${still.join(', ') || 'the control plane'}.\n${HOW_TO_GET}\n`);
     process.exit(1);

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export const CONTROL_PLANE_VERSION = '1.20.2';
-export type Binary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager';
+export type Binary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl';
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.KEELSON_CACHE ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache'), 'keelson');
@@ -24,6 +24,6 @@ export function missingBinaries(names: readonly Binary[], env: NodeJS.ProcessEnv
   return names.filter((n) => !findBinary(n, env));
 }
 
-export const HOW_TO_GET = `The tests need etcd, kube-apiserver and kube-controller-manager ${CONTROL_PLANE_VERSION}.
+export const HOW_TO_GET = `The tests need etcd, kube-apiserver, kube-controller-manager (and kubectl for benchmarks) ${CONTROL_PLANE_VERSION}.
 Run "npm run control-plane" (builds them from Debian's kubernetes source package into ${cacheDir()}; needs root or
 sudo for apt-get, about 6 minutes), or point KUBEBUILDER_ASSETS at a folder that has them.`;
