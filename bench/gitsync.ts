@@ -1,0 +1,206 @@
+// Benchmark 5 — Git sync of a 1,000-object repository (file://, ConfigMaps, Secrets and Deployments in nested
+// folders and multi-document files): the first sync and a no-op resync against `kubectl apply --server-side -R -f`
+// on the same tree; then commit → applied latency with 1 s polling and with the signed webhook.
+
+import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import type { KubeClient } from '../src/kube/client.js';
+import { CONFIGMAPS, GITSYNCS, SECRETS } from '../src/kube/resources.js';
+import type { KubeObject } from '../src/kube/types.js';
+import { findBinary } from '../test/support/binaries.js';
+import type { Benchmark } from './support/bench.js';
+import { settle } from './support/bench.js';
+import { deployment, ensureNamespace } from './support/cluster.js';
+import { delay, now, pad, range } from './support/pool.js';
+import { atMost, ratio } from './support/report.js';
+import { round, summarize } from './support/stats.js';
+
+const run = promisify(execFile);
+const NS = 'gitsync-bench';
+const TARGET = 'gitsync-keelson';
+const KUBECTL_NS = 'gitsync-kubectl';
+const NAME = 'repo';
+const WEBHOOK_TOKEN = 'bench-webhook-token';
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@keelson.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@keelson.invalid' };
+
+const git = (repo: string, ...args: string[]) => run('git', ['-c', 'commit.gpgsign=false', ...args], { cwd: repo, env: GIT_ENV });
+
+/** kubectl from the control-plane cache (same version as the server), else from PATH. */
+export function kubectlPath(): { path: string; fromCache: boolean } {
+  const cached = findBinary('kubectl');
+  return cached ? { path: cached, fromCache: true } : { path: 'kubectl', fromCache: false };
+}
+
+/**
+ * Writes the tree: per app a folder with a ConfigMap, a Secret and a Deployment (one object per file), and the
+ * rest as ConfigMaps in multi-document files of 20. Objects name no namespace, so the same tree lands in any.
+ */
+function writeTree(root: string, objects: number): void {
+  const apps = Math.floor(objects / 5);
+  for (const i of range(apps)) {
+    const dir = join(root, 'apps', `app-${pad(i, 4)}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'configmap.yaml'), stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `app-${pad(i, 4)}` }, data: { 'app.properties': `index=${i}\nlevel=info\n` } }));
+    writeFileSync(join(dir, 'secret.yaml'), stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `app-${pad(i, 4)}` }, type: 'Opaque', stringData: { password: `not-a-real-password-${i}` } }));
+    const d = deployment('x', `app-${pad(i, 4)}`, { configMap: `app-${pad(i, 4)}`, secret: `app-${pad(i, 4)}` });
+    delete d.metadata.namespace;
+    writeFileSync(join(dir, 'deployment.yaml'), stringify(d));
+  }
+  const rest = objects - apps * 3 - 1;
+  mkdirSync(join(root, 'config'), { recursive: true });
+  writeProbe(root, 'initial');
+  for (let f = 0; f * 20 < rest; f++) {
+    const docs = range(Math.min(20, rest - f * 20)).map((j) => {
+      const i = f * 20 + j;
+      return stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `shared-${pad(i, 4)}` }, data: { value: `v${i}` } });
+    });
+    writeFileSync(join(root, 'config', `shared-${pad(f, 3)}.yaml`), docs.join('---\n'));
+  }
+}
+
+const PROBE = 'probe';
+
+/** The one object the latency samples change: a ConfigMap alone in config/probe.yaml. */
+function writeProbe(root: string, value: string): void {
+  writeFileSync(join(root, 'config', 'probe.yaml'), stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: PROBE }, data: { value } }));
+}
+
+/** Resolves when ConfigMap ns/name has data.value === value, with the monotonic time it was seen. */
+async function waitForValue(client: KubeClient, namespace: string, name: string, value: string, timeoutMs: number): Promise<number> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    for (;;) {
+      const cm = await client.get(CONFIGMAPS, namespace, name);
+      if ((cm.data as Record<string, string> | undefined)?.value === value) return now();
+      let seen: number | undefined;
+      await client.watch(CONFIGMAPS, { namespace, fieldSelector: `metadata.name=${name}`, resourceVersion: cm.metadata.resourceVersion, timeoutSeconds: Math.ceil(timeoutMs / 1000), signal: abort.signal }, (ev) => {
+        const o = ev.object as KubeObject & { data?: Record<string, string> };
+        if (seen === undefined && o.data?.value === value) { seen = now(); abort.abort(); }
+      }).catch((e: unknown) => { if (seen === undefined) throw e; });
+      if (seen !== undefined) return seen;
+      if (abort.signal.aborted) throw new Error(`ConfigMap ${namespace}/${name} never got value ${value} within ${timeoutMs} ms`);
+    }
+  } finally { clearTimeout(timer); }
+}
+
+async function waitForStatus(client: KubeClient, what: string, ok: (o: KubeObject & { status?: Record<string, unknown> }) => boolean, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const o = await client.get(GITSYNCS, NS, NAME) as KubeObject & { status?: Record<string, unknown> };
+    if (ok(o)) return now();
+    if (Date.now() > deadline) throw new Error(`GitSync ${NS}/${NAME}: ${what} not reached within ${timeoutMs} ms; status: ${JSON.stringify(o.status?.conditions ?? [])}`);
+    await delay(25);
+  }
+}
+
+export const gitsync: Benchmark = {
+  name: 'gitsync',
+  title: 'Git sync: 1,000-object repository vs kubectl apply --server-side',
+  async run(ctx) {
+    const objects = ctx.smoke ? 25 : 1000;
+    const noopRuns = ctx.smoke ? 1 : 3;
+    const latencySamples = ctx.smoke ? 2 : 10;
+    const timeoutMs = ctx.smoke ? 60_000 : 300_000;
+    const kubectl = kubectlPath();
+    ctx.out.params = { objects, noopRuns, latencySamples, kubectl: kubectl.path, kubectlFromCache: kubectl.fromCache };
+    if (!kubectl.fromCache) ctx.out.notes.push(`kubectl is not in the control-plane cache (findBinary('kubectl')); using "kubectl" from PATH`);
+
+    const repo = join(ctx.workDir, 'repo');
+    mkdirSync(repo, { recursive: true });
+    writeTree(repo, objects);
+    await git(repo, 'init', '-q', '-b', 'main');
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-q', '-m', 'initial');
+
+    const cp = await ctx.controlPlane({ controllerManager: false });
+    const client = cp.client;
+    for (const ns of [NS, TARGET, KUBECTL_NS]) await ensureNamespace(client, ns);
+    await client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'webhook', namespace: NS }, stringData: { token: WEBHOOK_TOKEN } });
+    const proc = await ctx.controller(cp, ['--git-cache-dir', join(ctx.workDir, 'git-cache')], 'keelson');
+    await proc.waitReady();
+    await settle(proc);
+
+    // kubectl first sync and no-op resyncs, on the same tree into its own namespace.
+    const kubectlApply = async () => {
+      const t0 = now();
+      await run(kubectl.path, ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '--field-manager', 'kubectl-bench', '-n', KUBECTL_NS, '-R', '-f', repo], { maxBuffer: 64 * 2 ** 20 });
+      return now() - t0;
+    };
+    const kubectlFirst = await kubectlApply();
+    const kubectlNoop: number[] = [];
+    for (const _ of range(noopRuns)) kubectlNoop.push(await kubectlApply());
+
+    // Keelson first sync: from creating the GitSync to status saying the revision is applied.
+    const head = (await git(repo, 'rev-parse', 'HEAD')).stdout.trim();
+    const t0 = now();
+    await client.create(GITSYNCS, {
+      apiVersion: 'keelson.dev/v1alpha1', kind: 'GitSync', metadata: { name: NAME, namespace: NS },
+      spec: { url: `file://${repo}`, ref: { branch: 'main' }, path: '.', interval: '1h', prune: true, targetNamespace: TARGET, webhookSecretRef: { name: 'webhook' }, timeout: '5m' },
+    });
+    const applied = (rev: string) => (o: KubeObject & { status?: Record<string, unknown> }) => String(o.status?.lastAppliedRevision ?? '').endsWith(rev);
+    const firstMs = (await waitForStatus(client, `revision ${head} applied`, applied(head), timeoutMs)) - t0;
+    const inventory = ((await client.get(GITSYNCS, NS, NAME)).status as { inventory?: unknown[] } | undefined)?.inventory?.length ?? 0;
+    await settle(proc);
+
+    // No-op resyncs: ask for a sync with keelson.dev/requested-at, done when status echoes it back.
+    const noop: number[] = [];
+    for (const i of range(noopRuns)) {
+      const mark = `bench-noop-${i}-${Date.now()}`;
+      const s0 = now();
+      await client.patch(GITSYNCS, NS, NAME, 'merge', { metadata: { annotations: { 'keelson.dev/requested-at': mark } } });
+      noop.push((await waitForStatus(client, `requested-at ${mark} handled`, (o) => o.status?.lastHandledRequestedAt === mark, timeoutMs)) - s0);
+    }
+
+    // Commit → applied: change one ConfigMap in Git, commit, and time until the cluster has the new value.
+    const commitOnce = async (tag: string): Promise<{ value: string; committedAt: number }> => {
+      const value = `${tag}-${Date.now()}`;
+      writeProbe(repo, value);
+      await git(repo, 'commit', '-q', '-am', tag);
+      return { value, committedAt: now() };
+    };
+    const polling: number[] = [];
+    await client.patch(GITSYNCS, NS, NAME, 'merge', { spec: { interval: '1s' } });
+    await delay(2000);
+    for (const i of range(latencySamples)) {
+      const c = await commitOnce(`poll-${i}`);
+      polling.push((await waitForValue(client, TARGET, PROBE, c.value, timeoutMs)) - c.committedAt);
+      await delay(300);
+    }
+    await client.patch(GITSYNCS, NS, NAME, 'merge', { spec: { interval: '1h' } });
+    await delay(2000);
+    await settle(proc);
+    const webhook: number[] = [];
+    for (const i of range(latencySamples)) {
+      const c = await commitOnce(`hook-${i}`);
+      const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: (await git(repo, 'rev-parse', 'HEAD')).stdout.trim() }));
+      const signature = `sha256=${createHmac('sha256', WEBHOOK_TOKEN).update(body).digest('hex')}`;
+      const res = await fetch(`${proc.httpUrl}/hooks/git/${NS}/${NAME}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': signature } });
+      if (res.status >= 300) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+      webhook.push((await waitForValue(client, TARGET, PROBE, c.value, timeoutMs)) - c.committedAt);
+      await delay(300);
+    }
+
+    const k = 'kubectl apply --server-side -R -f';
+    const noopMed = summarize(noop).p50;
+    const kubectlNoopMed = summarize(kubectlNoop).p50;
+    const p = summarize(polling);
+    const w = summarize(webhook);
+    ctx.out.figures.push(
+      { name: `first sync, ${objects} objects`, unit: 's', keelson: round(firstMs / 1000, 2), reference: round(kubectlFirst / 1000, 2), referenceName: `${k} (fresh namespace)` },
+      { name: 'no-op resync (median)', unit: 's', keelson: round(noopMed / 1000, 3), reference: round(kubectlNoopMed / 1000, 3), referenceName: `${k} again, nothing changed` },
+      { name: 'commit → applied, 1 s polling, p50', unit: 'ms', keelson: round(p.p50, 0), note: `max ${round(p.max, 0)} ms` },
+      { name: 'commit → applied, webhook, p50', unit: 'ms', keelson: round(w.p50, 0), note: `max ${round(w.max, 0)} ms` },
+      { name: 'objects in status.inventory', unit: 'count', keelson: inventory, note: `of ${objects}` },
+    );
+    ctx.out.goals.push(atMost('first sync ≤ 1.0× kubectl', ratio(firstMs, kubectlFirst), 1.0, '×'));
+    ctx.out.goals.push(atMost('no-op resync ≤ 0.05× kubectl', ratio(noopMed, kubectlNoopMed), 0.05, '×'));
+    ctx.out.goals.push(atMost('commit → applied via webhook ≤ 2 s (p50)', round(w.p50 / 1000, 3), 2, 's'));
+    ctx.out.notes.push(`first sync counts from creating the GitSync to status.lastAppliedRevision (clone, render, dry-run validation, apply, prune bookkeeping); kubectl from process start to exit`);
+    ctx.out.notes.push(`commit latency over ${latencySamples} commits each, from \`git commit\` returning to the changed ConfigMap seen by a watch; the webhook is POSTed right after the commit`);
+  },
+};

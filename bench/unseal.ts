@@ -1,0 +1,142 @@
+// Benchmark 4 — unseal throughput, in this process: Keelson's unsealSealedSecret (what the reconciler calls) against
+// raw node:crypto doing the same hybrid decryption (RSA-OAEP-SHA256 of the session key, then AES-256-GCM) with the
+// key known in advance. RSA-4096, one key; then a 12-key keyring (a year of monthly renewals): sealed with the
+// newest key, with the oldest key on first sight (every key tried), and with the oldest key once remembered.
+
+import { type KeyObject, constants, createCipheriv, createDecipheriv, generateKeyPair, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { type SealedSecret, unsealSealedSecret } from '../src/sealing/sealed-secret.js';
+import type { Benchmark } from './support/bench.js';
+import { now, range } from './support/pool.js';
+import { atMost, ratio } from './support/report.js';
+import { round, summarize } from './support/stats.js';
+
+const NONCE = Buffer.alloc(12);
+
+interface Pair { publicKey: KeyObject; privateKey: KeyObject }
+const generate = promisify(generateKeyPair);
+const newKey = async (bits: number): Promise<Pair> => await generate('rsa', { modulusLength: bits }) as Pair;
+
+/** The sealed-secrets wire format, written independently of Keelson's code (so this also checks compatibility). */
+function rawSeal(publicKey: KeyObject, plaintext: Buffer, label: string): string {
+  const sessionKey = randomBytes(32);
+  const rsaCt = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(label) }, sessionKey);
+  const cipher = createCipheriv('aes-256-gcm', sessionKey, NONCE);
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(rsaCt.length);
+  return Buffer.concat([head, rsaCt, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]).toString('base64');
+}
+
+function rawOpen(privateKey: KeyObject, value: string, label: string): Buffer {
+  const blob = Buffer.from(value, 'base64');
+  const n = blob.readUInt16BE(0);
+  const sessionKey = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(label) }, blob.subarray(2, 2 + n));
+  const rest = blob.subarray(2 + n);
+  const decipher = createDecipheriv('aes-256-gcm', sessionKey, NONCE);
+  decipher.setAuthTag(rest.subarray(rest.length - 16));
+  return Buffer.concat([decipher.update(rest.subarray(0, rest.length - 16)), decipher.final()]);
+}
+
+interface Fixture { sealed: SealedSecret[]; plain: { name: string; values: Record<string, Buffer> }[]; values: number }
+
+function fixture(publicKey: KeyObject, objects: number, valuesEach: number): Fixture {
+  const sealed: SealedSecret[] = [];
+  const plain: Fixture['plain'] = [];
+  for (const i of range(objects)) {
+    const name = `secret-${i}`;
+    const label = `bench/${name}`; // strict scope: "<namespace>/<name>"
+    const values: Record<string, Buffer> = {};
+    const encryptedData: Record<string, string> = {};
+    for (const j of range(valuesEach)) {
+      values[`key${j}`] = randomBytes(48);
+      encryptedData[`key${j}`] = rawSeal(publicKey, values[`key${j}`]!, label);
+    }
+    sealed.push({ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name, namespace: 'bench', uid: `uid-${i}` }, spec: { encryptedData } });
+    plain.push({ name, values });
+  }
+  return { sealed, plain, values: objects * valuesEach };
+}
+
+/** ms per value of one pass of Keelson's unseal over every object, with a hint function standing in for the keyring's memory. */
+function keelsonPass(f: Fixture, keys: readonly KeyObject[], hint: (uid: string) => number, remember: (uid: string, i: number) => void): number {
+  const t0 = now();
+  for (const ss of f.sealed) {
+    const out = unsealSealedSecret(ss, keys, hint(ss.metadata.uid!));
+    remember(ss.metadata.uid!, out.keyIndex);
+  }
+  return (now() - t0) / f.values;
+}
+
+function rawPass(f: Fixture, key: KeyObject): number {
+  const t0 = now();
+  for (const [i, ss] of f.sealed.entries()) {
+    for (const [k, v] of Object.entries(ss.spec!.encryptedData!)) {
+      const opened = rawOpen(key, v!, `bench/${f.plain[i]!.name}`);
+      if (opened.length !== f.plain[i]!.values[k]!.length) throw new Error('raw decryption gave the wrong length');
+    }
+  }
+  return (now() - t0) / f.values;
+}
+
+function check(f: Fixture, keys: readonly KeyObject[]): void {
+  const ss = f.sealed[0]!;
+  const out = unsealSealedSecret(ss, keys, -1);
+  for (const [k, v] of Object.entries(f.plain[0]!.values)) if (!out.data.get(k)?.equals(v)) throw new Error(`Keelson opened ${k} of ${ss.metadata.name} to the wrong bytes`);
+}
+
+export const unseal: Benchmark = {
+  name: 'unseal',
+  title: 'Unseal: values per second, RSA-4096, Keelson vs raw node:crypto (same process)',
+  async run(ctx) {
+    const objects = ctx.smoke ? 4 : 60;
+    const valuesEach = 4;
+    const rounds = ctx.smoke ? 1 : 5;
+    const keyringSize = ctx.smoke ? 3 : 12;
+    // Smoke runs keep the sealing key at 4096 bits but fill the rest of the keyring with quick 2048-bit keys.
+    const olderBits = ctx.smoke ? 2048 : 4096;
+    ctx.out.params = { objects, valuesPerObject: valuesEach, rounds, keyBits: 4096, keyringSize, olderKeyBits: olderBits };
+
+    const t0 = now();
+    const newest = await newKey(4096);
+    const older = await Promise.all(range(keyringSize - 2).map(() => newKey(olderBits)));
+    const oldest = await newKey(4096);
+    ctx.log(`generated ${keyringSize} keys in ${round((now() - t0) / 1000, 1)} s`);
+    const keyring = [newest.privateKey, ...older.map((k) => k.privateKey), oldest.privateKey]; // newest first, as the keyring orders them
+
+    const byNewest = fixture(newest.publicKey, objects, valuesEach);
+    const byOldest = fixture(oldest.publicKey, objects, valuesEach);
+    check(byNewest, [newest.privateKey]);
+    check(byOldest, keyring);
+
+    const none = () => -1;
+    const forget = () => {};
+    const times = { raw: [] as number[], one: [] as number[], ringNewest: [] as number[], ringOldestCold: [] as number[], ringOldestWarm: [] as number[] };
+    for (const _ of range(rounds)) {
+      // Interleaved, so the figures compared share the same moments of machine load.
+      times.raw.push(rawPass(byNewest, newest.privateKey));
+      times.one.push(keelsonPass(byNewest, [newest.privateKey], none, forget));
+      times.ringNewest.push(keelsonPass(byNewest, keyring, none, forget));
+      const memory = new Map<string, number>();
+      times.ringOldestCold.push(keelsonPass(byOldest, keyring, (uid) => memory.get(uid) ?? -1, (uid, i) => memory.set(uid, i)));
+      times.ringOldestWarm.push(keelsonPass(byOldest, keyring, (uid) => memory.get(uid) ?? -1, (uid, i) => memory.set(uid, i)));
+    }
+    const med = (xs: number[]) => summarize(xs).p50;
+    const raw = med(times.raw);
+    const perSecond = (ms: number) => round(1000 / ms, 0);
+    const rawName = 'raw node:crypto, key known';
+    ctx.out.figures.push(
+      { name: 'ms per value, 1 key', unit: 'ms', keelson: round(med(times.one), 3), reference: round(raw, 3), referenceName: rawName },
+      { name: 'values/s, 1 key', unit: 'values/s', keelson: perSecond(med(times.one)), reference: perSecond(raw), referenceName: rawName },
+      { name: `ms per value, ${keyringSize} keys, newest`, unit: 'ms', keelson: round(med(times.ringNewest), 3), reference: round(raw, 3), referenceName: rawName },
+      { name: `ms per value, ${keyringSize} keys, oldest, first sight`, unit: 'ms', keelson: round(med(times.ringOldestCold), 3), reference: round(raw, 3), referenceName: `${rawName} (Keelson must try every key)` },
+      { name: `ms per value, ${keyringSize} keys, oldest, remembered`, unit: 'ms', keelson: round(med(times.ringOldestWarm), 3), reference: round(raw, 3), referenceName: rawName },
+    );
+    ctx.out.goals.push(atMost('≤ 2 ms per value (1 key)', round(med(times.one), 3), 2, 'ms'));
+    ctx.out.goals.push(atMost('≤ 1.2× raw (1 key)', ratio(med(times.one), raw), 1.2, '×'));
+    ctx.out.goals.push(atMost(`≤ 2 ms per value (${keyringSize}-key keyring, newest)`, round(med(times.ringNewest), 3), 2, 'ms'));
+    ctx.out.goals.push(atMost(`≤ 1.2× raw (${keyringSize}-key keyring, newest)`, ratio(med(times.ringNewest), raw), 1.2, '×'));
+    ctx.out.goals.push(atMost(`≤ 1.2× raw (${keyringSize}-key keyring, oldest, remembered)`, ratio(med(times.ringOldestWarm), raw), 1.2, '×'));
+    ctx.out.notes.push(`${objects} SealedSecrets × ${valuesEach} values of 48 bytes per pass, strict scope; median of ${rounds} interleaved passes; one RSA-4096 private-key operation per value is the floor (openssl speed: see raw)`);
+    ctx.out.notes.push('"first sight" is a Secret sealed with the oldest key that Keelson has not opened before: its first value tries every key, the rest of that object reuse the key that worked');
+  },
+};
