@@ -7,6 +7,7 @@ import { Manager } from '../kube/manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import { registerSealing } from '../sealing/register.js';
+import { registerGitSync } from '../gitsync/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -30,6 +31,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   const ctx: FeatureContext = { manager, options, logger };
   void ctx; // features register here (reload, sealing, gitsync)
   if (options.sealing.enabled) registerSealing(ctx);
+  if (options.gitsync.enabled) registerGitSync(ctx);
   return manager;
 }
 
