@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import { registerSealing } from '../sealing/register.js';
 import { registerGitSync } from '../gitsync/register.js';
+import { registerReload } from '../reload/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -32,6 +33,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   void ctx; // features register here (reload, sealing, gitsync)
   if (options.sealing.enabled) registerSealing(ctx);
   if (options.gitsync.enabled) registerGitSync(ctx);
+  if (options.reload.enabled) registerReload(ctx);
   return manager;
 }
 
