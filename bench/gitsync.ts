@@ -131,10 +131,12 @@ export const gitsync: Benchmark = {
       await run(kubectl.path, ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '--field-manager', 'kubectl-bench', '-n', KUBECTL_NS, '-R', '-f', repo], { maxBuffer: 64 * 2 ** 20 });
       return now() - t0;
     };
+    ctx.log('kubectl apply (first)');
     const kubectlFirst = await kubectlApply();
     const kubectlNoop: number[] = [];
     for (const _ of range(noopRuns)) kubectlNoop.push(await kubectlApply());
 
+    ctx.log('Keelson first sync');
     // Keelson first sync: from creating the GitSync to status saying the revision is applied.
     const head = (await git(repo, 'rev-parse', 'HEAD')).stdout.trim();
     const t0 = now();
@@ -148,6 +150,7 @@ export const gitsync: Benchmark = {
     await settle(proc);
 
     // No-op resyncs: ask for a sync with keelson.dev/requested-at, done when status echoes it back.
+    ctx.log('no-op resyncs');
     const noop: number[] = [];
     for (const i of range(noopRuns)) {
       const mark = `bench-noop-${i}-${Date.now()}`;
@@ -163,6 +166,7 @@ export const gitsync: Benchmark = {
       await git(repo, 'commit', '-q', '-am', tag);
       return { value, committedAt: now() };
     };
+    ctx.log('commit → applied, polling');
     const polling: number[] = [];
     await client.patch(GITSYNCS, NS, NAME, 'merge', { spec: { interval: '1s' } });
     await delay(2000);
@@ -174,6 +178,7 @@ export const gitsync: Benchmark = {
     await client.patch(GITSYNCS, NS, NAME, 'merge', { spec: { interval: '1h' } });
     await delay(2000);
     await settle(proc);
+    ctx.log('commit → applied, webhook');
     const webhook: number[] = [];
     for (const i of range(latencySamples)) {
       const c = await commitOnce(`hook-${i}`);

@@ -14,7 +14,7 @@ import { gitsync } from './gitsync.js';
 import { memory } from './memory.js';
 import { reloadLatency } from './reload-latency.js';
 import { startup } from './startup.js';
-import { type Benchmark, type ResultBuilder, Teardown, makeContext } from './support/bench.js';
+import { type Benchmark, type ResultBuilder, SharedControlPlane, Teardown, makeContext } from './support/bench.js';
 import { NODE_BIN, REPO_ROOT } from './support/controller-process.js';
 import { controlPlaneVersion, gitCommit, kubectlVersion, machine } from './support/machine.js';
 import { now } from './support/pool.js';
@@ -66,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
   const outFile = values.out ?? join(REPO_ROOT, 'bench', 'results', smoke || only ? 'tmp' : '', jsonName);
   const root = mkdtempSync(join(tmpdir(), 'keelson-bench-'));
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir={dir}'] : [];
+  // Full runs give each benchmark a fresh control plane (clean baselines); smoke runs share one to stay quick.
+  const shared = smoke ? new SharedControlPlane() : undefined;
 
   const results: BenchResult[] = [];
   for (const bench of selected) {
@@ -77,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
     log(`${bench.name}: ${bench.title}${smoke ? ' (smoke)' : ''}`);
     let error: string | undefined;
     try {
-      await bench.run(makeContext({ smoke, workDir, out, log: (l) => log(`${bench.name}: ${l}`), nodeArgs, teardown }));
+      await bench.run(makeContext({ smoke, workDir, out, log: (l) => log(`${bench.name}: ${l}`), nodeArgs, teardown, shared }));
     } catch (err) {
       error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       log(`${bench.name}: FAILED: ${error}`);
@@ -89,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
     log(`${bench.name}: done in ${(result.durationMs / 1000).toFixed(1)} s${error ? ' with an error' : ''}`);
   }
 
+  await shared?.stop();
   const report: RunReport = {
     schema: 'keelson-bench/v1', mode: smoke ? 'smoke' : 'full', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
     machine: machine(), node: process.version, controlPlane: controlPlaneVersion(), kubectl: kubectlVersion(),

@@ -44,11 +44,35 @@ export class Teardown {
   }
 }
 
-export function makeContext(opts: { smoke: boolean; workDir: string; out: ResultBuilder; log: (l: string) => void; nodeArgs: readonly string[]; teardown: Teardown }): BenchContext {
+/**
+ * One control plane (with kube-controller-manager and the fake kubelet) shared by every benchmark of a run, for
+ * smoke runs: they use their own namespaces, and starting five control planes would cost more than the benchmarks.
+ */
+export class SharedControlPlane {
+  private cp: Promise<ControlPlane> | undefined;
+  private kubelet: FakeKubelet | undefined;
+  get(): Promise<ControlPlane> {
+    this.cp ??= (async () => {
+      const cp = await startControlPlane({ controllerManager: true });
+      await ensureNamespace(cp.client, 'keelson-system');
+      await applyCrds(cp.client);
+      this.kubelet = await startFakeKubelet(cp.client);
+      return cp;
+    })();
+    return this.cp;
+  }
+  async stop(): Promise<void> {
+    await this.kubelet?.stop();
+    if (this.cp) await (await this.cp.catch(() => undefined))?.stop();
+  }
+}
+
+export function makeContext(opts: { smoke: boolean; workDir: string; out: ResultBuilder; log: (l: string) => void; nodeArgs: readonly string[]; teardown: Teardown; shared?: SharedControlPlane | undefined }): BenchContext {
   let controllers = 0;
   return {
     smoke: opts.smoke, workDir: opts.workDir, out: opts.out, log: opts.log,
     async controlPlane(cpOpts = {}) {
+      if (opts.shared) return await opts.shared.get();
       const cp = await startControlPlane(cpOpts);
       opts.teardown.add(() => cp.stop());
       await ensureNamespace(cp.client, 'keelson-system');

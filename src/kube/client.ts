@@ -1,6 +1,7 @@
-// A thin JSON client for the Kubernetes API. @kubernetes/client-node loads the kubeconfig and supplies TLS material
-// and credentials (exec plugins, OIDC, rotating in-cluster tokens); requests go out over node:https with one
-// keep-alive agent, objects stay plain JSON (no class round-trips), and watches stream line by line.
+// A thin JSON client for the Kubernetes API. kubeconfig.ts reads the kubeconfig and supplies TLS material and
+// credentials (tokens, client certificates, rotating in-cluster tokens; exec plugins and OIDC through
+// @kubernetes/client-node, loaded only then); requests go out over node:https with one keep-alive agent, objects
+// stay plain JSON (no class round-trips), and watches stream line by line.
 
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -8,7 +9,7 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type KubeConfigSource, Kubeconfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
 import { type ResourceType, resourcePath } from './resources.js';
 import type { KubeObject, ObjectList, Status, WatchEvent } from './types.js';
 
@@ -76,22 +77,14 @@ export interface WriteOptions {
 }
 
 /** kubeconfig lookup order of DESIGN §5: --kubeconfig, in-cluster, $KUBECONFIG, ~/.kube/config. */
-export function loadKubeConfig(opts: { kubeconfig?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): KubeConfig {
+export function loadKubeConfig(opts: { kubeconfig?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): Kubeconfig {
   const env = opts.env ?? {};
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) {
-    kc.loadFromFile(opts.kubeconfig);
-  } else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
-    kc.loadFromCluster();
-  } else if (env.KUBECONFIG) {
-    kc.loadFromFile(env.KUBECONFIG.split(':')[0]!);
-  } else {
-    const path = join(env.HOME || homedir(), '.kube', 'config');
-    if (!existsSync(path)) throw new Error(`no Kubernetes configuration found: pass --kubeconfig, run in a cluster, set $KUBECONFIG, or create ${path}`);
-    kc.loadFromFile(path);
-  }
-  if (!kc.getCurrentCluster()) throw new Error('the kubeconfig names no current cluster: set current-context');
-  return kc;
+  if (opts.kubeconfig) return Kubeconfig.fromFile(opts.kubeconfig);
+  if (env.KUBERNETES_SERVICE_HOST && existsSync(join(SERVICE_ACCOUNT_DIR, 'token'))) return Kubeconfig.inCluster(env);
+  if (env.KUBECONFIG) return Kubeconfig.fromFile(env.KUBECONFIG.split(':')[0]!);
+  const path = join(env.HOME || homedir(), '.kube', 'config');
+  if (!existsSync(path)) throw new Error(`no Kubernetes configuration found: pass --kubeconfig, run in a cluster, set $KUBECONFIG, or create ${path}`);
+  return Kubeconfig.fromFile(path);
 }
 
 interface Auth { headers: Record<string, string>; at: number }
@@ -102,7 +95,7 @@ export class KubeClient {
   private auth: Auth | undefined;
   private tls: https.RequestOptions | undefined;
 
-  constructor(readonly kubeConfig: KubeConfig, private readonly userAgent = 'keelson') {
+  constructor(readonly kubeConfig: KubeConfigSource, private readonly userAgent = 'keelson') {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig names no current cluster');
     this.server = new URL(cluster.server);
@@ -116,7 +109,7 @@ export class KubeClient {
     const now = Date.now();
     if (!this.tls || !this.auth || now - this.auth.at > 30_000) {
       const opts: https.RequestOptions = { headers: {} };
-      await this.kubeConfig.applyToHTTPSOptions(opts as never);
+      await this.kubeConfig.applyToHTTPSOptions(opts);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
       if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
