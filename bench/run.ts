@@ -12,6 +12,7 @@ import { HOW_TO_GET, missingBinaries } from '../test/support/binaries.js';
 import { burst } from './burst.js';
 import { gitsync } from './gitsync.js';
 import { memory } from './memory.js';
+import { BENCHMARK_NAMES } from './names.js';
 import { reloadLatency } from './reload-latency.js';
 import { startup } from './startup.js';
 import { type Benchmark, type ResultBuilder, SharedControlPlane, Teardown, makeContext } from './support/bench.js';
@@ -22,6 +23,7 @@ import { type BenchResult, type RunReport, figuresTable, goalsTable, renderRepor
 import { unseal } from './unseal.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [reloadLatency, memory, burst, unseal, gitsync, startup];
+if (BENCHMARKS.map((b) => b.name).join() !== BENCHMARK_NAMES.join()) throw new Error('bench/names.ts and BENCHMARKS disagree');
 
 const USAGE = `Usage: npm run bench -- [--smoke] [--only name,...] [--out FILE] [--no-build] [--cpu-prof] [--keep]
 Benchmarks: ${BENCHMARKS.map((b) => b.name).join(', ')}

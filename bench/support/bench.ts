@@ -7,6 +7,7 @@ import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '
 import { type FakeKubelet, startFakeKubelet } from '../../test/support/fake-kubelet.js';
 import { applyCrds, ensureNamespace } from './cluster.js';
 import { type ControllerProcess, spawnController } from './controller-process.js';
+import type { BenchmarkName } from '../names.js';
 import type { Figure, Goal } from './report.js';
 
 export interface ResultBuilder {
@@ -29,7 +30,7 @@ export interface BenchContext {
 }
 
 export interface Benchmark {
-  readonly name: string;
+  readonly name: BenchmarkName;
   readonly title: string;
   run(ctx: BenchContext): Promise<void>;
 }
