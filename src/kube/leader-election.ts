@@ -51,7 +51,7 @@ export class LeaseElector implements LeaderElector {
     let lastWait: string | undefined;
     // Candidate: try every retry period (with jitter, so standbys do not hit the API in step) until we win.
     while (!signal.aborted && !this.released) {
-      const r = await this.attempt(signal);
+      const r = await this.attempt(signal, this.opts.renewDeadlineMs);
       if (r.ok) break;
       if (r.error !== undefined && !signal.aborted) log.warn({ err: errText(r.error) }, 'leader election: could not read or write the lease; retrying');
       if (r.decision?.action === 'wait' && r.decision.holder !== lastWait) {
@@ -69,11 +69,13 @@ export class LeaseElector implements LeaderElector {
     for (;;) {
       await sleep(this.opts.retryPeriodMs, signal);
       if (signal.aborted || this.released) return;
-      const r = await this.attempt(signal);
+      // A hanging request must not carry the leader past its deadline: it gets only the time that is left.
+      const r = await this.attempt(signal, lastRenewedAt + this.opts.renewDeadlineMs - this.now());
       if (signal.aborted || this.released) return;
       if (r.ok) { lastRenewedAt = this.now(); continue; }
-      if (r.decision && r.decision.action !== 'update') {
-        log.error({ holder: r.decision.action === 'wait' ? r.decision.holder : undefined }, 'leader election: another replica holds the lease');
+      if (r.decision && !(r.decision.action === 'update' && r.decision.kind === 'renew')) {
+        // The Lease names someone else (or nobody): never keep acting on a lease we no longer hold.
+        log.error({ holder: r.decision.action === 'wait' ? r.decision.holder : undefined }, 'leader election: the lease is no longer ours');
       } else if (!mustGiveUp(lastRenewedAt, this.now(), this.opts.renewDeadlineMs)) {
         log.warn({ err: errText(r.error) }, 'leader election: renewal failed; retrying');
         continue;
@@ -87,15 +89,14 @@ export class LeaseElector implements LeaderElector {
   }
 
   /** One read-decide-write round. ok means we hold the lease afterwards. */
-  private attempt(signal: AbortSignal): Promise<Attempt> {
-    const next = this.lock.then(() => this.attemptUnlocked(signal));
+  private attempt(signal: AbortSignal, timeoutMs: number): Promise<Attempt> {
+    const next = this.lock.then(() => this.attemptUnlocked(signal, Math.max(100, timeoutMs)));
     this.lock = next.catch(() => undefined);
     return next;
   }
 
-  private async attemptUnlocked(signal: AbortSignal): Promise<Attempt> {
+  private async attemptUnlocked(signal: AbortSignal, timeoutMs: number): Promise<Attempt> {
     if (this.released) return { ok: false };
-    const timeoutMs = Math.max(1000, this.opts.renewDeadlineMs);
     let current: LeaseRecord | undefined;
     try {
       current = await this.read(signal, timeoutMs);

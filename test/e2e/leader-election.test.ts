@@ -133,6 +133,18 @@ describe('leader election', () => {
     await cs[alive[0]!]!.stop();
   });
 
+  it('a leader whose Lease is taken by someone else stops leading at once', async () => {
+    const id = 'intruder';
+    const c = await start(id, 'usurped');
+    await eventually('usurped to lead', () => c.manager.isLeader);
+    const l = await cp.client.get(LEASES, NS, id);
+    await cp.client.replace(LEASES, { ...l, spec: { ...(l.spec as object), holderIdentity: 'intruder', leaseDurationSeconds: 3600 } });
+    await eventually('usurped to stop leading', async () => !c.manager.isLeader && metricValue(await c.metrics(), 'keelson_leader') === 0, 10_000);
+    assert.ok(c.logText().includes('the lease is no longer ours'));
+    await c.stop();
+    assert.equal((await lease(id))!.holderIdentity, 'intruder', 'a replica that lost the lease does not release it');
+  });
+
   /** `node bin/keelson.js controller` as a real child process, its output kept for failure messages. */
   const spawnController = async (id: string, pod: string) => {
     const metricsPort = await freePort();
@@ -186,5 +198,15 @@ describe('leader election', () => {
     assert.equal(l.holderIdentity, '');
     assert.equal(l.leaseDurationSeconds, 1);
     assert.match(output(), /released the lease/);
+  });
+
+  it('a leader that cannot renew before the renew deadline gives up (apiserver down)', async () => {
+    const id = 'deadline';
+    const c = await start(id, 'cut-off');
+    await eventually('cut-off to lead', () => c.manager.isLeader);
+    await cp.restartApiServer(); // down for longer than the 2 s renew deadline
+    await eventually('cut-off to give up', async () => !c.manager.isLeader && metricValue(await c.metrics(), 'keelson_leader') === 0, 20_000);
+    assert.ok(c.logText().includes('could not renew the lease before the renew deadline'), 'gave up for the deadline, not for another holder');
+    await c.stop();
   });
 });
