@@ -211,6 +211,20 @@ describe('chart: template syntax and content', () => {
     }
   });
 
+  it('no bare .Values inside with/range, where the dot is rebound (use $.Values there)', () => {
+    for (const f of templateFiles) {
+      const stack: string[] = [];
+      for (const m of read(join(TEMPLATES, f)).matchAll(/\{\{-?\s*(.*?)\s*-?\}\}/gs)) {
+        const action = m[1]!;
+        const word = /^(\w+)/.exec(action)?.[1];
+        if (word === 'end') { stack.pop(); continue; }
+        if (stack.some((b) => b === 'with' || b === 'range')) assert.ok(!/(^|[^$\w])\.Values\b/.test(action), `${f}: "{{ ${action} }}" reads .Values inside with/range`);
+        if (word === 'if' || word === 'with' || word === 'range' || word === 'define') stack.push(word);
+      }
+      assert.equal(stack.length, 0, `${f}: unclosed block`);
+    }
+  });
+
   it('every template object has its labels and, when namespaced, the release namespace', () => {
     for (const { file, object } of rendered) {
       assert.ok(read(join(TEMPLATES, file)).includes('include "keelson.labels"'), `${file}: no standard labels`);
