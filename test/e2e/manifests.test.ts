@@ -38,6 +38,18 @@ const typeOf = (m: ManifestObject): ResourceType => {
 };
 const name = (m: ManifestObject) => `${m.file}: ${m.object.kind} ${m.object.metadata.name}`;
 
+/**
+ * Paths of `sent` the server did not keep. A 1.20 apiserver silently drops unknown fields (no strict validation), so
+ * a misspelt field such as readOnlyRootFileSystem would pass a dry-run: comparing what comes back catches it.
+ */
+function dropped(sent: unknown, got: unknown, at = ''): string[] {
+  if (sent !== null && typeof sent === 'object') {
+    if (got === null || typeof got !== 'object') return [at || '.'];
+    return Object.entries(sent as Record<string, unknown>).flatMap(([k, v]) => dropped(v, (got as Record<string, unknown>)[k], Array.isArray(sent) ? `${at}[${k}]` : `${at}.${k}`));
+  }
+  return sent === got ? [] : [`${at} (sent ${JSON.stringify(sent)}, kept ${JSON.stringify(got)})`];
+}
+
 describe('manifests on a real apiserver', () => {
   let cp: ControlPlane;
   const running: RunningController[] = [];
@@ -52,7 +64,7 @@ describe('manifests on a real apiserver', () => {
 
   it('accepts every object in a server-side dry-run (Namespace and CRDs created for real first)', async () => {
     for (const m of objects.filter((o) => o.object.kind === 'Namespace')) await cp.client.create(typeOf(m), m.object);
-    for (const m of crds) await cp.client.create(CRDS, m.object);
+    for (const m of crds) assert.deepEqual(dropped(m.object, await cp.client.create(CRDS, m.object)), [], `${name(m)}: fields the apiserver dropped`);
     for (const m of crds) {
       await eventually(`${name(m)} to be Established`, async () => {
         const crd = await cp.client.get(CRDS, undefined, m.object.metadata.name!);
@@ -63,11 +75,17 @@ describe('manifests on a real apiserver', () => {
     const rest = objects.filter((o) => o.object.kind !== 'Namespace' && o.object.kind !== 'CustomResourceDefinition');
     assert.ok(rest.length >= 8);
     for (const m of rest) {
-      try {
-        const out = await cp.client.create(typeOf(m), m.object, { dryRun: true });
-        assert.equal(out.metadata.name, m.object.metadata.name);
-      } catch (e) {
-        assert.fail(`${name(m)} rejected: ${e instanceof Error ? e.message : String(e)}`);
+      // As `kubectl create --dry-run=server` and `kubectl apply --server-side --dry-run=server` would send it.
+      for (const how of ['create', 'apply'] as const) {
+        let out: KubeObject;
+        try {
+          out = how === 'create'
+            ? await cp.client.create(typeOf(m), m.object, { dryRun: true })
+            : await cp.client.apply(typeOf(m), m.object, { dryRun: true, fieldManager: 'keelson-install' });
+        } catch (e) {
+          assert.fail(`${name(m)} rejected (${how}): ${e instanceof Error ? e.message : String(e)}`);
+        }
+        assert.deepEqual(dropped(m.object, out), [], `${name(m)}: fields the apiserver dropped (${how})`);
       }
     }
   });
