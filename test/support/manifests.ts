@@ -39,7 +39,7 @@ export function readObjects(path: string): KubeObject[] {
   return out;
 }
 
-/** Objects of manifests/*.yaml (recursive includes overlays such as gitsync-apply/). */
+/** Objects of manifests/*.yaml (recursive adds the opt-in files of manifests/optional/). */
 export function manifestObjects(recursive = false): ManifestObject[] {
   return manifestFiles(MANIFESTS, recursive).flatMap((f) => readObjects(f).map((object) => ({ file: relative(MANIFESTS, f), object })));
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONTROLLER_FLAGS } from '../../../src/config/options.js';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { FEATURE_CRDS, MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects } from '../../support/manifests.js';
+import { FEATURE_CRDS, MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects, readObjects } from '../../support/manifests.js';
 
 interface Rule { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
 type Any = any;
@@ -56,10 +56,11 @@ describe('manifests: files and kustomization', () => {
     assert.ok(listed.slice(firstOther).every((f) => !f.startsWith('crd-')), 'CRDs come before everything but the Namespace');
   });
 
-  it('the gitsync-apply overlay builds on the base and adds only its binding', () => {
-    const dir = join(MANIFESTS, 'gitsync-apply');
-    assert.deepEqual(kustomizationResources(dir), ['../', 'clusterrolebinding.yaml']);
-    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['clusterrolebinding.yaml']);
+  it('manifests/optional/ holds only the opt-in Git-sync apply binding, outside the kustomization', () => {
+    const dir = join(MANIFESTS, 'optional');
+    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml']);
+    assert.ok(!kustomizationResources().some((r) => r.startsWith('optional')));
+    assert.deepEqual(readObjects(join(dir, 'gitsync-apply.yaml')).map((o) => o.kind), ['ClusterRoleBinding']);
   });
 
   it('every namespaced object lives in keelson-system', () => {
@@ -127,7 +128,7 @@ describe('manifests: RBAC', () => {
       const subjects = object.subjects as Any[];
       assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }], file);
       const ref = object.roleRef as Any;
-      if (ref.name === 'cluster-admin') assert.equal(file, join('gitsync-apply', 'clusterrolebinding.yaml'), `${file} binds cluster-admin outside the opt-in overlay`);
+      if (ref.name === 'cluster-admin') assert.equal(file, join('optional', 'gitsync-apply.yaml'), `${file} binds cluster-admin outside the opt-in file`);
       else assert.ok(find(ref.kind, ref.name), `${file}: roleRef to a missing ${ref.kind}`);
     }
     assert.equal(find('ClusterRoleBinding', 'keelson').roleRef && (find('ClusterRoleBinding', 'keelson').roleRef as Any).name, 'keelson');
