@@ -12,9 +12,10 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim
-# git for Git sync, openssh-client for ssh:// remotes, gnupg for signed-commit verification.
+# git for Git sync, openssh-client for ssh:// remotes, gnupg for signed-commit verification, tini as PID 1 so the
+# git and ssh processes Git sync starts are reaped and signals reach node.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client gnupg ca-certificates \
+ && apt-get install -y --no-install-recommends git openssh-client gnupg ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 65532 keelson \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin keelson
@@ -27,5 +28,5 @@ COPY bin ./bin
 # A numeric user, so runAsNonRoot can verify it; it has a passwd entry because ssh refuses to run without one.
 USER 65532:65532
 EXPOSE 8080 9090
-ENTRYPOINT ["node", "/app/bin/keelson.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/keelson.js"]
 CMD ["controller"]

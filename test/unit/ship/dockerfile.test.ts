@@ -78,8 +78,9 @@ describe('Dockerfile', () => {
     assert.ok(runtime.body.findIndex((i) => i.op === 'USER') > runtime.body.findIndex((i) => i.op === 'RUN'), 'USER after the installs');
   });
 
-  it('ENTRYPOINT is the keelson bin, CMD is controller, and the ports are exposed', () => {
-    assert.deepEqual(JSON.parse(ops(runtime, 'ENTRYPOINT')[0]!.args), ['node', '/app/bin/keelson.js']);
+  it('ENTRYPOINT is the keelson bin under tini (reaps git/ssh children), CMD is controller, and the ports are exposed', () => {
+    assert.deepEqual(JSON.parse(ops(runtime, 'ENTRYPOINT')[0]!.args), ['/usr/bin/tini', '--', 'node', '/app/bin/keelson.js']);
+    assert.match(ops(runtime, 'RUN').map((o) => o.args).join('\n'), /apt-get install[^\n]*\btini\b/);
     assert.deepEqual(JSON.parse(ops(runtime, 'CMD')[0]!.args), ['controller']);
     assert.deepEqual(ops(runtime, 'EXPOSE')[0]!.args.split(/\s+/), ['8080', '9090']);
     assert.ok(ops(runtime, 'WORKDIR').some((w) => w.args === '/app'));
