@@ -13,7 +13,7 @@ import type { ReconcileResult, WorkQueue } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { FIELD_MANAGER, LAST_RELOAD, OBSERVED, WORKLOAD, firstOf } from './annotations.js';
-import { applyBody, envVarsFor, parseLastReload } from './apply-body.js';
+import { applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
 import { type Decision, type Observed, type TriggerState, decide, parseObserved } from './decide.js';
 import { TokenBucket } from './ratelimit.js';
 import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, configIndexKey, currentConfigHash, workloadRecord } from './records.js';
@@ -175,7 +175,7 @@ export class Reloader {
         this.pending.delete(key);
         return;
       case 'forget':
-        await this.write(w, applyBody(w, { observed: undefined }));
+        await this.deps.client.patch(WORKLOAD_TYPES[w.kind], w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
         this.pending.delete(key);
         logger.info({ workload: ref }, 'no longer a reload target: baseline removed');
         return;

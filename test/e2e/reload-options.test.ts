@@ -186,6 +186,38 @@ describe('reload options', () => {
     });
   });
 
+  it('two controllers racing on one workload roll it once (the loser gets 409, rereads and finds it done)', async () => {
+    const ns = await createNamespace(cp.client, 'race');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'app', { k: '1' }));
+    for (const n of ['w1', 'w2', 'w3']) await cp.client.create(DEPLOYMENTS, deployment(ns, n, { 'keelson.dev/auto': 'true' }, { volumesFrom: [{ kind: 'ConfigMap', name: 'app' }] }));
+    await run(['--namespaces', ns], async (first) => {
+      await run(['--namespaces', ns], async (second) => {
+        for (const n of ['w1', 'w2', 'w3']) await waitForObserved(cp.client, DEPLOYMENTS, ns, n);
+        await setData(cp.client, ns, 'app', { k: '2' });
+        for (const n of ['w1', 'w2', 'w3']) await waitForReplicaSets(cp.client, ns, n, 2);
+        for (const n of ['w1', 'w2', 'w3']) await assertStillReplicaSets(cp.client, ns, n, 2);
+        const rolled = metricValue(await first.metrics(), 'keelson_reloads_total', { result: 'rolled' }) + metricValue(await second.metrics(), 'keelson_reloads_total', { result: 'rolled' });
+        assert.equal(rolled, 3, 'one roll per workload across both controllers');
+      });
+    });
+  });
+
+  it('removing the annotation forgets the baseline; adding it back is a first sight (no roll)', async () => {
+    const ns = await createNamespace(cp.client, 'forget');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'app', { k: '1' }));
+    await cp.client.create(DEPLOYMENTS, deployment(ns, 'web', { 'keelson.dev/auto': 'true' }, { volumesFrom: [{ kind: 'ConfigMap', name: 'app' }] }));
+    await run(['--namespaces', ns], async () => {
+      await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+      await cp.client.patch(DEPLOYMENTS, ns, 'web', 'merge', { metadata: { annotations: { 'keelson.dev/auto': null } } });
+      await eventually('the baseline to be removed', async () => (await cp.client.get(DEPLOYMENTS, ns, 'web')).metadata.annotations?.[OBSERVED] === undefined);
+      await setData(cp.client, ns, 'app', { k: '2' });
+      await assertStillReplicaSets(cp.client, ns, 'web', 1);
+      await cp.client.patch(DEPLOYMENTS, ns, 'web', 'merge', { metadata: { annotations: { 'keelson.dev/auto': 'true' } } });
+      await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+      await assertStillReplicaSets(cp.client, ns, 'web', 1);
+    });
+  });
+
   it('a namespace it may not read is logged and counted as forbidden; the others keep working', async () => {
     const ok = await createNamespace(cp.client, 'rbac-ok');
     const denied = await createNamespace(cp.client, 'rbac-denied');

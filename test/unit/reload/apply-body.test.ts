@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyBody, envVarName, envVarsFor, parseLastReload } from '../../../src/reload/apply-body.js';
+import { applyBody, envVarName, envVarsFor, forgetBody, parseLastReload } from '../../../src/reload/apply-body.js';
 import { nextObserved } from '../../../src/reload/decide.js';
 import { workloadRecord } from '../../../src/reload/records.js';
 
@@ -59,10 +59,10 @@ describe('applyBody', () => {
     assert.equal(body.spec.template.metadata.annotations['keelson.dev/config-hash'], 'old');
   });
 
-  it('forgetting removes the metadata annotations but keeps pod-template fields (no restart)', () => {
-    const body = applyBody(w({ 'keelson.dev/config-hash': 'old' }, [], { 'keelson.dev/last-reload': '{}' }), { observed: undefined }) as any;
-    assert.deepEqual(body.metadata.annotations, {});
-    assert.equal(body.spec.template.metadata.annotations['keelson.dev/config-hash'], 'old');
+  it('forgetting removes only the metadata annotations (no restart), guarded by the resourceVersion', () => {
+    assert.deepEqual(forgetBody(w({ 'keelson.dev/config-hash': 'old' })), {
+      metadata: { resourceVersion: '42', annotations: { 'keelson.dev/observed': null, 'keelson.dev/last-reload': null } },
+    });
   });
 
   it('parseLastReload rejects garbage', () => {
