@@ -110,6 +110,22 @@ describe('reload options', () => {
     });
   });
 
+  it('a restarted controller resumes tracking a rollout that was still in progress', async () => {
+    const ns = await createNamespace(cp.client, 'resume');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'app', { k: '1' }));
+    await cp.client.create(DEPLOYMENTS, deployment(ns, 'web', { 'keelson.dev/auto': 'true' }, { image: 'example/never-ready:3', volumesFrom: [{ kind: 'ConfigMap', name: 'app' }] }));
+    await run(['--rollout-timeout', '8s', '--namespaces', ns], async () => {
+      await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+      await setData(cp.client, ns, 'app', { k: '2' });
+      await waitForEvent(cp.client, ns, 'web', 'Reloaded');
+    });
+    await run(['--rollout-timeout', '8s', '--namespaces', ns], async (ctl) => {
+      const failed = await waitForEvent(cp.client, ns, 'web', 'RolloutFailed', 20_000);
+      assert.match(failed.message, /ConfigMap resume\/app changed failed|not complete within --rollout-timeout/);
+      assert.equal(metricValue(await ctl.metrics(), 'keelson_rollouts_total', { result: 'timeout' }), 1, 'reported by the restarted controller');
+    });
+  });
+
   it('--auto-reload-all rolls unannotated workloads, except those that opt out', async () => {
     const ns = await createNamespace(cp.client, 'auto-all');
     await cp.client.create(CONFIGMAPS, configMap(ns, 'app', { k: '1' }));
