@@ -52,6 +52,8 @@ export class Reloader {
   private readonly pending = new Map<string, number>();
   private readonly warned = new Map<string, string>();
   private readonly seen = new Set<string>();
+  /** Rate-limit slots reserved by workloads waiting to roll (absolute times). */
+  private readonly slots = new Map<string, number>();
   private readonly bucket: TokenBucket;
   readonly tracker: RolloutTracker;
 
@@ -115,6 +117,7 @@ export class Reloader {
     this.pending.delete(key);
     this.warned.delete(key);
     this.seen.delete(key);
+    this.slots.delete(key);
     this.tracker.forget(key);
   }
 
@@ -173,6 +176,7 @@ export class Reloader {
     switch (d.action) {
       case 'none':
         this.pending.delete(key);
+        this.slots.delete(key);
         return;
       case 'forget':
         await this.deps.client.patch(WORKLOAD_TYPES[w.kind], w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
@@ -182,6 +186,7 @@ export class Reloader {
       case 'record':
         await this.write(w, applyBody(w, { observed: d.observed }));
         this.pending.delete(key);
+        this.slots.delete(key);
         logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: d.observed.hash.slice(0, 12) },
           d.why === 'first-sight' ? 'baseline recorded without a roll (first sight)' : 'baseline updated without a roll');
         return;
@@ -199,12 +204,15 @@ export class Reloader {
     if (!retry) {
       const debounceLeft = since + (policy.debounceMs ?? options.debounceMs) - now;
       if (debounceLeft > 0) return { requeueAfterMs: debounceLeft };
-      const rateWait = this.bucket.take(now);
-      if (rateWait > 0) {
-        logger.debug({ workload: ref, waitMs: rateWait }, 'roll delayed by --max-rolls-per-second');
-        return { requeueAfterMs: rateWait };
+      let slot = this.slots.get(key);
+      if (slot === undefined) {
+        slot = now + this.bucket.reserve(now);
+        this.slots.set(key, slot);
+        if (slot > now) logger.debug({ workload: ref, waitMs: slot - now }, 'roll delayed by --max-rolls-per-second');
       }
+      if (slot > now) return { requeueAfterMs: slot - now };
     }
+    this.slots.delete(key);
     const cause = d.causes[0]!;
     const causeTrigger = triggers.find((t) => t.id === cause.id)!;
     const trigger = `${causeTrigger.kind} ${w.namespace}/${causeTrigger.name}`;
