@@ -54,6 +54,8 @@ export class Reloader {
   private readonly seen = new Set<string>();
   /** Rate-limit slots reserved by workloads waiting to roll (absolute times). */
   private readonly slots = new Map<string, number>();
+  /** Workloads whose roll write just met a 409: the retry has passed debounce and rate limit already. */
+  private readonly conflictedRolls = new Set<string>();
   private readonly bucket: TokenBucket;
   readonly tracker: RolloutTracker;
 
@@ -63,6 +65,8 @@ export class Reloader {
   }
 
   private now(): number { return (this.deps.now ?? Date.now)(); }
+
+  get stores(): ReloadStores { return this.deps.stores; }
 
   /** Connects store events to the queue. */
   attach(queue: WorkQueue): void {
@@ -118,6 +122,7 @@ export class Reloader {
     this.warned.delete(key);
     this.seen.delete(key);
     this.slots.delete(key);
+    this.conflictedRolls.delete(key);
     this.tracker.forget(key);
   }
 
@@ -133,7 +138,7 @@ export class Reloader {
     const trackingMs = await this.tracker.step(key, w);
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await this.converge(key, w, g, attempt > 0);
+        const r = await this.converge(key, w, g, this.conflictedRolls.delete(key));
         return earliest(trackingMs, r?.requeueAfterMs);
       } catch (err) {
         if (isConflict(err) && attempt < MAX_CONFLICT_RETRIES) {
@@ -165,7 +170,7 @@ export class Reloader {
     this.tracker.start(key, w, last.generation, last.trigger, at);
   }
 
-  private async converge(key: string, w: WorkloadRecord, g: StoreGroup, retry: boolean): Promise<ReconcileResult | void> {
+  private async converge(key: string, w: WorkloadRecord, g: StoreGroup, retryingRoll: boolean): Promise<ReconcileResult | void> {
     const { options, logger } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
     const policy = parsePolicy(w.annotations, w.templateAnnotations, { autoReloadAll: options.autoReloadAll });
@@ -191,17 +196,17 @@ export class Reloader {
           d.why === 'first-sight' ? 'baseline recorded without a roll (first sight)' : 'baseline updated without a roll');
         return;
       case 'roll':
-        return await this.roll(key, w, policy, d, triggers, retry);
+        return await this.roll(key, w, policy, d, triggers, retryingRoll);
     }
   }
 
-  private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retry: boolean): Promise<ReconcileResult | void> {
+  private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retryingRoll: boolean): Promise<ReconcileResult | void> {
     const { options, logger, metrics, events } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
     const now = this.now();
     const since = this.pending.get(key) ?? now;
     this.pending.set(key, since);
-    if (!retry) {
+    if (!retryingRoll) {
       const debounceLeft = since + (policy.debounceMs ?? options.debounceMs) - now;
       if (debounceLeft > 0) return { requeueAfterMs: debounceLeft };
       let slot = this.slots.get(key);
@@ -226,7 +231,8 @@ export class Reloader {
     try {
       res = await this.write(w, applyBody(w, { observed: d.observed, roll }));
     } catch (err) {
-      if (!isConflict(err)) metrics.reloadsTotal.inc({ kind: w.kind, result: isForbidden(err) ? 'forbidden' : 'error' });
+      if (isConflict(err)) this.conflictedRolls.add(key);
+      else metrics.reloadsTotal.inc({ kind: w.kind, result: isForbidden(err) ? 'forbidden' : 'error' });
       throw err;
     }
     this.pending.delete(key);
