@@ -1,0 +1,125 @@
+// Compact store records. A ConfigMap or Secret becomes its identity, the annotations reload reads and a digest of
+// its content (never the content); a workload becomes its config references, the annotations that matter, the
+// KEELSON_* variables it carries and the few status fields rollout tracking reads. Pure.
+
+import type { KubeObject } from '../kube/types.js';
+import { CONFIG_HASH, configAnnotationsThatMatter, workloadAnnotationsThatMatter } from './annotations.js';
+import { contentDigest } from './digest.js';
+import { parsePolicy } from './policy.js';
+import { type ConfigKind, type ConfigRef, type PodSpecLike, referencedConfigs } from './references.js';
+import type { RolloutFields, WorkloadKind } from './rollout.js';
+
+export interface ConfigRecord {
+  readonly kind: ConfigKind;
+  readonly namespace: string;
+  readonly name: string;
+  /** contentDigest(data, binaryData). */
+  readonly digest: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export function configRecord(kind: ConfigKind, obj: KubeObject): ConfigRecord {
+  return {
+    kind,
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name!,
+    digest: contentDigest(obj.data as Record<string, string> | undefined, obj.binaryData as Record<string, string> | undefined),
+    annotations: configAnnotationsThatMatter(obj.metadata.annotations),
+  };
+}
+
+/** Index value under which workloads are filed for a config: "ns/ConfigMap/name", or "ns/ConfigMap/*" for patterns. */
+export const configIndexKey = (namespace: string, kind: ConfigKind, name: string): string => `${namespace}/${kind}/${name}`;
+export const CONFIG_INDEX = 'config';
+export const NAMESPACE_INDEX = 'namespace';
+
+export interface WorkloadRecord {
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly templateAnnotations: Readonly<Record<string, string>>;
+  readonly refs: readonly ConfigRef[];
+  /** Regular containers, in order (the env-vars strategy's fallback target is the first). */
+  readonly containers: readonly string[];
+  /** KEELSON_<NAME>_<CONFIGMAP|SECRET> variables per container, as written by a previous roll. */
+  readonly ownedEnv: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly rollout: RolloutFields;
+  /** Index values: the configs that may concern this workload. */
+  readonly index: readonly string[];
+  /** Everything a reload decision reads, as one string: a change of it (not of status) needs a reconcile. */
+  readonly sig: string;
+}
+
+export const OWNED_ENV = /^KEELSON_[A-Z0-9_]+_(CONFIGMAP|SECRET)$/;
+
+interface Container { name: string; env?: { name: string; value?: string; valueFrom?: unknown }[] }
+interface WorkloadSpec {
+  replicas?: number;
+  strategy?: { type?: string };
+  updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+  template?: { metadata?: { annotations?: Record<string, string> }; spec?: PodSpecLike & { containers?: Container[] } };
+}
+interface WorkloadStatus {
+  observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number;
+  currentRevision?: string; updateRevision?: string;
+  desiredNumberScheduled?: number; currentNumberScheduled?: number; updatedNumberScheduled?: number; numberReady?: number; numberAvailable?: number;
+  conditions?: { type: string; status: string; reason?: string }[];
+}
+
+export function rolloutFields(kind: WorkloadKind, obj: KubeObject): RolloutFields {
+  const spec = (obj.spec ?? {}) as WorkloadSpec;
+  const st = (obj.status ?? {}) as WorkloadStatus;
+  const base = { generation: obj.metadata.generation ?? 0, observedGeneration: st.observedGeneration ?? 0 };
+  if (kind === 'DaemonSet') {
+    return {
+      ...base, desired: st.desiredNumberScheduled ?? 0, current: st.currentNumberScheduled ?? 0, updated: st.updatedNumberScheduled ?? 0,
+      ready: st.numberReady ?? 0, available: st.numberAvailable ?? 0, strategy: spec.updateStrategy?.type,
+    };
+  }
+  const progressing = st.conditions?.find((c) => c.type === 'Progressing');
+  return {
+    ...base, desired: spec.replicas ?? 1, current: st.replicas ?? 0, updated: st.updatedReplicas ?? 0,
+    ready: st.readyReplicas ?? 0, available: st.availableReplicas ?? 0,
+    strategy: kind === 'StatefulSet' ? spec.updateStrategy?.type : spec.strategy?.type,
+    partition: spec.updateStrategy?.rollingUpdate?.partition,
+    currentRevision: st.currentRevision, updateRevision: st.updateRevision,
+    progressFailure: progressing?.status === 'False' ? progressing.reason : undefined,
+  };
+}
+
+export function workloadRecord(kind: WorkloadKind, obj: KubeObject): WorkloadRecord {
+  const spec = (obj.spec ?? {}) as WorkloadSpec;
+  const podSpec = spec.template?.spec;
+  const annotations = workloadAnnotationsThatMatter(obj.metadata.annotations);
+  const templateAnnotations = workloadAnnotationsThatMatter(spec.template?.metadata?.annotations);
+  const refs = referencedConfigs(podSpec);
+  const containers = (podSpec?.containers ?? []).map((c) => c.name).filter((n): n is string => typeof n === 'string');
+  const ownedEnv: Record<string, Record<string, string>> = {};
+  for (const c of podSpec?.containers ?? []) {
+    for (const e of c.env ?? []) {
+      if (OWNED_ENV.test(e.name) && typeof e.value === 'string') (ownedEnv[c.name] ??= {})[e.name] = e.value;
+    }
+  }
+  const ns = obj.metadata.namespace ?? '';
+  // The named lists do not depend on --auto-reload-all, so the index can be computed without Options.
+  const policy = parsePolicy(annotations, templateAnnotations, { autoReloadAll: false });
+  const index = new Set<string>(refs.map((r) => configIndexKey(ns, r.kind, r.name)));
+  for (const kind of ['ConfigMap', 'Secret'] as const) {
+    for (const p of policy.named[kind]) {
+      // A '.' in a plain name is still a regex wildcard (as in Reloader): file it under the namespace too.
+      if (p.literal) index.add(configIndexKey(ns, kind, p.source));
+      if (!p.literal || p.source.includes('.')) index.add(configIndexKey(ns, kind, '*'));
+    }
+  }
+  const sig = JSON.stringify([annotations, templateAnnotations, refs, containers, ownedEnv]);
+  return {
+    kind, namespace: ns, name: obj.metadata.name!, uid: obj.metadata.uid ?? '', resourceVersion: obj.metadata.resourceVersion ?? '',
+    annotations, templateAnnotations, refs, containers, ownedEnv, rollout: rolloutFields(kind, obj), index: [...index], sig,
+  };
+}
+
+/** The pod template's current config hash (annotations strategy), if any. */
+export const currentConfigHash = (w: WorkloadRecord): string | undefined => w.templateAnnotations[CONFIG_HASH];

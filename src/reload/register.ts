@@ -1,0 +1,18 @@
+// Wires the reload feature into the controller: its stores, its work queue and reconciler. One call from
+// src/cli/controller.ts.
+
+import type { FeatureContext } from '../cli/controller.js';
+import { Reloader } from './reloader.js';
+import { ReloadStores } from './stores.js';
+
+export function registerReload(ctx: FeatureContext): Reloader {
+  const { manager, options, logger } = ctx;
+  const stores = new ReloadStores(manager, options.reload);
+  stores.register();
+  const reloader = new Reloader({ client: manager.client, events: manager.events, metrics: manager.metrics, logger, options: options.reload, stores });
+  const queue = manager.addController({ name: 'reload', concurrency: options.workers, logger, metrics: manager.metrics }, (key) => reloader.reconcile(key));
+  reloader.attach(queue);
+  logger.info({ strategy: options.reload.strategy, namespaces: options.reload.namespaces, ignoreNamespaces: options.reload.ignoreNamespaces,
+    namespaceSelector: options.reload.namespaceSelector, resourceLabelSelector: options.reload.resourceLabelSelector }, 'reload controller registered');
+  return reloader;
+}
