@@ -37,7 +37,6 @@ export async function buildController(options: Options, env: Readonly<Record<str
     ...(elector ? { elector } : {}),
   });
   const ctx: FeatureContext = { manager, options, logger };
-  void ctx; // features register here (reload, sealing, gitsync)
   if (options.reload.enabled) registerReload(ctx);
   return manager;
 }
