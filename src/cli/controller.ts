@@ -3,6 +3,7 @@
 import { controllerHelp, loadOptions, type Options } from '../config/options.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
+import { LeaseElector } from '../kube/leader-election.js';
 import { Manager } from '../kube/manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
@@ -25,12 +26,19 @@ export async function buildController(options: Options, env: Readonly<Record<str
   const client = new KubeClient(kc, `keelson/${VERSION}`);
   const metrics = createMetrics();
   const events = new EventRecorder(client, logger, 'keelson', options.podName);
+  const le = options.leaderElection;
+  const elector = le.enabled
+    ? new LeaseElector({
+      client, logger, namespace: le.namespace, name: le.id, podName: options.podName,
+      leaseDurationMs: le.leaseDurationMs, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs,
+    })
+    : undefined;
   const manager = new Manager({
     client, logger, metrics, events,
     httpAddr: options.httpAddr, metricsAddr: options.metricsAddr, shutdownTimeoutMs: options.shutdownTimeoutMs,
+    ...(elector ? { elector } : {}),
   });
   const ctx: FeatureContext = { manager, options, logger };
-  void ctx; // features register here (reload, sealing, gitsync)
   if (options.sealing.enabled) registerSealing(ctx);
   if (options.gitsync.enabled) registerGitSync(ctx);
   if (options.reload.enabled) registerReload(ctx);

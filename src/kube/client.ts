@@ -92,6 +92,8 @@ interface Auth { headers: Record<string, string>; at: number }
 export class KubeClient {
   readonly server: URL;
   private readonly agent: http.Agent;
+  // Watches hold a socket for minutes; they get their own unlimited pool so they never starve ordinary requests.
+  private readonly watchAgent: http.Agent;
   private auth: Auth | undefined;
   private tls: https.RequestOptions | undefined;
 
@@ -102,6 +104,7 @@ export class KubeClient {
     this.agent = this.server.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, maxSockets: 64 })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    this.watchAgent = this.server.protocol === 'https:' ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
   }
 
   /** TLS material and headers from the kubeconfig; headers are refreshed every 30 s so rotated tokens are picked up. */
@@ -119,7 +122,7 @@ export class KubeClient {
     return { tls: this.tls, headers: this.auth.headers };
   }
 
-  private async send(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  private async send(method: string, path: string, opts: RequestOptions & { watch?: boolean }): Promise<http.IncomingMessage> {
     const url = new URL(path, this.server);
     url.pathname = (this.server.pathname.replace(/\/$/, '') + path.split('?')[0]).replace(/\/\//g, '/');
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -129,7 +132,7 @@ export class KubeClient {
     if (body) { reqHeaders['Content-Type'] = opts.contentType ?? 'application/json'; reqHeaders['Content-Length'] = String(body.length); }
     const mod = url.protocol === 'https:' ? https : http;
     return await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = mod.request(url, { ...tls, method, headers: reqHeaders, agent: this.agent, signal: opts.signal }, resolve);
+      const req = mod.request(url, { ...tls, method, headers: reqHeaders, agent: opts.watch ? this.watchAgent : this.agent, signal: opts.signal }, resolve);
       if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${opts.timeoutMs} ms`)));
       req.on('error', reject);
       req.end(body);
@@ -214,7 +217,7 @@ export class KubeClient {
   async watch<T extends KubeObject = KubeObject>(t: ResourceType, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): Promise<void> {
     const path = resourcePath(t, opts.namespace);
     const res = await this.send('GET', path, {
-      signal: opts.signal,
+      signal: opts.signal, watch: true,
       query: { watch: true, allowWatchBookmarks: true, resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, timeoutSeconds: opts.timeoutSeconds },
     });
     const status = res.statusCode ?? 0;
@@ -243,6 +246,7 @@ export class KubeClient {
   /** Ends keep-alive sockets so a process (or a test) can exit promptly. */
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
 

@@ -47,9 +47,17 @@ export function parseLastReload(text: string | undefined): LastReload | undefine
   } catch { return undefined; }
 }
 
+/**
+ * Removes the baseline (the workload is no longer a reload target). A merge patch with nulls, not an apply that
+ * omits the fields: another manager may co-own them, and then an apply would only give up keelson-reload's share.
+ */
+export function forgetBody(w: WorkloadRecord): Record<string, unknown> {
+  return { metadata: { resourceVersion: w.resourceVersion, annotations: { [OBSERVED]: null, [LAST_RELOAD]: null } } };
+}
+
 export interface ApplyChange {
-  /** The baseline to record; undefined removes it (the workload is no longer a reload target). */
-  readonly observed: Observed | undefined;
+  /** The baseline to record. */
+  readonly observed: Observed;
   /** Present for a roll. */
   readonly roll?: {
     readonly lastReload: LastReload;
@@ -61,12 +69,9 @@ export interface ApplyChange {
 const API_VERSION = 'apps/v1';
 
 export function applyBody(w: WorkloadRecord, change: ApplyChange): Record<string, unknown> {
-  const annotations: Record<string, string> = {};
-  if (change.observed) {
-    annotations[OBSERVED] = formatObserved(change.observed);
-    const last = change.roll ? JSON.stringify(change.roll.lastReload) : w.annotations[LAST_RELOAD];
-    if (last !== undefined) annotations[LAST_RELOAD] = last;
-  }
+  const annotations: Record<string, string> = { [OBSERVED]: formatObserved(change.observed) };
+  const last = change.roll ? JSON.stringify(change.roll.lastReload) : w.annotations[LAST_RELOAD];
+  if (last !== undefined) annotations[LAST_RELOAD] = last;
   const hash = change.roll?.configHash ?? w.templateAnnotations[CONFIG_HASH];
   const env = change.roll?.env ?? w.ownedEnv;
   const body: Record<string, unknown> = {

@@ -1,5 +1,6 @@
-// A token bucket for --max-rolls-per-second. Pure (the clock is passed in): a roll takes a token or learns how long
-// to wait, so the reconciler requeues the workload instead of blocking a worker.
+// A token bucket for --max-rolls-per-second, with reservations (as Go's rate.Limiter.Reserve): a roll that finds no
+// token reserves the next free slot and is requeued for exactly then, so thousands of waiting workloads wake one
+// at a time instead of all retrying at every refill. Pure: the clock is passed in.
 
 export class TokenBucket {
   private tokens: number;
@@ -19,10 +20,14 @@ export class TokenBucket {
     }
   }
 
-  /** Takes a token and returns 0, or returns the milliseconds until one is available (taking nothing). */
-  take(now: number): number {
+  /**
+   * Reserves one token: returns 0 when it is available now, else the milliseconds until the reserved slot. The
+   * token is spent either way (the bucket goes into debt), so the next caller gets the slot after this one.
+   */
+  reserve(now: number): number {
     this.refill(now);
-    if (this.tokens >= 1) { this.tokens -= 1; return 0; }
-    return Math.max(1, Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000));
+    this.tokens -= 1;
+    if (this.tokens >= 0) return 0;
+    return Math.ceil((-this.tokens / this.ratePerSecond) * 1000);
   }
 }

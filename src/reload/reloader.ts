@@ -13,7 +13,7 @@ import type { ReconcileResult, WorkQueue } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { FIELD_MANAGER, LAST_RELOAD, OBSERVED, WORKLOAD, firstOf } from './annotations.js';
-import { applyBody, envVarsFor, parseLastReload } from './apply-body.js';
+import { applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
 import { type Decision, type Observed, type TriggerState, decide, parseObserved } from './decide.js';
 import { TokenBucket } from './ratelimit.js';
 import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, configIndexKey, currentConfigHash, workloadRecord } from './records.js';
@@ -52,6 +52,10 @@ export class Reloader {
   private readonly pending = new Map<string, number>();
   private readonly warned = new Map<string, string>();
   private readonly seen = new Set<string>();
+  /** Rate-limit slots reserved by workloads waiting to roll (absolute times). */
+  private readonly slots = new Map<string, number>();
+  /** Workloads whose roll write just met a 409: the retry has passed debounce and rate limit already. */
+  private readonly conflictedRolls = new Set<string>();
   private readonly bucket: TokenBucket;
   readonly tracker: RolloutTracker;
 
@@ -61,6 +65,8 @@ export class Reloader {
   }
 
   private now(): number { return (this.deps.now ?? Date.now)(); }
+
+  get stores(): ReloadStores { return this.deps.stores; }
 
   /** Connects store events to the queue. */
   attach(queue: WorkQueue): void {
@@ -115,6 +121,8 @@ export class Reloader {
     this.pending.delete(key);
     this.warned.delete(key);
     this.seen.delete(key);
+    this.slots.delete(key);
+    this.conflictedRolls.delete(key);
     this.tracker.forget(key);
   }
 
@@ -130,7 +138,7 @@ export class Reloader {
     const trackingMs = await this.tracker.step(key, w);
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await this.converge(key, w, g, attempt > 0);
+        const r = await this.converge(key, w, g, this.conflictedRolls.delete(key));
         return earliest(trackingMs, r?.requeueAfterMs);
       } catch (err) {
         if (isConflict(err) && attempt < MAX_CONFLICT_RETRIES) {
@@ -162,7 +170,7 @@ export class Reloader {
     this.tracker.start(key, w, last.generation, last.trigger, at);
   }
 
-  private async converge(key: string, w: WorkloadRecord, g: StoreGroup, retry: boolean): Promise<ReconcileResult | void> {
+  private async converge(key: string, w: WorkloadRecord, g: StoreGroup, retryingRoll: boolean): Promise<ReconcileResult | void> {
     const { options, logger } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
     const policy = parsePolicy(w.annotations, w.templateAnnotations, { autoReloadAll: options.autoReloadAll });
@@ -173,38 +181,43 @@ export class Reloader {
     switch (d.action) {
       case 'none':
         this.pending.delete(key);
+        this.slots.delete(key);
         return;
       case 'forget':
-        await this.write(w, applyBody(w, { observed: undefined }));
+        await this.deps.client.patch(WORKLOAD_TYPES[w.kind], w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
         this.pending.delete(key);
         logger.info({ workload: ref }, 'no longer a reload target: baseline removed');
         return;
       case 'record':
         await this.write(w, applyBody(w, { observed: d.observed }));
         this.pending.delete(key);
+        this.slots.delete(key);
         logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: d.observed.hash.slice(0, 12) },
           d.why === 'first-sight' ? 'baseline recorded without a roll (first sight)' : 'baseline updated without a roll');
         return;
       case 'roll':
-        return await this.roll(key, w, policy, d, triggers, retry);
+        return await this.roll(key, w, policy, d, triggers, retryingRoll);
     }
   }
 
-  private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retry: boolean): Promise<ReconcileResult | void> {
+  private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retryingRoll: boolean): Promise<ReconcileResult | void> {
     const { options, logger, metrics, events } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
     const now = this.now();
     const since = this.pending.get(key) ?? now;
     this.pending.set(key, since);
-    if (!retry) {
+    if (!retryingRoll) {
       const debounceLeft = since + (policy.debounceMs ?? options.debounceMs) - now;
       if (debounceLeft > 0) return { requeueAfterMs: debounceLeft };
-      const rateWait = this.bucket.take(now);
-      if (rateWait > 0) {
-        logger.debug({ workload: ref, waitMs: rateWait }, 'roll delayed by --max-rolls-per-second');
-        return { requeueAfterMs: rateWait };
+      let slot = this.slots.get(key);
+      if (slot === undefined) {
+        slot = now + this.bucket.reserve(now);
+        this.slots.set(key, slot);
+        if (slot > now) logger.debug({ workload: ref, waitMs: slot - now }, 'roll delayed by --max-rolls-per-second');
       }
+      if (slot > now) return { requeueAfterMs: slot - now };
     }
+    this.slots.delete(key);
     const cause = d.causes[0]!;
     const causeTrigger = triggers.find((t) => t.id === cause.id)!;
     const trigger = `${causeTrigger.kind} ${w.namespace}/${causeTrigger.name}`;
@@ -218,7 +231,8 @@ export class Reloader {
     try {
       res = await this.write(w, applyBody(w, { observed: d.observed, roll }));
     } catch (err) {
-      if (!isConflict(err)) metrics.reloadsTotal.inc({ kind: w.kind, result: isForbidden(err) ? 'forbidden' : 'error' });
+      if (isConflict(err)) this.conflictedRolls.add(key);
+      else metrics.reloadsTotal.inc({ kind: w.kind, result: isForbidden(err) ? 'forbidden' : 'error' });
       throw err;
     }
     this.pending.delete(key);

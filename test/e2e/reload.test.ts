@@ -192,6 +192,21 @@ describe('reload (default flags)', () => {
     await waitForReplicaSets(cp.client, ns, 'web', 2);
   });
 
+  it('does not roll when a trigger is deleted or created, by default', async () => {
+    const ns = await createNamespace(cp.client, 'lifecycle-default');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'doomed', { k: '1' }));
+    await cp.client.create(DEPLOYMENTS, deployment(ns, 'web', { 'keelson.dev/auto': 'true', 'keelson.dev/configmaps': 'later' },
+      { volumesFrom: [{ kind: 'ConfigMap', name: 'doomed', optional: true }] }));
+    const observed = await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+    assert.equal(observed['ConfigMap/later'], '-');
+    await cp.client.delete(CONFIGMAPS, ns, 'doomed');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'later', { k: '1' }));
+    await assertStillReplicaSets(cp.client, ns, 'web', 1);
+    const after = await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+    assert.equal(after['ConfigMap/doomed'], '-', 'the baseline follows the deletion');
+    assert.notEqual(after['ConfigMap/later'], '-', 'and the creation');
+  });
+
   it('keeps its fields when another manager server-side-applies the workload without them', async () => {
     const ns = await createNamespace(cp.client, 'ssa');
     await cp.client.create(CONFIGMAPS, configMap(ns, 'app', { k: '1' }));

@@ -1,0 +1,32 @@
+# Keelson's container image: a build stage compiles the TypeScript with the dev dependencies, the runtime stage
+# holds Node 24, the production dependencies, the compiled code, and the git/ssh/gpg tools Git sync runs.
+
+FROM node:24-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts off: the prepare script (a build) needs the sources, which are not here yet.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-bookworm-slim
+# git for Git sync, openssh-client for ssh:// remotes, gnupg for signed-commit verification, tini as PID 1 so the
+# git and ssh processes Git sync starts are reaped and signals reach node.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git openssh-client gnupg ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 65532 keelson \
+ && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin keelson
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+# A numeric user, so runAsNonRoot can verify it; it has a passwd entry because ssh refuses to run without one.
+USER 65532:65532
+EXPOSE 8080 9090
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/keelson.js"]
+CMD ["controller"]

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyBody, envVarName, envVarsFor, forgetBody, parseLastReload } from '../../../src/reload/apply-body.js';
+import { nextObserved } from '../../../src/reload/decide.js';
+import { workloadRecord } from '../../../src/reload/records.js';
+
+const w = (templateAnnotations: Record<string, string> = {}, env: { name: string; value: string }[] = [], annotations: Record<string, string> = {}) => workloadRecord('Deployment', {
+  metadata: { name: 'web', namespace: 'ns', resourceVersion: '42', annotations },
+  spec: { template: { metadata: { annotations: templateAnnotations }, spec: {
+    containers: [{ name: 'app', env, envFrom: [{ configMapRef: { name: 'app-config' } }] }, { name: 'side' }],
+    volumes: [{ name: 'v', secret: { secretName: 'creds' } }],
+  } } },
+});
+const observed = nextObserved('s', [{ id: 'ConfigMap/app-config', kind: 'ConfigMap', namespace: 'ns', name: 'app-config', digest: 'd'.repeat(64), named: false }]);
+
+describe('envVarName', () => {
+  it('upper-cases and turns runs of non-alphanumerics into one underscore', () => {
+    assert.equal(envVarName('ConfigMap', 'app-config'), 'KEELSON_APP_CONFIG_CONFIGMAP');
+    assert.equal(envVarName('Secret', 'db.creds--v2'), 'KEELSON_DB_CREDS_V2_SECRET');
+  });
+});
+
+describe('envVarsFor', () => {
+  it('puts each trigger into the containers that use it, else into the first container', () => {
+    const vars = envVarsFor(w(), [{ kind: 'ConfigMap', name: 'app-config', digest: 'd1' }, { kind: 'Secret', name: 'creds', digest: 'd2' }, { kind: 'ConfigMap', name: 'named', digest: 'd3' }]);
+    assert.deepEqual(vars, { app: { KEELSON_APP_CONFIG_CONFIGMAP: 'd1', KEELSON_CREDS_SECRET: 'd2', KEELSON_NAMED_CONFIGMAP: 'd3' } });
+  });
+});
+
+describe('applyBody', () => {
+  it('a baseline writes only metadata annotations, guarded by the resourceVersion', () => {
+    const body = applyBody(w(), { observed });
+    assert.deepEqual(body, {
+      apiVersion: 'apps/v1', kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'ns', resourceVersion: '42', annotations: { 'keelson.dev/observed': JSON.stringify({ v: 1, sel: 's', hash: observed.hash, configs: observed.configs }) } },
+    });
+  });
+
+  it('a baseline carries forward the hash, variables and last-reload it owns (server-side apply would drop them)', () => {
+    const body = applyBody(w({ 'keelson.dev/config-hash': 'old' }, [{ name: 'KEELSON_APP_CONFIG_CONFIGMAP', value: 'x' }, { name: 'USER', value: 'u' }], { 'keelson.dev/last-reload': '{"at":"t"}' }), { observed }) as any;
+    assert.equal(body.spec.template.metadata.annotations['keelson.dev/config-hash'], 'old');
+    assert.deepEqual(body.spec.template.spec.containers, [{ name: 'app', env: [{ name: 'KEELSON_APP_CONFIG_CONFIGMAP', value: 'x' }] }]);
+    assert.equal(body.metadata.annotations['keelson.dev/last-reload'], '{"at":"t"}');
+  });
+
+  it('an annotations roll sets the pod-template hash and last-reload', () => {
+    const lastReload = { at: '2026-01-01T00:00:00.000Z', trigger: 'ConfigMap ns/app-config', change: 'changed', hash: observed.hash, generation: 2 };
+    const body = applyBody(w(), { observed, roll: { lastReload, configHash: observed.hash } }) as any;
+    assert.equal(body.spec.template.metadata.annotations['keelson.dev/config-hash'], observed.hash);
+    assert.deepEqual(parseLastReload(body.metadata.annotations['keelson.dev/last-reload']), lastReload);
+    assert.equal(body.spec.template.spec, undefined);
+  });
+
+  it('an env-vars roll replaces the owned variables and keeps an existing hash', () => {
+    const body = applyBody(w({ 'keelson.dev/config-hash': 'old' }, [{ name: 'KEELSON_GONE_SECRET', value: 'x' }]), {
+      observed, roll: { lastReload: { at: 't', trigger: 'x', change: 'changed', hash: 'h' }, env: { app: { KEELSON_B_CONFIGMAP: '2', KEELSON_A_CONFIGMAP: '1' } } },
+    }) as any;
+    assert.deepEqual(body.spec.template.spec.containers, [{ name: 'app', env: [{ name: 'KEELSON_A_CONFIGMAP', value: '1' }, { name: 'KEELSON_B_CONFIGMAP', value: '2' }] }]);
+    assert.equal(body.spec.template.metadata.annotations['keelson.dev/config-hash'], 'old');
+  });
+
+  it('forgetting removes only the metadata annotations (no restart), guarded by the resourceVersion', () => {
+    assert.deepEqual(forgetBody(w({ 'keelson.dev/config-hash': 'old' })), {
+      metadata: { resourceVersion: '42', annotations: { 'keelson.dev/observed': null, 'keelson.dev/last-reload': null } },
+    });
+  });
+
+  it('parseLastReload rejects garbage', () => {
+    for (const t of [undefined, '', 'x', '{}', '{"at":1}']) assert.equal(parseLastReload(t), undefined);
+  });
+});

@@ -1,0 +1,199 @@
+// Invariants of manifests/: least-privilege RBAC without wildcards, the hardened Deployment (non-root, read-only
+// root, no escalation, no capabilities, seccomp, probes, resources, downward API), the Service, and a
+// kustomization.yaml that lists every file.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CONTROLLER_FLAGS } from '../../../src/config/options.js';
+import type { KubeObject } from '../../../src/kube/types.js';
+import { FEATURE_CRDS, MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects, readObjects } from '../../support/manifests.js';
+
+interface Rule { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
+type Any = any;
+
+const base = manifestObjects();
+const all = manifestObjects(true);
+const find = (kind: string, name: string, from = base): KubeObject => {
+  const o = from.find((m) => m.object.kind === kind && m.object.metadata.name === name)?.object;
+  assert.ok(o, `manifests/ has no ${kind} ${name}`);
+  return o;
+};
+const rulesOf = (o: KubeObject) => (o.rules ?? []) as Rule[];
+/** "group/resource" → sorted verbs, merged over rules (resourceNames-limited rules marked with [names]). */
+const grants = (rules: Rule[]): Record<string, string[]> => {
+  const out: Record<string, Set<string>> = {};
+  for (const r of rules) {
+    for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) {
+      const key = `${g || 'core'}/${res}${r.resourceNames ? `[${[...r.resourceNames].sort().join(',')}]` : ''}`;
+      for (const v of r.verbs ?? []) (out[key] ??= new Set()).add(v);
+    }
+  }
+  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, [...out[k]!].sort()]));
+};
+const defaultOf = (flag: string) => CONTROLLER_FLAGS.find((f) => f.name === flag)!.default;
+const pkgVersion = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('manifests: files and kustomization', () => {
+  it('every object parses and has apiVersion, kind and a name', () => {
+    assert.ok(all.length >= 9);
+    for (const { file, object } of all) {
+      assert.ok(object.apiVersion && object.kind && object.metadata?.name, `${file}: object without apiVersion/kind/metadata.name`);
+    }
+  });
+
+  it('kustomization.yaml lists every manifests/*.yaml once, Namespace and CRDs first', () => {
+    const listed = kustomizationResources();
+    assert.equal(new Set(listed).size, listed.length, 'duplicate entries');
+    const files = manifestFiles().map((f) => f.slice(MANIFESTS.length + 1));
+    for (const f of files) assert.ok(listed.includes(f), `kustomization.yaml does not list ${f}`);
+    for (const f of FEATURE_CRDS) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
+    // Listed files exist; the two CRDs arrive with the sealing and gitsync branches.
+    for (const f of listed) assert.ok(exists(join(MANIFESTS, f)) || (FEATURE_CRDS as readonly string[]).includes(f), `kustomization.yaml lists missing ${f}`);
+    assert.equal(listed[0], 'namespace.yaml');
+    const firstOther = listed.findIndex((f) => !f.startsWith('crd-') && f !== 'namespace.yaml');
+    assert.ok(listed.slice(firstOther).every((f) => !f.startsWith('crd-')), 'CRDs come before everything but the Namespace');
+  });
+
+  it('manifests/optional/ holds only the opt-in Git-sync apply binding, outside the kustomization', () => {
+    const dir = join(MANIFESTS, 'optional');
+    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml']);
+    assert.ok(!kustomizationResources().some((r) => r.startsWith('optional')));
+    assert.deepEqual(readObjects(join(dir, 'gitsync-apply.yaml')).map((o) => o.kind), ['ClusterRoleBinding']);
+  });
+
+  it('every namespaced object lives in keelson-system', () => {
+    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+    for (const { file, object } of all) {
+      if (clusterScoped.has(object.kind!)) assert.equal(object.metadata.namespace, undefined, `${file}: cluster-scoped ${object.kind} with a namespace`);
+      else assert.equal(object.metadata.namespace, 'keelson-system', `${file}: ${object.kind} ${object.metadata.name}`);
+    }
+  });
+});
+
+describe('manifests: RBAC', () => {
+  const roles = all.filter((m) => m.object.kind === 'ClusterRole' || m.object.kind === 'Role');
+
+  it('no wildcard anywhere in a Role or ClusterRole', () => {
+    assert.ok(roles.length >= 2);
+    for (const { file, object } of roles) {
+      for (const r of rulesOf(object)) {
+        for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs'] as const) {
+          for (const v of r[field] ?? []) assert.ok(!v.includes('*'), `${file}: wildcard "${v}" in ${field} of ${object.kind} ${object.metadata.name}`);
+        }
+      }
+    }
+  });
+
+  it('no verb that grants more rights (escalate, bind, impersonate) and no RBAC or webhook resources', () => {
+    for (const { file, object } of roles) {
+      for (const r of rulesOf(object)) {
+        for (const v of r.verbs ?? []) assert.ok(!['escalate', 'bind', 'impersonate', 'deletecollection'].includes(v), `${file}: verb ${v}`);
+        for (const g of r.apiGroups ?? []) assert.ok(!['rbac.authorization.k8s.io', 'admissionregistration.k8s.io', 'certificates.k8s.io'].includes(g), `${file}: group ${g}`);
+        assert.equal(r.nonResourceURLs, undefined, `${file}: nonResourceURLs`);
+      }
+    }
+  });
+
+  it('the ClusterRole grants exactly what the features use', () => {
+    assert.deepEqual(grants(rulesOf(find('ClusterRole', 'keelson'))), {
+      'apps/daemonsets': ['get', 'list', 'patch', 'watch'],
+      'apps/deployments': ['get', 'list', 'patch', 'watch'],
+      'apps/replicasets': ['list', 'watch'],
+      'apps/statefulsets': ['get', 'list', 'patch', 'watch'],
+      'bitnami.com/sealedsecrets': ['get', 'list', 'watch'],
+      'bitnami.com/sealedsecrets/status': ['get', 'patch', 'update'],
+      'core/configmaps': ['get', 'list', 'watch'],
+      'core/events': ['create', 'patch'],
+      'core/namespaces': ['list', 'watch'],
+      'core/secrets': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      'keelson.dev/gitsyncs': ['get', 'list', 'watch'],
+      'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
+    });
+  });
+
+  it('the Role covers the key Secrets and the Lease named by --leader-election-id, in keelson-system only', () => {
+    const role = find('Role', 'keelson');
+    assert.deepEqual(grants(rulesOf(role)), {
+      'coordination.k8s.io/leases': ['create'],
+      [`coordination.k8s.io/leases[${String(defaultOf('leader-election-id'))}]`]: ['get', 'update'],
+      'core/secrets': ['create', 'get', 'list', 'watch'],
+    });
+  });
+
+  it('bindings tie the roles to the keelson ServiceAccount; cluster-admin only in the opt-in overlay', () => {
+    const sa = find('ServiceAccount', 'keelson');
+    for (const { file, object } of all.filter((m) => m.object.kind === 'ClusterRoleBinding' || m.object.kind === 'RoleBinding')) {
+      const subjects = object.subjects as Any[];
+      assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }], file);
+      const ref = object.roleRef as Any;
+      if (ref.name === 'cluster-admin') assert.equal(file, join('optional', 'gitsync-apply.yaml'), `${file} binds cluster-admin outside the opt-in file`);
+      else assert.ok(find(ref.kind, ref.name), `${file}: roleRef to a missing ${ref.kind}`);
+    }
+    assert.equal(find('ClusterRoleBinding', 'keelson').roleRef && (find('ClusterRoleBinding', 'keelson').roleRef as Any).name, 'keelson');
+    assert.equal((find('RoleBinding', 'keelson').roleRef as Any).kind, 'Role');
+    assert.ok(all.some((m) => (m.object.roleRef as Any)?.name === 'cluster-admin'), 'the opt-in Git-sync apply binding exists');
+  });
+});
+
+describe('manifests: Deployment and Service', () => {
+  const dep = find('Deployment', 'keelson') as Any;
+  const pod = dep.spec.template.spec;
+  const c = pod.containers[0];
+
+  it('runs two replicas with leader election, as the keelson ServiceAccount, from the released image', () => {
+    assert.equal(dep.spec.replicas, 2);
+    assert.equal(pod.containers.length, 1);
+    assert.deepEqual(c.args, ['controller', '--leader-elect']);
+    assert.equal(pod.serviceAccountName, 'keelson');
+    assert.match(c.image, new RegExp(`:${pkgVersion.replace(/\./g, '\\.')}$`), 'image tag is the package version');
+    assert.ok(pod.terminationGracePeriodSeconds > 10, 'room for the 10 s graceful shutdown');
+  });
+
+  it('is non-root with a read-only root, no escalation, no capabilities and seccomp RuntimeDefault', () => {
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    const sc = c.securityContext;
+    assert.equal(sc.runAsNonRoot, true);
+    assert.ok(Number.isInteger(sc.runAsUser) && sc.runAsUser > 0, 'numeric non-root user');
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'] });
+    assert.equal(sc.seccompProfile.type, 'RuntimeDefault');
+    assert.equal(sc.privileged, undefined);
+    assert.equal(pod.hostNetwork, undefined);
+    assert.equal(pod.hostPID, undefined);
+  });
+
+  it('has a writable emptyDir only for /tmp', () => {
+    assert.deepEqual(c.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
+    assert.equal(pod.volumes.length, 1);
+    assert.ok(pod.volumes[0].emptyDir, 'the /tmp volume is an emptyDir');
+  });
+
+  it('has requests and limits for cpu and memory', () => {
+    for (const k of ['requests', 'limits']) for (const r of ['cpu', 'memory']) assert.ok(c.resources[k][r], `resources.${k}.${r}`);
+  });
+
+  it('probes /healthz (liveness) and /readyz (readiness) on the http port 8080; metrics on 9090', () => {
+    assert.deepEqual(c.ports.map((p: Any) => [p.name, p.containerPort]), [['http', 8080], ['metrics', 9090]]);
+    assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
+    assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
+    assert.equal(defaultOf('http-addr'), ':8080');
+    assert.equal(defaultOf('metrics-addr'), ':9090');
+  });
+
+  it('passes POD_NAMESPACE and POD_NAME from the downward API', () => {
+    const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+    assert.deepEqual(env, { POD_NAMESPACE: 'metadata.namespace', POD_NAME: 'metadata.name' });
+  });
+
+  it('the Service selects the pods and exposes http 8080 and metrics 9090', () => {
+    const svc = find('Service', 'keelson') as Any;
+    const labels = dep.spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(labels[k], v);
+    for (const [k, v] of Object.entries(dep.spec.selector.matchLabels)) assert.equal(labels[k], v);
+    assert.deepEqual(svc.spec.ports.map((p: Any) => [p.name, p.port, p.targetPort]), [['http', 8080, 'http'], ['metrics', 9090, 'metrics']]);
+  });
+});
