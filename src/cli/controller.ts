@@ -7,6 +7,7 @@ import { LeaseElector } from '../kube/leader-election.js';
 import { Manager } from '../kube/manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
+import { registerSealing } from '../sealing/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -37,6 +38,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   });
   const ctx: FeatureContext = { manager, options, logger };
   void ctx; // features register here (reload, sealing, gitsync)
+  if (options.sealing.enabled) registerSealing(ctx);
   return manager;
 }
 

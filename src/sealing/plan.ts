@@ -31,7 +31,7 @@ function sorted(v: unknown): unknown {
   return v;
 }
 
-const emptyToUndefined = <T extends object>(o: T | undefined): T | undefined => (o && Object.keys(o).length > 0 ? o : undefined);
+const emptyToUndefined = (o: Record<string, string> | undefined): Record<string, string> | undefined => (o && Object.keys(o).length > 0 ? o : undefined);
 
 /**
  * `desired` comes from desiredSecret(). When owner references are skipped, the Secret is marked managed instead,
@@ -39,7 +39,7 @@ const emptyToUndefined = <T extends object>(o: T | undefined): T | undefined => 
  */
 export function planSecret(ss: SealedSecret, desired: Secret, existing: Secret | undefined): Plan {
   const skipOwner = !desired.metadata.ownerReferences;
-  const mark = skipOwner ? { [ANNOTATION_MANAGED]: 'true' } : {};
+  const mark: Record<string, string> = skipOwner ? { [ANNOTATION_MANAGED]: 'true' } : {};
   if (!existing) {
     return { kind: 'create', secret: { ...desired, metadata: { ...desired.metadata, annotations: emptyToUndefined({ ...desired.metadata.annotations, ...mark }) } } };
   }
