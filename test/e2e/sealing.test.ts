@@ -10,7 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
+import { PODS, SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { generateSealingKey, keySecretOf } from '../../src/sealing/keys.js';
 import type { SealedSecret, Secret } from '../../src/sealing/sealed-secret.js';
@@ -197,13 +197,17 @@ describe('sealing controller', () => {
     await cp.client.create({ group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true }, {
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'keelson', namespace: KEY_NS }, spec: { ports: [{ name: 'http', port: 8080, targetPort: port }] },
     });
+    // The service proxy only forwards to an address backed by a Pod with that IP: stand one in for the controller.
+    await cp.client.create(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'keelson-0', namespace: KEY_NS }, spec: { containers: [{ name: 'keelson', image: 'keelson' }] } });
+    await cp.client.patch(PODS, KEY_NS, 'keelson-0', 'merge', { status: { podIP: ip, podIPs: [{ ip }] } }, { subresource: 'status' });
     await cp.client.create({ group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints', namespaced: true }, {
-      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'keelson', namespace: KEY_NS }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'http', port }] }],
+      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'keelson', namespace: KEY_NS },
+      subsets: [{ addresses: [{ ip, targetRef: { kind: 'Pod', name: 'keelson-0', namespace: KEY_NS } }], ports: [{ name: 'http', port }] }],
     });
     await createNamespace(cp.client, 'cli');
     const secret = `apiVersion: v1\nkind: Secret\nmetadata: {name: via-proxy, namespace: cli}\nstringData: {token: ${v('proxy-token-123')}}\n`;
-    const sealedOut = await runCli(['seal', '--kubeconfig', cp.kubeconfigPath], secret);
-    assert.equal(sealedOut.code, 0, sealedOut.stderr);
+    // The API server resolves the Service through its informer cache: give it a moment to see the new Endpoints.
+    const sealedOut = await eventually('seal through the service proxy', async () => { const r = await runCli(['seal', '--kubeconfig', cp.kubeconfigPath], secret); if (r.code !== 0) throw new Error(r.stderr); return r; });
     const ss = parse(sealedOut.stdout) as SealedSecret;
     await create(ss);
     await waitSynced(cp.client, 'cli', 'via-proxy', 'True');
