@@ -7,7 +7,6 @@ import { isAlreadyExists } from '../kube/client.js';
 import type { Manager, Runnable } from '../kube/manager.js';
 import { SECRETS } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
-import type { KubeObject } from '../kube/types.js';
 import { sleep } from '../kube/backoff.js';
 import type { Logger } from '../observe/logger.js';
 import { KEY_LABEL, KEY_LABEL_ACTIVE, KeyError, type SealingKey, generateSealingKey, keySecretOf, sealingKeyFromSecret } from './keys.js';
@@ -75,5 +74,3 @@ export function keyGenerator(manager: Manager, logger: Logger, keyring: Keyring,
     },
   };
 }
-
-export type { KubeObject };

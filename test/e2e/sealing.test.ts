@@ -10,8 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { PODS, SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
-import type { KubeObject } from '../../src/kube/types.js';
+import { EVENTS, PODS, SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
 import { generateSealingKey, keySecretOf } from '../../src/sealing/keys.js';
 import type { SealedSecret, Secret } from '../../src/sealing/sealed-secret.js';
 import { runCli } from '../support/cli.js';
@@ -219,6 +218,9 @@ describe('sealing controller', () => {
     const resealed = JSON.parse(re.stdout) as SealedSecret;
     assert.equal(resealed.metadata.name, 'db-credentials');
     assert.notEqual(resealed.spec!.encryptedData!.password, (parse(old) as SealedSecret).spec!.encryptedData!.password);
+    const direct = await runCli(['reencrypt', '--controller-url', ctl.httpUrl], old);
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal((parse(direct.stdout) as SealedSecret).kind, 'SealedSecret');
     const miss = await runCli(['seal', '--kubeconfig', cp.kubeconfigPath, '--controller-name', 'nope'], secret);
     assert.equal(miss.code, 1);
     assert.match(miss.stderr, /cannot fetch the certificate.*--controller-name/);
@@ -245,12 +247,13 @@ describe('sealing controller', () => {
     }
   });
 
-  it('never logs a value or a private key', () => {
-    const text = logs.join('\n') + ctl.logText();
+  it('never puts a value or a private key in logs, events or status', async () => {
+    const events = JSON.stringify((await cp.client.list(EVENTS)).items.map((e) => [e.reason, e.message]));
+    const statuses = JSON.stringify((await cp.client.list<SealedSecret>(SEALEDSECRETS)).items.map((s) => s.status));
+    assert.match(events, /ErrUnsealFailed/);
+    const text = logs.join('\n') + ctl.logText() + events + statuses;
     assert.ok(text.length > 1000, 'logs were captured');
     for (const value of VALUES) assert.ok(!text.includes(value), 'a sealed value appeared in the logs');
     for (const ref of ['hunter2', 's3cr3t', 'r0b0t-t0ken', 'PRIVATE KEY', 'tls.key']) assert.ok(!text.includes(ref), `${ref} appeared in the logs`);
   });
 });
-
-export type { KubeObject };
