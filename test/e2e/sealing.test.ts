@@ -141,12 +141,17 @@ describe('sealing controller', () => {
     await waitSynced(cp.client, 'own', 'patched', 'True');
   });
 
-  it('refuses unsupported templates without writing, and honours skip-set-owner-references', async () => {
+  it('refuses unsupported templates and Secrets the API rejects without writing, and honours skip-set-owner-references', async () => {
     await createNamespace(cp.client, 'tpl');
     await create(sealed(CERT_4096, 'tpl', 'fancy', { user: v('tpl-user-1') }, { template: { data: { url: 'x://{{ .user | upper }}' } } }));
     const cond = await waitSynced(cp.client, 'tpl', 'fancy', 'False');
     assert.match(cond.message!, /unsupported template/);
     assert.equal(await cp.client.tryGet(SECRETS, 'tpl', 'fancy'), undefined);
+
+    await create(sealed(CERT_4096, 'tpl', 'bad-key', { 'not a valid key!': v('bad-key-value') }));
+    const refused = await waitSynced(cp.client, 'tpl', 'bad-key', 'False');
+    assert.match(refused.message!, /could not write Secret tpl\/bad-key/);
+    assert.ok(!refused.message!.includes('bad-key-value'));
 
     await create(sealed(CERT_4096, 'tpl', 'free', { k: v('no-owner-val') }, { annotations: { 'sealedsecrets.bitnami.com/skip-set-owner-references': 'true' } }));
     await waitSynced(cp.client, 'tpl', 'free', 'True');
