@@ -7,7 +7,6 @@ import { isAlreadyExists } from '../kube/client.js';
 import type { Manager, Runnable } from '../kube/manager.js';
 import { SECRETS } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
-import type { KubeObject } from '../kube/types.js';
 import { sleep } from '../kube/backoff.js';
 import type { Logger } from '../observe/logger.js';
 import { KEY_LABEL, KEY_LABEL_ACTIVE, KeyError, type SealingKey, generateSealingKey, keySecretOf, sealingKeyFromSecret } from './keys.js';
@@ -29,7 +28,7 @@ export function createKeyStore(manager: Manager, logger: Logger, keyring: Keyrin
       try {
         return sealingKeyFromSecret(obj);
       } catch (e) {
-        logger.warn({ secret: `${namespace}/${obj.metadata.name}`, err: e instanceof KeyError ? e.message : 'unreadable key' }, 'sealing key Secret skipped: fix or remove it');
+        logger.warn({ keySecret: `${namespace}/${obj.metadata.name}`, err: e instanceof KeyError ? e.message : 'unreadable key' }, 'sealing key Secret skipped: fix or remove it');
         return undefined;
       }
     },
@@ -37,7 +36,7 @@ export function createKeyStore(manager: Manager, logger: Logger, keyring: Keyrin
   store.onChange((e) => {
     keyring.set(store.list());
     manager.metrics.sealingKeys.set(keyring.size);
-    if (e.type !== 'update') logger.info({ secret: e.key, fingerprint: e.record.fingerprint.slice(0, 16), keys: keyring.size }, e.type === 'add' ? 'sealing key loaded' : 'sealing key removed');
+    if (e.type !== 'update') logger.info({ keySecret: e.key, fingerprint: e.record.fingerprint.slice(0, 16), keys: keyring.size }, e.type === 'add' ? 'sealing key loaded' : 'sealing key removed');
   });
   return store;
 }
@@ -64,7 +63,7 @@ export function keyGenerator(manager: Manager, logger: Logger, keyring: Keyring,
           if (signal.aborted) return;
           const created = await manager.client.create(SECRETS, keySecretOf(key, opts.namespace, opts.prefix), { fieldManager: 'keelson-sealing' });
           floor = new Date(created.metadata.creationTimestamp ?? Date.now());
-          logger.info({ secret: `${opts.namespace}/${created.metadata.name}`, bits: opts.keySize, ms: Date.now() - started, reason: keyring.size === 0 ? 'no key' : 'renewal' }, 'sealing key generated');
+          logger.info({ keySecret: `${opts.namespace}/${created.metadata.name}`, bits: opts.keySize, ms: Date.now() - started, reason: keyring.size === 0 ? 'no key' : 'renewal' }, 'sealing key generated');
         } catch (err) {
           if (signal.aborted) return;
           logger.error({ namespace: opts.namespace, err: err instanceof Error ? err.message : String(err) }, isAlreadyExists(err)
@@ -75,5 +74,3 @@ export function keyGenerator(manager: Manager, logger: Logger, keyring: Keyring,
     },
   };
 }
-
-export type { KubeObject };

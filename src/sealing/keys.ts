@@ -114,7 +114,7 @@ export async function generateSealingKey(bits: number, now = new Date()): Promis
     { name: 'keyUsage', keyEncipherment: true, digitalSignature: true, keyCertSign: true, critical: true },
   ]);
   cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
-  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+  return { keyPem, certPem: forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n') }; // forge writes CRLF; PEM tools expect LF
 }
 
 /** The Secret a generated key is stored in: generateName like the reference controller's, label active. */

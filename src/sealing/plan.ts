@@ -65,6 +65,7 @@ export function planSecret(ss: SealedSecret, desired: Secret, existing: Secret |
   };
   if (!patch && desired.immutable !== undefined) merged.immutable = desired.immutable;
   delete merged.stringData;
+  delete merged.metadata.managedFields; // omitted on update: the server keeps the field ownership it has
   const unchanged = same(merged.data ?? {}, existing.data ?? {}) && (merged.type ?? 'Opaque') === (existing.type ?? 'Opaque')
     && merged.immutable === existing.immutable && same(merged.metadata.labels ?? {}, existing.metadata.labels ?? {})
     && same(merged.metadata.annotations ?? {}, existing.metadata.annotations ?? {}) && same(merged.metadata.ownerReferences ?? [], existing.metadata.ownerReferences ?? []);

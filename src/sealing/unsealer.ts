@@ -3,7 +3,7 @@
 // status (observedGeneration, condition Synced), an Event and a metric. No value ever reaches a message: errors name
 // the value's key only, and a Secret is written whole or not at all.
 
-import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.js';
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { involvedObjectOf } from '../kube/events.js';
 import type { Manager } from '../kube/manager.js';
@@ -72,6 +72,7 @@ export class SealedSecretUnsealer {
         this.manager.metrics.unsealTotal.inc({ result: 'error' });
         await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', message);
         await this.writeStatus(ss, false, 'ErrUpdateFailed', message);
+        if (isInvalid(e)) return; // the API refuses this Secret (e.g. a bad key name): retrying cannot help until the SealedSecret changes
         throw e;
       }
       this.manager.metrics.unsealTotal.inc({ result: 'ok' });

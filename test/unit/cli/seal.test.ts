@@ -160,7 +160,7 @@ describe('keelson unseal', () => {
   after(() => {});
 
   it('opens what seal wrote, with a PEM key (round trip)', async () => {
-    const r = await runCli(['unseal', '--key', join(FIX, 'keys/key-2048.pem'), '-f', sealedFile]);
+    const r = await runCommand(unsealCommand, ['--key', join(FIX, 'keys/key-2048.pem'), '-f', sealedFile]);
     assert.equal(r.code, 0, r.stderr);
     const secret = parse(r.stdout) as { data: Record<string, string>; metadata: { labels: Record<string, string>; ownerReferences?: unknown } };
     assert.equal(Buffer.from(secret.data.password!, 'base64').toString(), 's3cr3t-P@ss');

@@ -7,8 +7,9 @@ export function referenceDecrypt(privateKey: KeyObject | string, value: string, 
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) throw new Error('not padded standard base64');
   const blob = Buffer.from(value, 'base64');
   const n = blob.readUInt16BE(0);
-  const opts = { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as Parameters<typeof privateDecrypt>[0] & object;
-  const aesKey = privateDecrypt(label === '' ? opts : { ...opts, oaepLabel: Buffer.from(label) }, blob.subarray(2, 2 + n));
+  const aesKey = label === ''
+    ? privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, blob.subarray(2, 2 + n))
+    : privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(label) }, blob.subarray(2, 2 + n));
   const body = blob.subarray(2 + n);
   const d = createDecipheriv('aes-256-gcm', aesKey, Buffer.alloc(12));
   d.setAuthTag(body.subarray(body.length - 16));
