@@ -8,6 +8,8 @@ interface CommandEntry { readonly summary: string; readonly load: () => Promise<
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   controller: { summary: 'run the controllers (reload, sealing, Git sync)', load: async () => (await import('./controller.js')).controllerCommand },
+  sync: { summary: 'sync a GitSync now and wait for the result', load: async () => (await import('./sync.js')).syncCommand },
+  diff: { summary: 'show what a sync of a GitSync would change (exit 1 on a difference)', load: async () => (await import('./diff.js')).diffCommand },
   version: { summary: 'print the version', load: async () => async (_argv, io) => { io.stdout.write(`${VERSION}\n`); return 0; } },
 };
 
