@@ -144,7 +144,7 @@ describe('gitsync: apply, update, prune, drift', () => {
   it('heals drift in fields Git sets and leaves fields of other managers alone', async () => {
     const ns = 'apply';
     await cp.client.patch(CONFIGMAPS, ns, 'settings', 'merge', { data: { mode: 'hacked' }, metadata: { labels: { team: 'ops' } } }, { fieldManager: 'kubectl-edit' });
-    await eventually('settings healed', async () => (await cp.client.get(CONFIGMAPS, ns, 'settings')).data?.mode === 'b');
+    await eventually('settings healed', async () => ((await cp.client.get(CONFIGMAPS, ns, 'settings')).data as Record<string, string> | undefined)?.mode === 'b');
     const healed = await cp.client.get(CONFIGMAPS, ns, 'settings');
     assert.equal(healed.metadata.labels?.team, 'ops', 'a label Git does not set stays');
     await eventually('a DriftCorrected event', async () => (await eventsFor(cp.client, ns, 'app')).some((e) => e.reason === 'DriftCorrected'));
