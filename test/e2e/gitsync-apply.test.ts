@@ -89,6 +89,7 @@ describe('gitsync: apply, update, prune, drift', () => {
     const repo = servers.repo('apply');
     const webBefore = await cp.client.get(DEPLOYMENTS, ns, 'web');
     const otherBefore = await cp.client.get(CONFIGMAPS, ns, 'other');
+    const secretBefore = await cp.client.get(SECRETS, ns, 'creds');
     const sha = repo.write({ 'deploy/app/10-config.yaml': `${cm('settings', { mode: 'b' })}---\n${cm('other', { x: '1' })}` }).commit('update settings');
     await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`);
     assert.deepEqual((await cp.client.get(CONFIGMAPS, ns, 'settings')).data, { mode: 'b' });
@@ -97,6 +98,8 @@ describe('gitsync: apply, update, prune, drift', () => {
     // Several idle intervals later nothing has been rewritten either.
     await delay(2500);
     assert.equal((await cp.client.get(CONFIGMAPS, ns, 'other')).metadata.resourceVersion, otherBefore.metadata.resourceVersion);
+    assert.equal((await cp.client.get(SECRETS, ns, 'creds')).metadata.resourceVersion, secretBefore.metadata.resourceVersion);
+    assert.equal((await gitSyncStatus(cp.client, ns, 'app')).drifted, 0);
   });
 
   it('prunes only its own inventory: objects that left Git go, protected and foreign ones stay', async () => {
