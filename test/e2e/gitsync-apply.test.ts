@@ -84,6 +84,37 @@ describe('gitsync: apply, update, prune, drift', () => {
     assert.ok(metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 1);
   });
 
+  it('applies CRDs and Namespaces first, waits for the CRD, then the objects that need them', async () => {
+    const ns = await createNamespace(cp.client, 'stages');
+    const repo = servers.repo('stages');
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`;
+    const sha = repo.write({
+      // File order puts the users before the CRD and the Namespace; apply order must not.
+      'a-widget.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nsize: 3\n',
+      'b-in-new-ns.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside, namespace: brand-new}\ndata: {v: "1"}\n',
+      'y-crd.yaml': crd,
+      'z-ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: brand-new}\n',
+    }).commit('crd and users');
+    await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('stages') });
+    const st = await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`);
+    assert.deepEqual(st.inventory!.map((e) => e.id), ['_brand-new__Namespace', '_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition', 'brand-new_inside__ConfigMap', 'stages_w1_example.com_Widget']);
+    const widget = await cp.client.get({ group: 'example.com', version: 'v1', plural: 'widgets', kind: 'Widget', namespaced: true }, ns, 'w1');
+    assert.equal(widget.size, 3);
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, 'brand-new', 'inside'));
+  });
+
   it('applies an update, writing only the objects that differ', async () => {
     const ns = 'apply';
     const repo = servers.repo('apply');

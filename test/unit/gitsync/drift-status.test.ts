@@ -27,13 +27,15 @@ describe('status', () => {
     c = setCondition(c, { type: 'Ready', status: 'False', reason: 'C', message: 'o' }, 't3');
     assert.equal(c[0]!.lastTransitionTime, 't3');
   });
-  it('writes Ready, Reconciling and Stalled in that order', () => {
+  it('writes Ready always, Reconciling and Stalled only while True', () => {
     const ok = outcomeConditions(undefined, { ready: 'True', reason: 'ReconciliationSucceeded', message: 'applied' }, 3, 't');
-    assert.deepEqual(ok.map((c) => [c.type, c.status, c.observedGeneration]), [['Ready', 'True', 3], ['Reconciling', 'False', 3], ['Stalled', 'False', 3]]);
+    assert.deepEqual(ok.map((c) => [c.type, c.status, c.observedGeneration]), [['Ready', 'True', 3]]);
     const stalled = outcomeConditions(ok, { ready: 'False', reason: 'InvalidSpec', message: 'bad', stalled: true }, 4, 't2');
-    assert.deepEqual(stalled.map((c) => [c.type, c.status, c.reason]), [['Ready', 'False', 'InvalidSpec'], ['Reconciling', 'False', 'InvalidSpec'], ['Stalled', 'True', 'InvalidSpec']]);
-    const progressing = outcomeConditions(ok, { ready: 'True', reason: 'Progressing', message: 'applying', reconciling: true }, 5, 't3');
+    assert.deepEqual(stalled.map((c) => [c.type, c.status, c.reason]), [['Ready', 'False', 'InvalidSpec'], ['Stalled', 'True', 'InvalidSpec']]);
+    const progressing = outcomeConditions(stalled, { ready: 'True', reason: 'Progressing', message: 'applying', reconciling: true }, 5, 't3');
+    assert.deepEqual(progressing.map((c) => c.type), ['Ready', 'Reconciling']);
     assert.deepEqual(progressing[1], { type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'applying', observedGeneration: 5, lastTransitionTime: 't3' });
+    assert.deepEqual(outcomeConditions(progressing, { ready: 'True', reason: 'ReconciliationSucceeded', message: 'done' }, 5, 't4').map((c) => c.type), ['Ready']);
   });
   it('compares only the fields about to be written', () => {
     assert.equal(statusDiffers({ lastAppliedRevision: 'a', drifted: 0 }, { lastAppliedRevision: 'a' }), false);
