@@ -115,7 +115,7 @@ describe('gitsync: bad revisions, suspend, triggers, CLI', () => {
     assert.match(diff.stdout, /- {3}v: "1"|-\s+v: "1"/);
     assert.match(diff.stdout, /\+\s+v: "2"/);
     assert.match(diff.stdout, /- ConfigMap cli\/b: would be pruned/);
-    assert.match(diff.stdout, /password: \*\*\* \(after\)/);
+    assert.match(diff.stdout, /\+\s+password: "\*\*\* \(after\)"/);
     for (const v of ['first-password-value', 'second-password-value']) {
       assert.ok(!diff.stdout.includes(v) && !diff.stdout.includes(Buffer.from(v).toString('base64')), 'Secret values are masked');
     }
