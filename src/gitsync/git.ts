@@ -17,6 +17,8 @@ export interface GitAuth {
   readonly bearerToken?: string | undefined;
   readonly identity?: string | undefined;
   readonly knownHosts?: string | undefined;
+  /** PEM CA bundle for an HTTPS server whose certificate the system store does not trust. */
+  readonly caCert?: string | undefined;
 }
 
 /** A git failure; the message is already free of credentials. */
@@ -105,6 +107,11 @@ export async function openSession(auth: GitAuth | undefined, extraEnv: Record<st
     KEELSON_GIT_USERNAME: auth?.username ?? (auth?.password ? 'git' : ''), KEELSON_GIT_PASSWORD: auth?.password ?? '',
     ...extraEnv,
   };
+  if (auth?.caCert) {
+    const ca = join(dir, 'ca.crt');
+    await writeFile(ca, auth.caCert, { mode: 0o600 });
+    env.GIT_SSL_CAINFO = ca;
+  }
   if (auth?.bearerToken) {
     // Config through the environment, not `-c` (arguments are visible in process listings).
     env.GIT_CONFIG_COUNT = '1';

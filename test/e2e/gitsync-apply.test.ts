@@ -81,7 +81,10 @@ describe('gitsync: apply, update, prune, drift', () => {
     assert.equal(st.observedGeneration, 1);
     const events = await eventsFor(cp.client, ns, 'app');
     assert.ok(events.some((e) => e.reason === 'Synced' && String(e.message).includes('4 created')), JSON.stringify(events.map((e) => e.message)));
-    assert.ok(metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 1);
+    const metrics = await ctl.metrics();
+    assert.ok(metricValue(metrics, 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 1);
+    assert.ok(metricValue(metrics, 'keelson_gitsync_duration_seconds_count', { namespace: ns, name: 'app' }) >= 1);
+    assert.ok(metricValue(metrics, 'keelson_gitsync_last_applied_timestamp_seconds', { namespace: ns, name: 'app' }) > 0);
   });
 
   it('applies CRDs and Namespaces first, waits for the CRD, then the objects that need them', async () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CONFIGMAPS, EVENTS, GITSYNCS, SECRETS } from '../../src/kube/resources.js';
@@ -46,7 +47,7 @@ describe('gitsync: credentials, signatures, refs', () => {
     if (cache) rmSync(cache, { recursive: true, force: true });
   });
 
-  it('syncs over HTTPS-style basic auth and bearer token, and reports a wrong password without echoing it', async () => {
+  it('syncs over HTTPS with basic auth (and a private CA) and over HTTP with a bearer token, and reports a wrong password without echoing it', async () => {
     const ns = await createNamespace(cp.client, 'http');
     const repo = servers.repo('http');
     const rev = `main@sha1:${repo.write({ 'a.yaml': cm('a', '1') }).commit('one')}`;
@@ -56,7 +57,8 @@ describe('gitsync: credentials, signatures, refs', () => {
     const wrong = `${password}-but-wrong`;
     credentials.push(wrong);
     await secret(ns, 'wrong', { username, password: wrong });
-    await createGitSync(cp.client, ns, 'basic', { url: servers.httpUrl('http'), secretRef: { name: 'basic' }, targetNamespace: ns });
+    await cp.client.patch(SECRETS, ns, 'basic', 'merge', { stringData: { 'ca.crt': servers.caCert } });
+    await createGitSync(cp.client, ns, 'basic', { url: servers.httpsUrl('http'), secretRef: { name: 'basic' }, targetNamespace: ns });
     await createGitSync(cp.client, ns, 'wrong', { url: servers.httpUrl('http'), secretRef: { name: 'wrong' }, path: 'nothing-here' });
     await createGitSync(cp.client, ns, 'nosecret', { url: servers.httpUrl('http'), secretRef: { name: 'absent' }, path: 'nothing-here' });
     await waitApplied(cp.client, ns, 'basic', rev);
@@ -135,6 +137,22 @@ describe('gitsync: credentials, signatures, refs', () => {
     const st = await failure(ns, 'app', 'InvalidSpec');
     assert.match(ready(st).message!, /must not contain a password/);
     assert.equal(st.conditions!.find((c) => c.type === 'Stalled')!.status, 'True');
+  });
+
+  it('gives up a sync that takes longer than spec.timeout', async () => {
+    const ns = await createNamespace(cp.client, 'timeout');
+    // A "git server" that accepts connections and never answers.
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => { sockets.push(s); });
+    const port = await new Promise<number>((r) => silent.listen(0, '127.0.0.1', () => r((silent.address() as { port: number }).port)));
+    try {
+      await createGitSync(cp.client, ns, 'app', { url: `git://127.0.0.1:${port}/hangs.git`, timeout: '2s', interval: '5s' });
+      const st = await failure(ns, 'app', 'GitOperationFailed');
+      assert.match(ready(st).message!, /sync timed out after 2s \(spec.timeout\)/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 
   it('never shows a credential in logs, status or Events', async () => {

@@ -87,6 +87,16 @@ describe('gitsync: git against real servers', () => {
     await assert.rejects(fetch('http-none', spec({ url })), /could not read Username|Authentication failed|terminal prompts disabled|401/);
   });
 
+  it('authenticates over HTTPS with the CA from the Secret, and refuses an unknown certificate', async () => {
+    const repo = servers.repo('tls');
+    const sha = repo.write({ 'a.yaml': cm('a', '1') }).commit('one');
+    const url = servers.httpsUrl('tls');
+    const { username, password } = servers.httpAuth;
+    const s = spec({ url, secretRef: { name: 'tls' } });
+    assert.equal((await fetch('https-basic', s, { tls: { username, password, 'ca.crt': servers.caCert } })).revision, `main@sha1:${sha}`);
+    await assert.rejects(fetch('https-noca', s, { tls: { username, password } }), /certificate|SSL/i);
+  });
+
   it('rejects a URL with a password in it', () => {
     assert.throws(() => spec({ url: 'https://user:hunter2@example.com/r.git' }), /must not contain a password/);
   });
