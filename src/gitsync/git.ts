@@ -112,12 +112,12 @@ export async function openSession(auth: GitAuth | undefined, extraEnv: Record<st
     await writeFile(ca, auth.caCert, { mode: 0o600 });
     env.GIT_SSL_CAINFO = ca;
   }
-  if (auth?.bearerToken) {
-    // Config through the environment, not `-c` (arguments are visible in process listings).
-    env.GIT_CONFIG_COUNT = '1';
-    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
-    env.GIT_CONFIG_VALUE_0 = `Authorization: Bearer ${auth.bearerToken}`;
-  }
+  // Config through the environment, not `-c` (arguments are visible in process listings). Only the plain
+  // transports are allowed: never ext:: or other remote helpers that run commands.
+  const config: [string, string][] = [['protocol.allow', 'never'], ...['https', 'http', 'ssh', 'git', 'file'].map((p): [string, string] => [`protocol.${p}.allow`, 'always'])];
+  if (auth?.bearerToken) config.push(['http.extraHeader', `Authorization: Bearer ${auth.bearerToken}`]);
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([k, v], i) => { env[`GIT_CONFIG_KEY_${i}`] = k; env[`GIT_CONFIG_VALUE_${i}`] = v; });
   const secrets = [auth?.password, auth?.bearerToken, auth?.identity, auth?.username && auth.password ? `${auth.username}:${auth.password}` : undefined]
     .filter((s): s is string => typeof s === 'string' && s !== '');
   return { env, secrets, dir, dispose: () => rm(dir, { recursive: true, force: true }) };

@@ -79,7 +79,12 @@ describe('gitsync: git against real servers', () => {
     const { username, password, bearerToken } = servers.httpAuth;
     assert.equal((await fetch('http-basic', spec({ url, secretRef: { name: 'basic' } }), { basic: { username, password } })).revision, `main@sha1:${sha}`);
     assert.equal((await fetch('http-bearer', spec({ url, secretRef: { name: 'bearer' } }), { bearer: { bearerToken } })).revision, `main@sha1:${sha}`);
-    assert.ok(servers.httpRequests.includes('Basic') && servers.httpRequests.includes('Bearer'));
+    assert.ok(servers.httpRequests.some((r) => r.startsWith('Basic')) && servers.httpRequests.some((r) => r.startsWith('Bearer')));
+    // Unchanged ref: only ls-remote talks to the server (protocol v2: one ls-refs POST), no fetch POST.
+    const before = servers.httpRequests.length;
+    await fetch('http-basic', spec({ url, secretRef: { name: 'basic' } }), { basic: { username, password } });
+    const again = servers.httpRequests.slice(before);
+    assert.equal(again.filter((r) => r.includes('POST')).length, 1, again.join('\n'));
     const wrong = `${password}-wrong`;
     const err = await fetch('http-wrong', spec({ url, secretRef: { name: 'wrong' } }), { wrong: { username, password: wrong } }).then(() => undefined, (e: Error) => e);
     assert.ok(err instanceof GitError, String(err));
@@ -95,6 +100,16 @@ describe('gitsync: git against real servers', () => {
     const s = spec({ url, secretRef: { name: 'tls' } });
     assert.equal((await fetch('https-basic', s, { tls: { username, password, 'ca.crt': servers.caCert } })).revision, `main@sha1:${sha}`);
     await assert.rejects(fetch('https-noca', s, { tls: { username, password } }), /certificate|SSL/i);
+  });
+
+  it('never runs remote helpers such as ext:: even if a URL got past validation', async () => {
+    const marker = join(cache, 'pwned');
+    const session = await openSession(undefined);
+    try {
+      const { lsRemote } = await import('../../src/gitsync/git.js');
+      await assert.rejects(lsRemote(session, `ext::sh -c touch% ${marker}`, []), /transport 'ext' not allowed/);
+      assert.equal((await import('node:fs')).existsSync(marker), false);
+    } finally { await session.dispose(); }
   });
 
   it('rejects a URL with a password in it', () => {

@@ -84,7 +84,7 @@ export interface GitServers {
   /** https://127.0.0.1:port/<name>.git: the same backend over TLS with a self-signed certificate (caCert). */
   httpsUrl(name: string): string;
   readonly caCert: string;
-  /** Requests the HTTP server saw with their Authorization scheme ("Basic", "Bearer", "none"). */
+  /** Requests the HTTP(S) server saw: "<auth scheme or none> <method> <url>". */
   readonly httpRequests: string[];
   /** ssh://root@127.0.0.1:port/<abs path>/<name>.git (sshd starts on first use). */
   sshUrl(name: string): Promise<string>;
@@ -127,7 +127,7 @@ export async function startGitServers(): Promise<GitServers> {
     const auth = req.headers.authorization ?? '';
     const basicOk = auth === `Basic ${Buffer.from(`${httpAuth.username}:${httpAuth.password}`).toString('base64')}`;
     const bearerOk = auth === `Bearer ${httpAuth.bearerToken}`;
-    httpRequests.push(auth.split(' ')[0] || 'none');
+    httpRequests.push(`${auth.split(' ')[0] || 'none'} ${req.method} ${req.url}`);
     if (!basicOk && !bearerOk) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' });
       res.end('unauthorized\n');

@@ -46,6 +46,10 @@ describe('spec', () => {
       [{ url: 'https://h/r', verify: { mode: 'all', secretRef: { name: 'k' } } }, /spec.verify.mode must be HEAD/],
       [{ url: 'https://h/r', targetNamespace: 'Bad_NS' }, /targetNamespace/],
       [{ url: 42 }, /spec.url must be a string/],
+      [{ url: 'ext::sh -c touch% /tmp/pwned' }, /must not start with "-" or contain spaces/],
+      [{ url: 'ext::sh' }, /spec.url must be an https/],
+      [{ url: 'fd::17' }, /spec.url must be an https/],
+      [{ url: '--upload-pack=touch:x' }, /must not start with "-"/],
     ];
     for (const [spec, re] of bad) assert.throws(() => parseSpec(gs(spec)), (e: unknown) => e instanceof SpecError && re.test(e.message), JSON.stringify(spec));
   });
