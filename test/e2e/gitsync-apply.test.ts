@@ -208,4 +208,19 @@ spec:
     assert.equal(tpl.spec.containers[0]!.image, 'nginx:2');
     assert.equal(tpl.metadata.annotations?.['keelson.dev/config-hash'], 'abc123');
   });
+
+  it('a controller restart (with an empty cache) rewrites nothing', async () => {
+    const ns = 'apply';
+    const rvs = async () => Promise.all([cp.client.get(CONFIGMAPS, ns, 'settings'), cp.client.get(CONFIGMAPS, ns, 'other'), cp.client.get(DEPLOYMENTS, ns, 'web'), cp.client.get(SECRETS, ns, 'creds')])
+      .then((objs) => objs.map((o) => o.metadata.resourceVersion));
+    const before = await rvs();
+    const synced = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
+    await ctl.stop();
+    rmSync(cache, { recursive: true, force: true });
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    await eventually('three syncs after the restart', async () => metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 3, 20_000);
+    assert.deepEqual(await rvs(), before);
+    const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
+    assert.equal(syncedAfter, synced, 'no new Synced event: nothing was applied');
+  });
 });
