@@ -92,6 +92,32 @@ describe('gitsync: git against real servers', () => {
     await assert.rejects(fetch('http-none', spec({ url })), /could not read Username|Authentication failed|terminal prompts disabled|401/);
   });
 
+  it('never passes a credential as a process argument', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const repo = servers.repo('argv');
+    repo.write({ 'a.yaml': cm('a', '1') }).commit('one');
+    const { username, password, bearerToken } = servers.httpAuth;
+    const seen: string[] = [];
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+          try { seen.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')); } catch { /* exited */ }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    try {
+      await fetch('argv-basic', spec({ url: servers.httpUrl('argv'), secretRef: { name: 'b' } }), { b: { username, password } });
+      await fetch('argv-bearer', spec({ url: servers.httpUrl('argv'), secretRef: { name: 't' } }), { t: { bearerToken } });
+      await fetch('argv-ssh', spec({ url: await servers.sshUrl('argv'), secretRef: { name: 's' } }), { s: { identity: servers.ssh.identity, known_hosts: servers.ssh.knownHosts() } });
+    } finally { done = true; await watch; }
+    const gitLines = seen.filter((l) => /\bgit\b|git-remote|ssh /.test(l));
+    assert.ok(gitLines.some((l) => l.includes('ls-remote')), 'the watcher saw the git processes');
+    const keyLine = servers.ssh.identity.split('\n')[1]!;
+    for (const l of seen) for (const c of [password, bearerToken, keyLine]) assert.ok(!l.includes(c), `a process argument contains a credential: ${l.slice(0, 80)}`);
+  });
+
   it('authenticates over HTTPS with the CA from the Secret, and refuses an unknown certificate', async () => {
     const repo = servers.repo('tls');
     const sha = repo.write({ 'a.yaml': cm('a', '1') }).commit('one');
