@@ -17,6 +17,8 @@ export interface GitAuth {
   readonly bearerToken?: string | undefined;
   readonly identity?: string | undefined;
   readonly knownHosts?: string | undefined;
+  /** PEM CA bundle for an HTTPS server whose certificate the system store does not trust. */
+  readonly caCert?: string | undefined;
 }
 
 /** A git failure; the message is already free of credentials. */
@@ -105,12 +107,17 @@ export async function openSession(auth: GitAuth | undefined, extraEnv: Record<st
     KEELSON_GIT_USERNAME: auth?.username ?? (auth?.password ? 'git' : ''), KEELSON_GIT_PASSWORD: auth?.password ?? '',
     ...extraEnv,
   };
-  if (auth?.bearerToken) {
-    // Config through the environment, not `-c` (arguments are visible in process listings).
-    env.GIT_CONFIG_COUNT = '1';
-    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
-    env.GIT_CONFIG_VALUE_0 = `Authorization: Bearer ${auth.bearerToken}`;
+  if (auth?.caCert) {
+    const ca = join(dir, 'ca.crt');
+    await writeFile(ca, auth.caCert, { mode: 0o600 });
+    env.GIT_SSL_CAINFO = ca;
   }
+  // Config through the environment, not `-c` (arguments are visible in process listings). Only the plain
+  // transports are allowed: never ext:: or other remote helpers that run commands.
+  const config: [string, string][] = [['protocol.allow', 'never'], ...['https', 'http', 'ssh', 'git', 'file'].map((p): [string, string] => [`protocol.${p}.allow`, 'always'])];
+  if (auth?.bearerToken) config.push(['http.extraHeader', `Authorization: Bearer ${auth.bearerToken}`]);
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([k, v], i) => { env[`GIT_CONFIG_KEY_${i}`] = k; env[`GIT_CONFIG_VALUE_${i}`] = v; });
   const secrets = [auth?.password, auth?.bearerToken, auth?.identity, auth?.username && auth.password ? `${auth.username}:${auth.password}` : undefined]
     .filter((s): s is string => typeof s === 'string' && s !== '');
   return { env, secrets, dir, dispose: () => rm(dir, { recursive: true, force: true }) };

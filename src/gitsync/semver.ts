@@ -21,7 +21,7 @@ export function parseVersion(text: string): SemVer | undefined {
 /** Orders versions as SemVer 2.0 does (build metadata ignored; a prerelease sorts before its release). */
 export function compareVersions(a: SemVer, b: SemVer): number {
   for (const k of ['major', 'minor', 'patch'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
-  if (a.prerelease.length === 0 || b.prerelease.length === 0) return b.prerelease.length - a.prerelease.length;
+  if (a.prerelease.length === 0 || b.prerelease.length === 0) return Math.sign(b.prerelease.length - a.prerelease.length);
   for (let i = 0; i < Math.max(a.prerelease.length, b.prerelease.length); i++) {
     const x = a.prerelease[i];
     const y = b.prerelease[i];

@@ -38,9 +38,9 @@ async function secretData(client: KubeClient, namespace: string, name: string, f
 export async function readAuth(client: KubeClient, namespace: string, spec: GitSyncSpec): Promise<GitAuth | undefined> {
   if (!spec.secretRef) return undefined;
   const d = await secretData(client, namespace, spec.secretRef, 'spec.secretRef');
-  const auth: GitAuth = { username: d.username, password: d.password, bearerToken: d.bearerToken, identity: d.identity, knownHosts: d.known_hosts };
-  if (!auth.password && !auth.bearerToken && !auth.identity && !auth.knownHosts) {
-    throw new SecretRefError(`Secret ${namespace}/${spec.secretRef} (spec.secretRef) has none of the keys username/password, bearerToken, identity, known_hosts`);
+  const auth: GitAuth = { username: d.username, password: d.password, bearerToken: d.bearerToken, identity: d.identity, knownHosts: d.known_hosts, caCert: d['ca.crt'] ?? d.caFile };
+  if (!auth.password && !auth.bearerToken && !auth.identity && !auth.knownHosts && !auth.caCert) {
+    throw new SecretRefError(`Secret ${namespace}/${spec.secretRef} (spec.secretRef) has none of the keys username/password, bearerToken, identity, known_hosts, ca.crt`);
   }
   return auth;
 }

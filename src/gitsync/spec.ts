@@ -94,6 +94,7 @@ function duration(spec: Record<string, unknown>, field: string, fallback: number
 /** Rejects URLs that carry a password: credentials belong in spec.secretRef, never in the URL (or in status). */
 export function checkUrl(url: string): void {
   if (url === '') throw new SpecError('spec.url is required');
+  if (url.startsWith('-') || /\s/.test(url)) throw new SpecError('spec.url must not start with "-" or contain spaces');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     let u: URL;
     try { u = new URL(url); } catch { throw new SpecError('spec.url is not a valid URL'); }
@@ -101,7 +102,8 @@ export function checkUrl(url: string): void {
     if (u.password !== '') throw new SpecError('spec.url must not contain a password: put credentials in the Secret named by spec.secretRef');
     return;
   }
-  if (/^[^/@:]+@[^:/]+:.+$/.test(url) || /^[^/:]+:.+$/.test(url)) return; // scp-like git@host:org/repo.git
+  // scp-like git@host:org/repo.git; "::" would select a remote helper (ext::, fd::), which is never allowed.
+  if (/^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!:)\S+$/.test(url)) return;
   throw new SpecError('spec.url must be an https://, http://, ssh://, git://, file:// or git@host:path URL');
 }
 

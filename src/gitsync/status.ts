@@ -18,15 +18,18 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   return out.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
 }
 
-/** The three conditions for an outcome: success, a failure (retryable or stalled), or in progress. */
+/**
+ * Conditions for an outcome, kstatus-style: Ready always; Reconciling and Stalled only while True (an absent
+ * abnormal-true condition means False), so a settled GitSync shows just Ready.
+ */
 export function outcomeConditions(prev: readonly Condition[] | undefined, outcome: { ready: 'True' | 'False' | 'Unknown'; reason: Reason; message: string; stalled?: boolean; reconciling?: boolean }, generation: number | undefined, now: string): Condition[] {
   let c = setCondition(prev, { type: 'Ready', status: outcome.ready, reason: outcome.reason, message: outcome.message, observedGeneration: generation }, now);
-  c = setCondition(c, outcome.reconciling
-    ? { type: 'Reconciling', status: 'True', reason: 'Progressing', message: outcome.message, observedGeneration: generation }
-    : { type: 'Reconciling', status: 'False', reason: outcome.reason, message: '', observedGeneration: generation }, now);
-  c = setCondition(c, outcome.stalled
-    ? { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message, observedGeneration: generation }
-    : { type: 'Stalled', status: 'False', reason: outcome.reason, message: '', observedGeneration: generation }, now);
+  c = outcome.reconciling
+    ? setCondition(c, { type: 'Reconciling', status: 'True', reason: 'Progressing', message: outcome.message, observedGeneration: generation }, now)
+    : c.filter((x) => x.type !== 'Reconciling');
+  c = outcome.stalled
+    ? setCondition(c, { type: 'Stalled', status: 'True', reason: outcome.reason, message: outcome.message, observedGeneration: generation }, now)
+    : c.filter((x) => x.type !== 'Stalled');
   return c;
 }
 

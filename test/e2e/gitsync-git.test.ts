@@ -79,12 +79,63 @@ describe('gitsync: git against real servers', () => {
     const { username, password, bearerToken } = servers.httpAuth;
     assert.equal((await fetch('http-basic', spec({ url, secretRef: { name: 'basic' } }), { basic: { username, password } })).revision, `main@sha1:${sha}`);
     assert.equal((await fetch('http-bearer', spec({ url, secretRef: { name: 'bearer' } }), { bearer: { bearerToken } })).revision, `main@sha1:${sha}`);
-    assert.ok(servers.httpRequests.includes('Basic') && servers.httpRequests.includes('Bearer'));
+    assert.ok(servers.httpRequests.some((r) => r.startsWith('Basic')) && servers.httpRequests.some((r) => r.startsWith('Bearer')));
+    // Unchanged ref: only ls-remote talks to the server (protocol v2: one ls-refs POST), no fetch POST.
+    const before = servers.httpRequests.length;
+    await fetch('http-basic', spec({ url, secretRef: { name: 'basic' } }), { basic: { username, password } });
+    const again = servers.httpRequests.slice(before);
+    assert.equal(again.filter((r) => r.includes('POST')).length, 1, again.join('\n'));
     const wrong = `${password}-wrong`;
     const err = await fetch('http-wrong', spec({ url, secretRef: { name: 'wrong' } }), { wrong: { username, password: wrong } }).then(() => undefined, (e: Error) => e);
     assert.ok(err instanceof GitError, String(err));
     assert.doesNotMatch(err.message, new RegExp(wrong));
     await assert.rejects(fetch('http-none', spec({ url })), /could not read Username|Authentication failed|terminal prompts disabled|401/);
+  });
+
+  it('never passes a credential as a process argument', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const repo = servers.repo('argv');
+    repo.write({ 'a.yaml': cm('a', '1') }).commit('one');
+    const { username, password, bearerToken } = servers.httpAuth;
+    const seen: string[] = [];
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+          try { seen.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')); } catch { /* exited */ }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    try {
+      await fetch('argv-basic', spec({ url: servers.httpUrl('argv'), secretRef: { name: 'b' } }), { b: { username, password } });
+      await fetch('argv-bearer', spec({ url: servers.httpUrl('argv'), secretRef: { name: 't' } }), { t: { bearerToken } });
+      await fetch('argv-ssh', spec({ url: await servers.sshUrl('argv'), secretRef: { name: 's' } }), { s: { identity: servers.ssh.identity, known_hosts: servers.ssh.knownHosts() } });
+    } finally { done = true; await watch; }
+    const gitLines = seen.filter((l) => /\bgit\b|git-remote|ssh /.test(l));
+    assert.ok(gitLines.some((l) => l.includes('ls-remote')), 'the watcher saw the git processes');
+    const keyLine = servers.ssh.identity.split('\n')[1]!;
+    for (const l of seen) for (const c of [password, bearerToken, keyLine]) assert.ok(!l.includes(c), `a process argument contains a credential: ${l.slice(0, 80)}`);
+  });
+
+  it('authenticates over HTTPS with the CA from the Secret, and refuses an unknown certificate', async () => {
+    const repo = servers.repo('tls');
+    const sha = repo.write({ 'a.yaml': cm('a', '1') }).commit('one');
+    const url = servers.httpsUrl('tls');
+    const { username, password } = servers.httpAuth;
+    const s = spec({ url, secretRef: { name: 'tls' } });
+    assert.equal((await fetch('https-basic', s, { tls: { username, password, 'ca.crt': servers.caCert } })).revision, `main@sha1:${sha}`);
+    await assert.rejects(fetch('https-noca', s, { tls: { username, password } }), /certificate|SSL/i);
+  });
+
+  it('never runs remote helpers such as ext:: even if a URL got past validation', async () => {
+    const marker = join(cache, 'pwned');
+    const session = await openSession(undefined);
+    try {
+      const { lsRemote } = await import('../../src/gitsync/git.js');
+      await assert.rejects(lsRemote(session, `ext::sh -c touch% ${marker}`, []), /transport 'ext' not allowed/);
+      assert.equal((await import('node:fs')).existsSync(marker), false);
+    } finally { await session.dispose(); }
   });
 
   it('rejects a URL with a password in it', () => {

@@ -5,6 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -80,7 +81,10 @@ export interface GitServers {
   /** http://127.0.0.1:port/<name>.git, requiring the basic-auth user/password or the bearer token. */
   httpUrl(name: string): string;
   readonly httpAuth: { readonly username: string; readonly password: string; readonly bearerToken: string };
-  /** Requests the HTTP server saw with their Authorization scheme ("Basic", "Bearer", "none"). */
+  /** https://127.0.0.1:port/<name>.git: the same backend over TLS with a self-signed certificate (caCert). */
+  httpsUrl(name: string): string;
+  readonly caCert: string;
+  /** Requests the HTTP(S) server saw: "<auth scheme or none> <method> <url>". */
   readonly httpRequests: string[];
   /** ssh://root@127.0.0.1:port/<abs path>/<name>.git (sshd starts on first use). */
   sshUrl(name: string): Promise<string>;
@@ -119,11 +123,11 @@ export async function startGitServers(): Promise<GitServers> {
 
   const httpAuth = { username: 'robot', password: `pw-${Math.random().toString(36).slice(2)}-s3cr3t`, bearerToken: `tok-${Math.random().toString(36).slice(2)}-b34r3r` };
   const httpRequests: string[] = [];
-  const httpServer = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const auth = req.headers.authorization ?? '';
     const basicOk = auth === `Basic ${Buffer.from(`${httpAuth.username}:${httpAuth.password}`).toString('base64')}`;
     const bearerOk = auth === `Bearer ${httpAuth.bearerToken}`;
-    httpRequests.push(auth.split(' ')[0] || 'none');
+    httpRequests.push(`${auth.split(' ')[0] || 'none'} ${req.method} ${req.url}`);
     if (!basicOk && !bearerOk) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' });
       res.end('unauthorized\n');
@@ -162,8 +166,16 @@ export async function startGitServers(): Promise<GitServers> {
       res.writeHead(status, headers);
       res.end(sep < 0 ? out : out.subarray(sep + sepLen));
     });
-  });
+  };
+  const httpServer = http.createServer(handler);
   const httpPort = await new Promise<number>((resolve) => httpServer.listen(0, '127.0.0.1', () => resolve((httpServer.address() as { port: number }).port)));
+  const tlsDir = join(root, 'tls');
+  mkdirSync(tlsDir);
+  sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')]);
+  const caCert = readFileSync(join(tlsDir, 'cert.pem'), 'utf8');
+  const httpsServer = https.createServer({ key: readFileSync(join(tlsDir, 'key.pem')), cert: caCert }, handler);
+  const httpsPort = await new Promise<number>((resolve) => httpsServer.listen(0, '127.0.0.1', () => resolve((httpsServer.address() as { port: number }).port)));
 
   // SSH material: host key, a second (wrong) host key, and the client identity.
   const sshDir = join(root, 'ssh');
@@ -199,6 +211,8 @@ export async function startGitServers(): Promise<GitServers> {
     repo: (name) => new TestRepo(join(reposDir, `${name}.git`), name),
     daemonUrl: (name) => `git://127.0.0.1:${daemonPort}/${name}.git`,
     httpUrl: (name) => `http://127.0.0.1:${httpPort}/${name}.git`,
+    httpsUrl: (name) => `https://127.0.0.1:${httpsPort}/${name}.git`,
+    caCert,
     httpAuth, httpRequests,
     sshUrl: async (name) => { await startSshd(); return `ssh://root@127.0.0.1:${sshPort}${join(reposDir, `${name}.git`)}`; },
     ssh: {
@@ -229,6 +243,7 @@ export async function startGitServers(): Promise<GitServers> {
     stop: async () => {
       for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
       await new Promise<void>((r) => { httpServer.close(() => r()); httpServer.closeAllConnections(); });
+      await new Promise<void>((r) => { httpsServer.close(() => r()); httpsServer.closeAllConnections(); });
       for (const home of [...gpgKeys.values()].map((k) => (k.signer as { gnupgHome: string }).gnupgHome)) {
         try { sh('gpgconf', ['--kill', 'gpg-agent'], { env: { GNUPGHOME: home } }); } catch { /* no agent */ }
       }
