@@ -19,7 +19,7 @@ import { type Benchmark, type ResultBuilder, SharedControlPlane, Teardown, makeC
 import { NODE_BIN, REPO_ROOT } from './support/controller-process.js';
 import { controlPlaneVersion, gitCommit, kubectlVersion, machine } from './support/machine.js';
 import { now } from './support/pool.js';
-import { type BenchResult, type RunReport, figuresTable, goalsTable, renderReport } from './support/report.js';
+import { type BenchResult, type RunReport, renderReport, updateReadme } from './support/report.js';
 import { unseal } from './unseal.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [reloadLatency, memory, burst, unseal, gitsync, startup];
@@ -28,20 +28,6 @@ if (BENCHMARKS.map((b) => b.name).join() !== BENCHMARK_NAMES.join()) throw new E
 const USAGE = `Usage: npm run bench -- [--smoke] [--only name,...] [--out FILE] [--no-build] [--cpu-prof] [--keep]
 Benchmarks: ${BENCHMARKS.map((b) => b.name).join(', ')}
 `;
-
-const README_START = '<!-- bench-results:start -->';
-const README_END = '<!-- bench-results:end -->';
-
-/** Replaces the results block of bench/README.md with this run's tables. */
-export function updateReadme(readme: string, report: RunReport, jsonName: string): string {
-  const i = readme.indexOf(README_START);
-  const j = readme.indexOf(README_END);
-  if (i < 0 || j < i) return readme;
-  const block = [README_START, '', `Run of ${report.startedAt} (\`bench/results/${jsonName}\`): ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryMiB} MiB RAM, ` +
-    `Node ${report.node}, control plane ${report.controlPlane}${report.kubectl ? `, kubectl ${report.kubectl}` : ''}, Keelson ${report.keelson.version}${report.keelson.commit ? ` (${report.keelson.commit.slice(0, 10)})` : ''}.`,
-  '', figuresTable(report.results), '', goalsTable(report.results), '', README_END].join('\n');
-  return readme.slice(0, i) + block + readme.slice(j + README_END.length);
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({

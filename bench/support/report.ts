@@ -116,3 +116,17 @@ export function environmentLine(report: RunReport): string {
 export function renderReport(report: RunReport): string {
   return [environmentLine(report), '', figuresTable(report.results), '', goalsTable(report.results), ''].join('\n');
 }
+
+const README_START = '<!-- bench-results:start -->';
+const README_END = '<!-- bench-results:end -->';
+
+/** Replaces the results block of bench/README.md with this run's tables. */
+export function updateReadme(readme: string, report: RunReport, jsonName: string): string {
+  const i = readme.indexOf(README_START);
+  const j = readme.indexOf(README_END);
+  if (i < 0 || j < i) return readme;
+  const block = [README_START, '', `Run of ${report.startedAt} (\`bench/results/${jsonName}\`): ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryMiB} MiB RAM, ` +
+    `Node ${report.node}, control plane ${report.controlPlane}${report.kubectl ? `, kubectl ${report.kubectl}` : ''}, Keelson ${report.keelson.version}${report.keelson.commit ? ` (${report.keelson.commit.slice(0, 10)})` : ''}.`,
+  '', figuresTable(report.results), '', goalsTable(report.results), '', README_END].join('\n');
+  return readme.slice(0, i) + block + readme.slice(j + README_END.length);
+}
