@@ -104,7 +104,7 @@ export const gitsync: Benchmark = {
   async run(ctx) {
     const objects = ctx.smoke ? 25 : 1000;
     const noopRuns = ctx.smoke ? 1 : 3;
-    const latencySamples = ctx.smoke ? 2 : 10;
+    const latencySamples = ctx.smoke ? 2 : 5;
     const timeoutMs = ctx.smoke ? 60_000 : 300_000;
     const kubectl = kubectlPath();
     ctx.out.params = { objects, noopRuns, latencySamples, kubectl: kubectl.path, kubectlFromCache: kubectl.fromCache };
