@@ -28,6 +28,17 @@ export interface ControllerProcess {
   stop(): Promise<number | null>;
 }
 
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+/** Whatever happens to the benchmark process, no controller outlives it. */
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
+}
+
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const s = createServer();
@@ -58,7 +69,7 @@ export async function spawnController(opts: ControllerSpawnOptions): Promise<Con
   ], { stdio: ['ignore', fd, fd], cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  process.once('exit', () => { try { child.kill('SIGKILL'); } catch { /* gone */ } });
+  track(child);
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
   const logText = () => { try { return readFileSync(opts.logFile, 'utf8'); } catch { return ''; } };
