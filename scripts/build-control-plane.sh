@@ -9,7 +9,11 @@ cache="${KEELSON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keelson}/control-plane-1
 bins=(etcd kube-apiserver kube-controller-manager kubectl)
 step() { printf '[control-plane] %s\n' "$*" >&2; }
 
-have_all() { for b in "${bins[@]}"; do [ -x "$cache/$b" ] || return 1; done; }
+# Kubernetes 1.20 vendors reflect2 1.0.1, which crashes (SIGSEGV in mapiterinit) when built with Go >= 1.18: the
+# apiserver dies on the first custom-resource write. The build swaps in Debian's reflect2 1.0.2; this marker tells a
+# cache built without the fix from one built with it.
+marker="$cache/.reflect2-1.0.2"
+have_all() { for b in "${bins[@]}"; do [ -x "$cache/$b" ] || return 1; done; [ -f "$marker" ]; }
 if have_all; then step "binaries already in $cache"; exit 0; fi
 
 sudo=""
@@ -32,8 +36,8 @@ SRC
 fi
 step "apt-get update"
 $sudo apt-get update -qq >&2
-step "apt-get install golang-go etcd-server rsync dpkg-dev"
-$sudo apt-get install -y -qq --no-install-recommends golang-go etcd-server rsync dpkg-dev >&2
+step "apt-get install golang-go etcd-server rsync dpkg-dev golang-github-modern-go-reflect2-dev"
+$sudo apt-get install -y -qq --no-install-recommends golang-go etcd-server rsync dpkg-dev golang-github-modern-go-reflect2-dev >&2
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/keelson-k8s-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -43,6 +47,9 @@ apt-get source --download-only kubernetes >&2
 step "unpacking"
 dpkg-source --no-check -x kubernetes_*.dsc src >/dev/null
 cd src
+step "vendoring reflect2 1.0.2 (Go >= 1.18 fix)"
+rm -rf vendor/github.com/modern-go/reflect2 && mkdir -p vendor/github.com/modern-go/reflect2
+cp -r /usr/share/gocode/src/github.com/modern-go/reflect2/. vendor/github.com/modern-go/reflect2/
 mkdir -p .go/src/k8s.io
 ln -sfn "$PWD" .go/src/k8s.io/kubernetes
 step "compiling kube-apiserver, kube-controller-manager and kubectl (about 6 minutes on 2 cores)"
@@ -58,4 +65,5 @@ out=$(dirname "$(find . -path '*/_output/*' -type f -name kube-apiserver | head 
 place() { cp "$1" "$cache/.$2.tmp" && mv -f "$cache/.$2.tmp" "$cache/$2"; }
 for b in kube-apiserver kube-controller-manager kubectl; do place "$out/$b" "$b"; done
 place "$(command -v etcd || echo /usr/bin/etcd)" etcd
+touch "$marker"
 step "done in $(( $(date +%s) - start ))s: $cache"

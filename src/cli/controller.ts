@@ -8,6 +8,7 @@ import { Manager } from '../kube/manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import { registerReload } from '../reload/register.js';
+import { registerSealing } from '../sealing/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -38,6 +39,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   });
   const ctx: FeatureContext = { manager, options, logger };
   if (options.reload.enabled) registerReload(ctx);
+  if (options.sealing.enabled) registerSealing(ctx);
   return manager;
 }
 

@@ -8,6 +8,9 @@ interface CommandEntry { readonly summary: string; readonly load: () => Promise<
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   controller: { summary: 'run the controllers (reload, sealing, Git sync)', load: async () => (await import('./controller.js')).controllerCommand },
+  seal: { summary: 'seal a Secret into a SealedSecret (kubeseal)', load: async () => (await import('./seal.js')).sealCommand },
+  unseal: { summary: 'open SealedSecrets offline with exported keys (recovery)', load: async () => (await import('./unseal.js')).unsealCommand },
+  reencrypt: { summary: 're-seal SealedSecrets with the newest key', load: async () => (await import('./reencrypt.js')).reencryptCommand },
   version: { summary: 'print the version', load: async () => async (_argv, io) => { io.stdout.write(`${VERSION}\n`); return 0; } },
 };
 

@@ -1,0 +1,113 @@
+// SealedSecretUnsealer: the level-triggered reconciler. For a key it reads the SealedSecret and its Secret as they
+// are now, opens every value with the keyring, asks plan.ts what to write, writes only a difference, and records
+// status (observedGeneration, condition Synced), an Event and a metric. No value ever reaches a message: errors name
+// the value's key only, and a Secret is written whole or not at all.
+
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
+import type { EventRecorder } from '../kube/events.js';
+import { involvedObjectOf } from '../kube/events.js';
+import type { Manager } from '../kube/manager.js';
+import { SEALEDSECRETS, SECRETS, refOf, splitKey } from '../kube/resources.js';
+import type { ReconcileResult } from '../kube/workqueue.js';
+import type { Logger } from '../observe/logger.js';
+import type { Keyring } from './keyring.js';
+import { type Plan, planSecret } from './plan.js';
+import { type SealedSecret, type Secret, type SyncedCondition, UnsealError, desiredSecret, unsealSealedSecret } from './sealed-secret.js';
+
+export const FIELD_MANAGER = 'keelson-sealing';
+
+/** The Synced condition for an outcome; lastTransitionTime is kept when the status does not change. */
+export function syncedCondition(prev: SyncedCondition | undefined, ok: boolean, reason: string, message: string, now: string): SyncedCondition {
+  const status = ok ? 'True' : 'False';
+  return { type: 'Synced', status, reason, message, lastUpdateTime: now, lastTransitionTime: prev?.status === status ? (prev.lastTransitionTime ?? now) : now };
+}
+
+export class SealedSecretUnsealer {
+  constructor(
+    private readonly manager: Manager,
+    private readonly logger: Logger,
+    private readonly keyring: Keyring,
+  ) {}
+
+  private get events(): EventRecorder { return this.manager.events; }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace, name } = splitKey(key);
+    const client = this.manager.client;
+    const ss = await client.tryGet<SealedSecret>(SEALEDSECRETS, namespace, name);
+    if (!ss || ss.metadata.deletionTimestamp) {
+      // The garbage collector removes an owned Secret; nothing of ours to undo.
+      return;
+    }
+    const ref = refOf('SealedSecret', namespace, name);
+    const uid = ss.metadata.uid ?? key;
+    let unsealed;
+    try {
+      unsealed = unsealSealedSecret(ss, this.keyring.privateKeys(), this.keyring.hint(uid));
+    } catch (e) {
+      if (!(e instanceof UnsealError)) throw e;
+      this.manager.metrics.unsealTotal.inc({ result: 'error' });
+      this.logger.warn({ sealedSecret: key, reason: e.reason, err: e.message, keys: this.keyring.size }, 'cannot unseal');
+      await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUnsealFailed', e.message);
+      await this.writeStatus(ss, false, e.reason, e.message);
+      return; // retrying cannot help until the object or the keyring changes, and both enqueue it again
+    }
+    this.keyring.remember(uid, unsealed.keyIndex);
+    const desired = desiredSecret(ss, unsealed.data);
+    const existing = await client.tryGet<Secret>(SECRETS, namespace, name);
+    const plan = planSecret(ss, desired, existing);
+    if (plan.kind === 'refused') {
+      this.manager.metrics.unsealTotal.inc({ result: 'refused' });
+      this.logger.warn({ sealedSecret: key, reason: 'ErrUpdateFailed' }, plan.message);
+      await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', plan.message);
+      await this.writeStatus(ss, false, 'ErrUpdateFailed', plan.message);
+      return;
+    }
+    if (plan.kind !== 'unchanged') {
+      try {
+        await this.write(plan);
+      } catch (e) {
+        if (isConflict(e) || isAlreadyExists(e) || isNotFound(e)) throw e; // raced with another writer: retry from fresh state
+        const message = `${ref}: could not write Secret ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`;
+        this.manager.metrics.unsealTotal.inc({ result: 'error' });
+        await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', message);
+        await this.writeStatus(ss, false, 'ErrUpdateFailed', message);
+        if (isInvalid(e)) return; // the API refuses this Secret (e.g. a bad key name): retrying cannot help until the SealedSecret changes
+        throw e;
+      }
+      this.manager.metrics.unsealTotal.inc({ result: 'ok' });
+      this.logger.info({ sealedSecret: key, action: plan.kind, values: unsealed.data.size }, 'Secret written from SealedSecret');
+      await this.events.record(involvedObjectOf(ss), 'Normal', 'Unsealed', 'SealedSecret unsealed successfully');
+    } else {
+      this.manager.metrics.unsealTotal.inc({ result: 'unchanged' });
+      this.logger.debug({ sealedSecret: key }, 'Secret already up to date');
+    }
+    await this.writeStatus(ss, true, 'Unsealed', 'Secret unsealed successfully');
+  }
+
+  private async write(plan: Exclude<Plan, { kind: 'unchanged' | 'refused' }>): Promise<void> {
+    const client = this.manager.client;
+    const opts = { fieldManager: FIELD_MANAGER };
+    if (plan.kind === 'create') await client.create(SECRETS, plan.secret, opts);
+    else if (plan.kind === 'update') await client.replace(SECRETS, plan.secret, opts);
+    else {
+      await client.delete(SECRETS, plan.secret.metadata.namespace, plan.secret.metadata.name!, { uid: plan.oldUid });
+      await client.create(SECRETS, plan.secret, opts);
+    }
+  }
+
+  /** Writes status only when it changes, so a restart or a repeated event writes nothing. */
+  private async writeStatus(ss: SealedSecret, ok: boolean, reason: string, message: string): Promise<void> {
+    const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
+    const status = ok ? 'True' : 'False';
+    if (ss.status?.observedGeneration === ss.metadata.generation && prev?.status === status && prev.message === message) return;
+    const condition = syncedCondition(prev, ok, reason, message, new Date().toISOString());
+    const conditions = [...(ss.status?.conditions ?? []).filter((c) => c.type !== 'Synced'), condition];
+    try {
+      await this.manager.client.patch(SEALEDSECRETS, ss.metadata.namespace, ss.metadata.name!, 'merge', { status: { observedGeneration: ss.metadata.generation, conditions } }, { subresource: 'status', fieldManager: FIELD_MANAGER });
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+  }
+}
