@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import { registerReload } from '../reload/register.js';
 import { registerSealing } from '../sealing/register.js';
+import { registerGitSync } from '../gitsync/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -40,6 +41,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   const ctx: FeatureContext = { manager, options, logger };
   if (options.reload.enabled) registerReload(ctx);
   if (options.sealing.enabled) registerSealing(ctx);
+  if (options.gitsync.enabled) registerGitSync(ctx);
   return manager;
 }
 

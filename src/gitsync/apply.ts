@@ -1,0 +1,121 @@
+// Applying a rendered revision: every object is first applied as a server-side dry-run (the whole revision is
+// validated before anything is written, and the dry-run result tells whether the live object would change), then
+// CRDs and Namespaces are written, CRDs awaited until Established, then the rest. Only objects that differ are
+// written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets).
+
+import { ApiError, type KubeClient, isNotFound } from '../kube/client.js';
+import { CRDS, type ResourceType } from '../kube/resources.js';
+import type { KubeObject } from '../kube/types.js';
+import type { Discovery } from './discovery.js';
+import { differs } from './drift.js';
+import { type DesiredObject, applyStages, describe } from './render.js';
+import { FIELD_MANAGER } from './spec.js';
+
+export type Action = 'create' | 'update' | 'unchanged' | 'deferred';
+
+export interface PlanItem {
+  readonly desired: DesiredObject;
+  readonly stage: 'first' | 'rest';
+  readonly action: Action;
+  readonly live: KubeObject | undefined;
+  /** The server's dry-run result (what the object would look like), when it could be computed. */
+  readonly dryRun: KubeObject | undefined;
+}
+
+/** The server rejected an object in dry-run: the revision is not applied at all. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+}
+
+/** A write failed after validation passed. */
+export class ApplyError extends Error {
+  override readonly name = 'ApplyError';
+}
+
+/** The API server's message without the request line ("PATCH /apis/...: 422 "). */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiError) return err.message.replace(/^[A-Z]+ \S+: \d{3} /, '');
+  return err instanceof Error ? err.message : String(err);
+}
+
+function where(o: DesiredObject): string {
+  return `${o.file} (document ${o.doc}): ${describe(o)}`;
+}
+
+/**
+ * Dry-runs every object. Objects that cannot be dry-run yet are "deferred": their kind comes from a CRD in this
+ * revision that is not served yet, or their namespace is created by this revision. Anything else the server
+ * refuses fails the whole revision with a ValidationError naming the file and object.
+ */
+export async function planRevision(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], signal?: AbortSignal): Promise<PlanItem[]> {
+  const { first, rest } = applyStages(objects);
+  const newNamespaces = new Set(first.filter((o) => o.kind === 'Namespace').map((o) => o.object.metadata.name!));
+  const items: PlanItem[] = [];
+  for (const [stage, list] of [['first', first], ['rest', rest]] as const) {
+    for (const desired of list) {
+      signal?.throwIfAborted();
+      const type = await discovery.resourceFor(desired.group, desired.version, desired.kind);
+      if (!type) { items.push({ desired, stage, action: 'deferred', live: undefined, dryRun: undefined }); continue; }
+      const { namespace, name } = desired.object.metadata;
+      const live = await client.tryGet(type, namespace, name!);
+      try {
+        const dryRun = await client.apply(type, desired.object, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
+        const action: Action = !live ? 'create' : differs(live, dryRun) ? 'update' : 'unchanged';
+        items.push({ desired, stage, action, live, dryRun });
+      } catch (err) {
+        if (isNotFound(err) && namespace && newNamespaces.has(namespace) && !live) {
+          items.push({ desired, stage, action: 'deferred', live: undefined, dryRun: undefined });
+          continue;
+        }
+        throw new ValidationError(`${where(desired)} was rejected by the API server: ${apiMessage(err)}`);
+      }
+    }
+  }
+  return items;
+}
+
+export interface ApplyCounts { created: number; configured: number; unchanged: number }
+
+async function waitEstablished(client: KubeClient, name: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    const crd = await client.tryGet(CRDS, undefined, name);
+    const conds = (crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+    if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new ApplyError(`CustomResourceDefinition ${name} was not Established within ${timeoutMs / 1000}s`);
+}
+
+/** Writes what the plan says, stage by stage. Returns counts; throws ApplyError naming the object on a failure. */
+export async function applyPlan(client: KubeClient, discovery: Discovery, items: readonly PlanItem[], signal?: AbortSignal): Promise<ApplyCounts> {
+  const counts: ApplyCounts = { created: 0, configured: 0, unchanged: 0 };
+  const write = async (item: PlanItem, type: ResourceType) => {
+    signal?.throwIfAborted();
+    try {
+      await client.apply(type, item.desired.object, { fieldManager: FIELD_MANAGER, force: true });
+    } catch (err) {
+      throw new ApplyError(`${where(item.desired)} could not be applied: ${apiMessage(err)}`);
+    }
+  };
+  for (const stage of ['first', 'rest'] as const) {
+    let crdsWritten = false;
+    for (const item of items.filter((i) => i.stage === stage)) {
+      if (item.action === 'unchanged') { counts.unchanged++; continue; }
+      const d = item.desired;
+      const type = await discovery.resourceFor(d.group, d.version, d.kind);
+      if (!type) throw new ApplyError(`${where(d)}: the API server does not serve ${d.object.apiVersion} ${d.kind} (is its CRD installed and Established?)`);
+      let existed = item.live !== undefined;
+      if (item.action === 'deferred') existed = (await client.tryGet(type, d.object.metadata.namespace, d.object.metadata.name!)) !== undefined;
+      await write(item, type);
+      if (existed) counts.configured++; else counts.created++;
+      if (d.kind === 'CustomResourceDefinition' && d.group === 'apiextensions.k8s.io') {
+        crdsWritten = true;
+        await waitEstablished(client, d.object.metadata.name!, signal);
+      }
+    }
+    if (crdsWritten) discovery.invalidate();
+  }
+  return counts;
+}

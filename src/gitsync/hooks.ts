@@ -1,0 +1,73 @@
+// POST /hooks/git/<namespace>/<name>: an immediate sync, for Git hosts' push webhooks. The request must carry a
+// GitHub `X-Hub-Signature-256` (HMAC-SHA256 of the body) or a GitLab `X-Gitlab-Token`, checked in constant time
+// against the `token` key of the Secret in spec.webhookSecretRef; the hook only enqueues the GitSync.
+
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
+import { type KubeClient, isNotFound } from '../kube/client.js';
+import { SECRETS } from '../kube/resources.js';
+import type { Logger } from '../observe/logger.js';
+import { HttpError, readBody, sendJson } from '../server/http.js';
+
+export const HOOK_PREFIX = '/hooks/git/';
+export const MAX_HOOK_BODY = 1024 * 1024;
+
+/** GitHub's signature check: `sha256=<hex HMAC-SHA256(body, secret)>`, compared in constant time. Pure. */
+export function githubSignatureValid(body: Buffer, header: string, secret: string): boolean {
+  const m = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());
+  if (!m) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(m[1]!, 'hex'));
+}
+
+/** GitLab's shared token, compared in constant time (digests first, so the lengths match). Pure. */
+export function gitlabTokenValid(header: string, secret: string): boolean {
+  const a = createHash('sha256').update(header).digest();
+  const b = createHash('sha256').update(secret).digest();
+  return timingSafeEqual(a, b) && header.length > 0;
+}
+
+/** Namespace and name from /hooks/git/<ns>/<name>, or undefined. Pure. */
+export function hookTarget(pathname: string): { namespace: string; name: string } | undefined {
+  const m = /^\/hooks\/git\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\/?$/.exec(pathname);
+  return m ? { namespace: m[1]!, name: m[3]! } : undefined;
+}
+
+export interface HookDeps {
+  readonly client: KubeClient;
+  readonly logger: Logger;
+  /** The webhook Secret name of a known GitSync, or undefined when there is no such GitSync or it names none. */
+  readonly webhookSecretOf: (namespace: string, name: string) => string | undefined;
+  readonly trigger: (namespace: string, name: string) => void;
+}
+
+export function hookHandler(deps: HookDeps) {
+  return async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
+    const target = hookTarget(url.pathname);
+    if (!target) throw new HttpError(404, 'expected /hooks/git/<namespace>/<name>');
+    const body = await readBody(req, MAX_HOOK_BODY);
+    const secretName = deps.webhookSecretOf(target.namespace, target.name);
+    // Unknown GitSyncs and GitSyncs without a webhook secret get the same answer as a bad signature.
+    const reject = (why: string) => {
+      deps.logger.warn({ gitsync: `${target.namespace}/${target.name}`, why }, 'webhook rejected');
+      throw new HttpError(401, 'unauthorized');
+    };
+    if (!secretName) return reject('no GitSync with spec.webhookSecretRef by that name');
+    let secret: string | undefined;
+    try {
+      const s = await deps.client.get(SECRETS, target.namespace, secretName);
+      const token = (s.data as Record<string, string> | undefined)?.token;
+      secret = token === undefined ? undefined : Buffer.from(token, 'base64').toString('utf8');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!secret) return reject(`Secret ${target.namespace}/${secretName} (spec.webhookSecretRef) is missing or has no "token" key`);
+    const hub = req.headers['x-hub-signature-256'];
+    const lab = req.headers['x-gitlab-token'];
+    const ok = typeof hub === 'string' ? githubSignatureValid(body, hub, secret) : typeof lab === 'string' ? gitlabTokenValid(lab, secret) : false;
+    if (!ok) return reject(typeof hub === 'string' || typeof lab === 'string' ? 'signature or token does not match' : 'no X-Hub-Signature-256 or X-Gitlab-Token header');
+    deps.logger.info({ gitsync: `${target.namespace}/${target.name}` }, 'webhook accepted: syncing now');
+    deps.trigger(target.namespace, target.name);
+    sendJson(res, 202, { accepted: true });
+  };
+}

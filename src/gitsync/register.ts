@@ -1,0 +1,74 @@
+// Wires Git sync into the controller: a GitSync store (started once the CRD exists, so a missing CRD is a clear,
+// retried error rather than a crash or a stalled manager), a work queue running the syncer, and the webhook route.
+
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FeatureContext } from '../cli/controller.js';
+import { sleep, backoffDelay } from '../kube/backoff.js';
+import { isNotFound } from '../kube/client.js';
+import { CRDS, GITSYNCS, keyOf } from '../kube/resources.js';
+import { Store } from '../kube/store.js';
+import type { KubeObject } from '../kube/types.js';
+import { Discovery } from './discovery.js';
+import { KeyedMutex } from './git.js';
+import { HOOK_PREFIX, hookHandler } from './hooks.js';
+import { REQUESTED_AT } from './spec.js';
+import { GitSyncer } from './syncer.js';
+
+export const GITSYNC_CRD = 'gitsyncs.keelson.dev';
+
+/** What triggers a sync: a new generation or a new requested-at; status writes do not. */
+interface GitSyncRecord { readonly generation: number; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined }
+
+export function gitSyncRecord(obj: KubeObject): GitSyncRecord {
+  const spec = (obj.spec ?? {}) as { webhookSecretRef?: { name?: unknown } };
+  const ws = spec.webhookSecretRef?.name;
+  return { generation: obj.metadata.generation ?? 0, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined };
+}
+
+export function registerGitSync(ctx: FeatureContext): void {
+  const { manager, options, logger } = ctx;
+  const log = logger.child({ feature: 'gitsync' });
+  const cacheDir = options.gitsync.cacheDir ?? join(tmpdir(), 'keelson-git');
+  mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  const syncer = new GitSyncer({
+    client: manager.client, discovery: new Discovery(manager.client), logger: log, events: manager.events,
+    metrics: manager.metrics, cacheDir, mutex: new KeyedMutex(),
+  });
+  const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
+    await store.waitForSync(signal);
+    return syncer.reconcile(key, signal);
+  });
+  const store = new Store<GitSyncRecord>({ client: manager.client, resource: GITSYNCS, transform: gitSyncRecord, logger: log, metrics: manager.metrics });
+  store.onChange((e) => {
+    if (e.type === 'update' && e.old.generation === e.record.generation && e.old.requestedAt === e.record.requestedAt) return;
+    queue.add(e.key);
+  });
+  manager.addRunnable({
+    name: 'gitsync-store', needsLeader: false,
+    run: async (signal) => {
+      // Wait for the CRD with a clear message instead of letting the store log 404s forever.
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        try {
+          await manager.client.get(CRDS, undefined, GITSYNC_CRD);
+          break;
+        } catch (err) {
+          const delay = backoffDelay({ baseMs: 1000, maxMs: 60_000 }, attempt);
+          if (isNotFound(err)) log.error({ retryInMs: delay }, `the GitSync CRD ${GITSYNC_CRD} is not installed: apply manifests/crd-gitsyncs.yaml; Git sync waits for it`);
+          else log.warn({ retryInMs: delay, err: err instanceof Error ? err.message : String(err) }, `could not check for the GitSync CRD ${GITSYNC_CRD}; retrying`);
+          await sleep(delay, signal);
+        }
+      }
+      if (signal.aborted) return;
+      store.start();
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await store.stop();
+    },
+  });
+  manager.http.route('POST', HOOK_PREFIX, hookHandler({
+    client: manager.client, logger: log,
+    webhookSecretOf: (ns, name) => store.get(keyOf(ns, name))?.webhookSecret,
+    trigger: (ns, name) => queue.add(keyOf(ns, name)),
+  }));
+}

@@ -1,0 +1,157 @@
+// From a revision's files to the objects a GitSync applies: every *.yaml|*.yml|*.json under spec.path, multi-
+// document, in path order; each object validated (apiVersion, kind, metadata.name), namespaced ones given the
+// target namespace, duplicates rejected, owner labels added. Pure: files and API scopes in, objects or an error
+// naming the file and object out.
+
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../kube/types.js';
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
+
+export interface SourceFile { readonly path: string; readonly content: string }
+
+export interface ParsedObject {
+  readonly file: string;
+  /** 1-based document number inside the file. */
+  readonly doc: number;
+  readonly object: KubeObject;
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}
+
+export interface DesiredObject extends ParsedObject {
+  readonly namespaced: boolean;
+  /** Inventory id: `<namespace>_<name>_<group>_<kind>` (namespace empty for cluster-scoped objects). */
+  readonly id: string;
+}
+
+/** A revision that cannot be applied as it stands; the message names the file (and object) to fix. */
+export class RenderError extends Error {
+  override readonly name = 'RenderError';
+}
+
+const MANIFEST = /\.(ya?ml|json)$/i;
+
+/** Whether a repository path is a manifest under basePath ("." is the whole repository). */
+export function isManifestPath(path: string, basePath: string): boolean {
+  if (!MANIFEST.test(path)) return false;
+  return basePath === '.' || path === basePath || path.startsWith(basePath + '/');
+}
+
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+export function inventoryId(namespace: string | undefined, name: string, group: string, kind: string): string {
+  return `${namespace ?? ''}_${name}_${group}_${kind}`;
+}
+
+export function describe(o: { kind: string; object: KubeObject }): string {
+  const ns = o.object.metadata?.namespace;
+  return `${o.kind} ${ns ? `${ns}/` : ''}${o.object.metadata?.name ?? '(no name)'}`;
+}
+
+function checkObject(raw: unknown, where: string): KubeObject {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new RenderError(`${where}: not a Kubernetes object (expected a mapping with apiVersion, kind and metadata)`);
+  const o = raw as KubeObject;
+  if (typeof o.apiVersion !== 'string' || o.apiVersion === '') throw new RenderError(`${where}: apiVersion is missing`);
+  if (typeof o.kind !== 'string' || o.kind === '') throw new RenderError(`${where}: kind is missing`);
+  const md = o.metadata as unknown;
+  if (md === null || typeof md !== 'object' || typeof (md as { name?: unknown }).name !== 'string' || (md as { name: string }).name === '') {
+    throw new RenderError(`${where}: ${o.kind} has no metadata.name`);
+  }
+  if (o.metadata.namespace !== undefined && typeof o.metadata.namespace !== 'string') throw new RenderError(`${where}: ${o.kind} ${o.metadata.name} has a non-string metadata.namespace`);
+  return o;
+}
+
+function objectsOf(raw: unknown, file: string, doc: number): ParsedObject[] {
+  if (raw === null || raw === undefined) return [];
+  const where = `${file} (document ${doc})`;
+  // kind: List (what `kubectl get -o yaml` writes) is flattened.
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && (raw as KubeObject).kind === 'List' && Array.isArray((raw as { items?: unknown }).items)) {
+    return ((raw as { items: unknown[] }).items).flatMap((item, i) => objectsOf(item, `${file} (document ${doc}, item ${i + 1})`, doc));
+  }
+  const object = checkObject(raw, where);
+  const { group, version } = splitApiVersion(object.apiVersion!);
+  return [{ file, doc, object, group, version, kind: object.kind! }];
+}
+
+/** Parses the manifest files (any order in, sorted by path), every document of each. */
+export function parseFiles(files: readonly SourceFile[]): ParsedObject[] {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const out: ParsedObject[] = [];
+  for (const f of sorted) {
+    if (/\.json$/i.test(f.path)) {
+      let raw: unknown;
+      try { raw = JSON.parse(f.content); } catch (err) { throw new RenderError(`${f.path}: invalid JSON: ${(err as Error).message}`); }
+      out.push(...objectsOf(raw, f.path, 1));
+      continue;
+    }
+    const docs = parseAllDocuments(f.content, { prettyErrors: true, uniqueKeys: true });
+    if (!Array.isArray(docs)) throw new RenderError(`${f.path}: could not be parsed as YAML`);
+    docs.forEach((d, i) => {
+      const err = d.errors[0];
+      if (err) throw new RenderError(`${f.path} (document ${i + 1}): invalid YAML: ${err.message.split('\n')[0]}`);
+      out.push(...objectsOf(d.toJS({ maxAliasCount: 100 }), f.path, i + 1));
+    });
+  }
+  return out;
+}
+
+/** What the cluster (or a CRD in the same revision) says about a kind: namespaced or not; undefined when unknown. */
+export type ScopeLookup = (group: string, version: string, kind: string) => boolean | undefined;
+
+/** Scopes of kinds defined by CRDs in the revision itself, so their objects can be rendered before the CRD exists. */
+export function scopesFromCrds(objects: readonly ParsedObject[]): Map<string, boolean> {
+  const scopes = new Map<string, boolean>();
+  for (const o of objects) {
+    if (o.group !== 'apiextensions.k8s.io' || o.kind !== 'CustomResourceDefinition') continue;
+    const spec = o.object.spec as { group?: string; names?: { kind?: string }; scope?: string; versions?: { name?: string }[] } | undefined;
+    if (!spec?.group || !spec.names?.kind) continue;
+    for (const v of spec.versions ?? []) if (v.name) scopes.set(`${spec.group}/${v.name}/${spec.names.kind}`, spec.scope !== 'Cluster');
+  }
+  return scopes;
+}
+
+export interface FinalizeOptions {
+  readonly targetNamespace: string;
+  readonly owner: { readonly namespace: string; readonly name: string };
+  readonly scope: ScopeLookup;
+}
+
+/**
+ * Fills namespaces, adds owner labels, rejects unknown kinds and duplicates. Cluster-scoped objects lose any
+ * namespace they name (the API would ignore it, and the inventory id must not depend on it).
+ */
+export function finalize(parsed: readonly ParsedObject[], opts: FinalizeOptions): DesiredObject[] {
+  const crdScopes = scopesFromCrds(parsed);
+  const seen = new Map<string, string>();
+  return parsed.map((p) => {
+    const namespaced = opts.scope(p.group, p.version, p.kind) ?? crdScopes.get(`${p.group}/${p.version}/${p.kind}`);
+    if (namespaced === undefined) {
+      throw new RenderError(`${p.file} (document ${p.doc}): ${p.kind} ${p.object.metadata.name}: the cluster does not serve ${p.object.apiVersion} ${p.kind} and no CRD in this revision defines it`);
+    }
+    const metadata = { ...p.object.metadata };
+    if (namespaced) metadata.namespace = metadata.namespace || opts.targetNamespace;
+    else delete metadata.namespace;
+    metadata.labels = { ...(metadata.labels ?? {}), [OWNER_NAME_LABEL]: opts.owner.name, [OWNER_NAMESPACE_LABEL]: opts.owner.namespace };
+    const object: KubeObject = { ...p.object, metadata };
+    const id = inventoryId(metadata.namespace, metadata.name!, p.group, p.kind);
+    const before = seen.get(id);
+    if (before) throw new RenderError(`${p.file} (document ${p.doc}): ${describe({ kind: p.kind, object })} is also defined in ${before}; each object may appear once`);
+    seen.set(id, `${p.file} (document ${p.doc})`);
+    return { ...p, object, namespaced, id };
+  });
+}
+
+const isCrd = (o: DesiredObject) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition';
+const isNamespace = (o: DesiredObject) => o.group === '' && o.kind === 'Namespace';
+
+/** Apply order: CRDs, then Namespaces, then everything else in file order. */
+export function applyStages(objects: readonly DesiredObject[]): { readonly first: DesiredObject[]; readonly rest: DesiredObject[] } {
+  return {
+    first: [...objects.filter(isCrd), ...objects.filter(isNamespace)],
+    rest: objects.filter((o) => !isCrd(o) && !isNamespace(o)),
+  };
+}

@@ -1,0 +1,183 @@
+// The GitSync resource as Keelson reads it: spec parsed and validated once per reconcile into a typed, defaulted
+// form, with errors that name the field and the fix. Pure.
+
+import { parseDuration } from '../config/duration.js';
+import type { KubeObject } from '../kube/types.js';
+import { parseRange } from './semver.js';
+
+export const GITSYNC_API_VERSION = 'keelson.dev/v1alpha1';
+export const FIELD_MANAGER = 'keelson-sync';
+export const REQUESTED_AT = 'keelson.dev/requested-at';
+export const ALLOW_EMPTY = 'keelson.dev/allow-empty';
+export const PRUNE_ANNOTATION = 'keelson.dev/prune';
+/** Labels put on every applied object: which GitSync applied it (prune deletes only objects that carry them). */
+export const OWNER_NAME_LABEL = 'gitsync.keelson.dev/name';
+export const OWNER_NAMESPACE_LABEL = 'gitsync.keelson.dev/namespace';
+
+export type GitRef =
+  | { readonly kind: 'branch'; readonly name: string }
+  | { readonly kind: 'tag'; readonly name: string }
+  | { readonly kind: 'semver'; readonly range: string }
+  | { readonly kind: 'commit'; readonly sha: string; readonly branch?: string | undefined };
+
+export interface GitSyncSpec {
+  readonly url: string;
+  readonly ref: GitRef;
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly prune: boolean;
+  readonly targetNamespace: string;
+  readonly secretRef: string | undefined;
+  readonly verify: { readonly mode: 'HEAD'; readonly secretRef: string } | undefined;
+  readonly webhookSecretRef: string | undefined;
+  readonly suspend: boolean;
+  readonly timeoutMs: number;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export interface InventoryEntry { readonly id: string; readonly v: string }
+
+export interface GitSyncStatus {
+  observedGeneration?: number;
+  lastAppliedRevision?: string;
+  lastAttemptedRevision?: string;
+  lastHandledRequestedAt?: string;
+  drifted?: number;
+  conditions?: Condition[];
+  inventory?: InventoryEntry[];
+}
+
+export interface GitSyncObject extends KubeObject {
+  spec?: Record<string, unknown>;
+  status?: GitSyncStatus;
+}
+
+/** A spec the user must fix; reported as Stalled, not retried until the object changes. */
+export class SpecError extends Error {
+  override readonly name = 'SpecError';
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function str(spec: Record<string, unknown>, field: string): string | undefined {
+  const v = spec[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new SpecError(`spec.${field} must be a string`);
+  return v;
+}
+
+function secretName(spec: Record<string, unknown>, field: string): string | undefined {
+  const ref = spec[field];
+  if (ref === undefined || ref === null) return undefined;
+  const name = typeof ref === 'object' ? (ref as { name?: unknown }).name : undefined;
+  if (typeof name !== 'string' || !SECRET_NAME.test(name)) throw new SpecError(`spec.${field}.name must name a Secret in the GitSync's namespace`);
+  return name;
+}
+
+function duration(spec: Record<string, unknown>, field: string, fallback: number): number {
+  const t = str(spec, field);
+  if (t === undefined) return fallback;
+  const ms = parseDuration(t);
+  if (ms === undefined || ms <= 0) throw new SpecError(`spec.${field} "${t}" is not a positive duration such as 30s, 5m or 1h`);
+  return ms;
+}
+
+/** Rejects URLs that carry a password: credentials belong in spec.secretRef, never in the URL (or in status). */
+export function checkUrl(url: string): void {
+  if (url === '') throw new SpecError('spec.url is required');
+  if (url.startsWith('-') || /\s/.test(url)) throw new SpecError('spec.url must not start with "-" or contain spaces');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    let u: URL;
+    try { u = new URL(url); } catch { throw new SpecError('spec.url is not a valid URL'); }
+    if (!['https:', 'http:', 'ssh:', 'git:', 'file:'].includes(u.protocol)) throw new SpecError(`spec.url scheme ${u.protocol} is not supported (https, http, ssh, git, file)`);
+    if (u.password !== '') throw new SpecError('spec.url must not contain a password: put credentials in the Secret named by spec.secretRef');
+    return;
+  }
+  // scp-like git@host:org/repo.git; "::" would select a remote helper (ext::, fd::), which is never allowed.
+  if (/^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!:)\S+$/.test(url)) return;
+  throw new SpecError('spec.url must be an https://, http://, ssh://, git://, file:// or git@host:path URL');
+}
+
+function parseRef(spec: Record<string, unknown>): GitRef {
+  const ref = (spec.ref ?? { branch: 'main' }) as Record<string, unknown>;
+  if (typeof ref !== 'object') throw new SpecError('spec.ref must be an object such as {branch: main}');
+  const set = ['branch', 'tag', 'semver', 'commit'].filter((k) => ref[k] !== undefined && ref[k] !== '');
+  const text = (k: string) => {
+    const val = ref[k];
+    if (typeof val !== 'string') throw new SpecError(`spec.ref.${k} must be a string`);
+    return val;
+  };
+  if (set.includes('commit')) {
+    const sha = text('commit').toLowerCase();
+    if (!/^[0-9a-f]{40}$/.test(sha)) throw new SpecError('spec.ref.commit must be a full 40-hex commit SHA');
+    return { kind: 'commit', sha, branch: set.includes('branch') ? text('branch') : undefined };
+  }
+  if (set.length > 1) throw new SpecError(`spec.ref sets ${set.join(' and ')}: choose one of branch, tag, semver or commit`);
+  if (set.includes('semver')) {
+    const range = text('semver');
+    try { parseRange(range); } catch (err) { throw new SpecError(`spec.ref.semver: ${(err as Error).message}`); }
+    return { kind: 'semver', range };
+  }
+  if (set.includes('tag')) return { kind: 'tag', name: checkRefName(text('tag'), 'tag') };
+  return { kind: 'branch', name: checkRefName(set.includes('branch') ? text('branch') : 'main', 'branch') };
+}
+
+function checkRefName(name: string, field: string): string {
+  // git check-ref-format's rules that matter here; also keeps names from being read as options.
+  if (name.startsWith('-') || name.includes('..') || /[\s~^:?*[\\\x00-\x1f]/.test(name) || name.endsWith('/') || name.endsWith('.lock')) {
+    throw new SpecError(`spec.ref.${field} "${name}" is not a valid Git ${field} name`);
+  }
+  return name;
+}
+
+/** Normalises spec.path: relative, no "..", "" and "./" become ".". */
+export function normalisePath(p: string | undefined): string {
+  const parts = (p ?? '.').split('/').filter((s) => s !== '' && s !== '.');
+  if (parts.some((s) => s === '..')) throw new SpecError(`spec.path "${p}" must stay inside the repository (no "..")`);
+  return parts.length === 0 ? '.' : parts.join('/');
+}
+
+export function parseSpec(obj: GitSyncObject): GitSyncSpec {
+  const spec = obj.spec ?? {};
+  const url = str(spec, 'url') ?? '';
+  checkUrl(url);
+  const intervalMs = duration(spec, 'interval', 60_000);
+  const targetNamespace = str(spec, 'targetNamespace') || obj.metadata.namespace!;
+  if (!DNS_LABEL.test(targetNamespace)) throw new SpecError(`spec.targetNamespace "${targetNamespace}" is not a namespace name`);
+  let verify: GitSyncSpec['verify'];
+  if (spec.verify !== undefined && spec.verify !== null) {
+    const vr = spec.verify as Record<string, unknown>;
+    const mode = vr.mode ?? 'HEAD';
+    if (mode !== 'HEAD') throw new SpecError('spec.verify.mode must be HEAD');
+    const name = secretName(vr, 'secretRef');
+    if (!name) throw new SpecError('spec.verify.secretRef.name is required: a Secret holding the trusted PGP and SSH public keys');
+    verify = { mode: 'HEAD', secretRef: name };
+  }
+  return {
+    url,
+    ref: parseRef(spec),
+    path: normalisePath(str(spec, 'path')),
+    intervalMs,
+    prune: spec.prune === true,
+    targetNamespace,
+    secretRef: secretName(spec, 'secretRef'),
+    verify,
+    webhookSecretRef: secretName(spec, 'webhookSecretRef'),
+    suspend: spec.suspend === true,
+    timeoutMs: duration(spec, 'timeout', Math.max(intervalMs, 60_000)),
+  };
+}
+
+/** The name a revision is known by in status: "main@sha1:<hex>", "v1.2.0@sha1:<hex>", or "sha1:<hex>". */
+export function revisionOf(name: string | undefined, sha: string): string {
+  return name ? `${name}@sha1:${sha}` : `sha1:${sha}`;
+}

@@ -1,0 +1,188 @@
+// The GitSync reconciler. One run: read the GitSync, resolve its ref, fetch and verify the commit, render and
+// validate the whole revision (dry-run), then write what differs, prune what left Git, and record the outcome in
+// status, Events and metrics. It always reads current state, so a restart or a duplicate trigger only repeats a
+// no-op; the next poll is a requeue after the interval (with jitter).
+
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type KubeClient, isNotFound } from '../kube/client.js';
+import { type EventRecorder, involvedObjectOf } from '../kube/events.js';
+import { GITSYNCS, splitKey } from '../kube/resources.js';
+import type { ReconcileResult } from '../kube/workqueue.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { ApplyError, ValidationError, apiMessage, applyPlan, planRevision } from './apply.js';
+import type { Discovery } from './discovery.js';
+import { GitError, type KeyedMutex } from './git.js';
+import { emptyRevisionBlocked, inventoryOf, pruneVerdict, staleEntries } from './prune.js';
+import { redact } from './redact.js';
+import { RefError } from './refs.js';
+import { RenderError } from './render.js';
+import { SecretRefError, fetchRevision, renderRevision } from './source.js';
+import { ALLOW_EMPTY, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
+import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
+import { VerificationError } from './verify.js';
+
+export interface SyncerDeps {
+  readonly client: KubeClient;
+  readonly discovery: Discovery;
+  readonly logger: Logger;
+  readonly events: EventRecorder;
+  readonly metrics: Metrics;
+  readonly cacheDir: string;
+  readonly mutex: KeyedMutex;
+}
+
+class EmptyRevisionError extends Error {}
+class PruneError extends Error {}
+
+/** The condition reason for a failure, and whether retrying can help without a change to the GitSync. */
+export function classify(err: unknown): Reason {
+  if (err instanceof VerificationError) return 'VerificationFailed';
+  if (err instanceof RenderError || err instanceof ValidationError) return 'ValidationFailed';
+  if (err instanceof GitError || err instanceof RefError || err instanceof SecretRefError) return 'GitOperationFailed';
+  if (err instanceof ApplyError) return 'ApplyFailed';
+  if (err instanceof PruneError) return 'PruneFailed';
+  if (err instanceof EmptyRevisionError) return 'EmptyRevision';
+  return 'ReconciliationFailed';
+}
+
+export class GitSyncer {
+  constructor(private readonly deps: SyncerDeps) {}
+
+  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const { client, logger } = this.deps;
+    const { namespace, name } = splitKey(key);
+    const ns = namespace!;
+    const obj = await client.tryGet<GitSyncObject>(GITSYNCS, ns, name);
+    if (!obj) { await this.forget(ns, name); return; }
+    if (obj.metadata.deletionTimestamp) return;
+    const status = obj.status ?? {};
+    const generation = obj.metadata.generation;
+    const requestedAt = obj.metadata.annotations?.[REQUESTED_AT];
+    const log = logger.child({ gitsync: key });
+
+    let spec: GitSyncSpec;
+    try {
+      spec = parseSpec(obj);
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      await this.finish(obj, { ...status, observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt }, { ready: 'False', reason: 'InvalidSpec', message: `invalid spec: ${err.message}`, stalled: true }, log);
+      return;
+    }
+    if (spec.suspend) {
+      log.debug('suspended; not syncing');
+      if (status.observedGeneration !== generation) await this.writeStatus(obj, { observedGeneration: generation });
+      return;
+    }
+
+    const started = Date.now();
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
+    const owner = { namespace: ns, name };
+    let revision: string | undefined;
+    const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt };
+    try {
+      const rev = await fetchRevision({ client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; } });
+      const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery);
+      const inventory = inventoryOf(objects);
+      const allowEmpty = obj.metadata.annotations?.[ALLOW_EMPTY] === 'true';
+      if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {
+        throw new EmptyRevisionError(`revision ${rev.revision} has no objects under "${spec.path}"; refusing to prune all ${status.inventory!.length} objects. If that is intended, annotate the GitSync ${ALLOW_EMPTY}: "true"`);
+      }
+      const plan = await planRevision(client, this.deps.discovery, objects, timeout);
+      const newRevision = rev.revision !== status.lastAppliedRevision;
+      const changes = plan.filter((p) => p.action !== 'unchanged').length;
+      if (changes > 0 && (newRevision || status.observedGeneration !== generation)) {
+        await this.writeStatus(obj, { ...base, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
+      }
+      const counts = await applyPlan(client, this.deps.discovery, plan, timeout);
+      const { deleted, keep } = spec.prune ? await this.prune(status.inventory, inventory, owner, timeout, log) : { deleted: 0, keep: [] as InventoryEntry[] };
+      const drifted = newRevision ? 0 : plan.filter((p) => p.action === 'update').length;
+      const summary = `${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged, ${deleted} pruned`;
+      const next: GitSyncStatus = {
+        ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted,
+        inventory: [...inventory, ...keep].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      };
+      await this.finish(obj, next, { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
+      if (newRevision || counts.created + counts.configured + deleted > 0) {
+        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted }, 'revision applied');
+        void this.deps.events.record(involvedObjectOf(obj), 'Normal', drifted > 0 ? 'DriftCorrected' : 'Synced', `revision ${rev.revision}: ${summary}${drifted > 0 ? `; ${drifted} drifted objects re-applied` : ''}`);
+      } else {
+        log.debug({ revision: rev.revision }, 'in sync');
+      }
+      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'success' });
+      this.deps.metrics.gitsyncDrifted.set({ namespace: ns, name }, drifted);
+      this.deps.metrics.gitsyncLastApplied.set({ namespace: ns, name }, Date.now() / 1000);
+    } catch (err) {
+      if (signal.aborted) throw err; // shutting down: leave status alone
+      const reason = classify(err);
+      const message = timeout.aborted
+        ? `sync timed out after ${Math.round(spec.timeoutMs / 1000)}s (spec.timeout)${revision ? ` at revision ${revision}` : ''}`
+        : redact(err instanceof Error ? (err.name === 'ApiError' ? apiMessage(err) : err.message) : String(err));
+      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision }, { ready: 'False', reason, message }, log);
+      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
+    } finally {
+      this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);
+    }
+    return { requeueAfterMs: withJitter(spec.intervalMs) };
+  }
+
+  /** Deletes inventory entries that left Git and are still ours; returns entries to keep (failed deletions). */
+  private async prune(previous: InventoryEntry[] | undefined, current: InventoryEntry[], owner: { namespace: string; name: string }, signal: AbortSignal, log: Logger): Promise<{ deleted: number; keep: InventoryEntry[] }> {
+    let deleted = 0;
+    const keep: InventoryEntry[] = [];
+    const failures: string[] = [];
+    for (const ref of staleEntries(previous, current)) {
+      signal.throwIfAborted();
+      const type = await this.deps.discovery.resourceFor(ref.group, ref.version, ref.kind);
+      if (!type) continue; // the kind is gone, and with it the object
+      const what = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+      try {
+        const live = await this.deps.client.tryGet(type, ref.namespace, ref.name);
+        const verdict = pruneVerdict(live, owner);
+        if (verdict === 'delete') {
+          await this.deps.client.delete(type, ref.namespace, ref.name, { uid: live!.metadata.uid, propagationPolicy: 'Background' });
+          deleted++;
+          log.info({ object: what }, 'pruned: no longer in Git');
+        } else if (verdict !== 'gone') {
+          log.info({ object: what, verdict }, verdict === 'protected' ? 'not pruned: annotated keelson.dev/prune: disabled' : 'not pruned: not applied by this GitSync');
+        }
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        keep.push({ id: ref.id, v: ref.version });
+        failures.push(`${what}: ${apiMessage(err)}`);
+      }
+    }
+    if (failures.length > 0) throw new PruneError(`could not prune ${failures.join('; ')}`);
+    return { deleted, keep };
+  }
+
+  private async finish(obj: GitSyncObject, next: GitSyncStatus, outcome: Parameters<typeof outcomeConditions>[1], log: Logger): Promise<void> {
+    const prev = readyCondition(obj.status);
+    const conditions = outcomeConditions(obj.status?.conditions, outcome, obj.metadata.generation, new Date().toISOString());
+    await this.writeStatus(obj, { ...next, conditions });
+    if (outcome.ready === 'False' && (prev?.reason !== outcome.reason || prev.message !== outcome.message || prev.status !== 'False')) {
+      log.warn({ reason: outcome.reason, err: outcome.message }, 'sync failed');
+      void this.deps.events.record(involvedObjectOf(obj), 'Warning', outcome.reason, outcome.message);
+    }
+  }
+
+  private async writeStatus(obj: GitSyncObject, next: GitSyncStatus): Promise<void> {
+    if (!statusDiffers(obj.status, next)) return;
+    try {
+      const updated = await this.deps.client.patch<GitSyncObject>(GITSYNCS, obj.metadata.namespace, obj.metadata.name!, 'merge', { status: next }, { subresource: 'status' });
+      obj.status = updated.status;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** A deleted GitSync: drop its cache folder and its metric series. */
+  private async forget(namespace: string, name: string): Promise<void> {
+    this.deps.metrics.gitsyncDrifted.remove({ namespace, name });
+    this.deps.metrics.gitsyncLastApplied.remove({ namespace, name });
+    const prefix = `${namespace}_${name}_`;
+    const entries = await readdir(this.deps.cacheDir).catch(() => [] as string[]);
+    for (const e of entries) if (e.startsWith(prefix) && /^[0-9a-f]{16}$/.test(e.slice(prefix.length))) await rm(join(this.deps.cacheDir, e), { recursive: true, force: true });
+  }
+}

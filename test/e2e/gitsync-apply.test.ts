@@ -1,0 +1,226 @@
+// Git sync against a real control plane and a real git daemon: apply, update (only differing objects written),
+// prune of this GitSync's own inventory only, the allow-empty guard, drift healing, and coexistence with another
+// field manager (keelson-reload's pod-template annotation is neither removed nor counted as drift).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CONFIGMAPS, DEPLOYMENTS, GITSYNCS, SECRETS } from '../../src/kube/resources.js';
+import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
+import { type RunningController, metricValue, startController } from '../support/controller.js';
+import { type GitServers, startGitServers } from '../support/git-servers.js';
+import { createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, ready, waitApplied } from '../support/gitsync-fixture.js';
+import { delay, eventually } from '../support/wait.js';
+
+const cm = (name: string, data: Record<string, string>, extra = '') =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data:\n${Object.entries(data).map(([k, v]) => `  ${k}: "${v}"`).join('\n')}\n`;
+const deployment = (name: string, image = 'nginx:1') => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata:
+      labels: {app: ${name}}
+    spec:
+      containers:
+        - name: c
+          image: ${image}
+`;
+
+describe('gitsync: apply, update, prune, drift', () => {
+  let cp: ControlPlane;
+  let servers: GitServers;
+  let ctl: RunningController;
+  let cache: string;
+
+  before(async () => {
+    [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
+    cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+  });
+  after(async () => {
+    await ctl?.stop();
+    await Promise.all([cp?.stop(), servers?.stop()]);
+    if (cache) rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('says clearly that the CRD is missing, keeps running, and starts syncing once it is installed', async () => {
+    await eventually('a log line about the missing CRD', () => ctl.logText().includes('gitsyncs.keelson.dev is not installed'));
+    await installGitSyncCrd(cp.client);
+    const ns = await createNamespace(cp.client, 'crd-late');
+    const repo = servers.repo('crd-late');
+    const sha = repo.write({ 'a.yaml': cm('a', { k: '1' }) }).commit('one');
+    await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('crd-late') });
+    await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`, 60_000);
+  });
+
+  it('applies every manifest under path with server-side apply, labels and inventory', async () => {
+    const ns = await createNamespace(cp.client, 'apply');
+    const repo = servers.repo('apply');
+    const sha = repo.write({
+      'deploy/app/10-config.yaml': `${cm('settings', { mode: 'a' })}---\n${cm('other', { x: '1' })}`,
+      'deploy/app/20-web.yml': deployment('web'),
+      'deploy/app/secret.json': JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { user: 'u' } }),
+      'deploy/other/ignored.yaml': cm('ignored', { x: '1' }),
+      'deploy/app/notes.txt': 'not a manifest',
+    }).commit('first');
+    await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('apply'), path: 'deploy/app' });
+    const st = await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`);
+    assert.deepEqual(st.inventory!.map((e) => e.id), [`${ns}_creds__Secret`, `${ns}_other__ConfigMap`, `${ns}_settings__ConfigMap`, `${ns}_web_apps_Deployment`]);
+    const settings = await cp.client.get(CONFIGMAPS, ns, 'settings');
+    assert.deepEqual(settings.data, { mode: 'a' });
+    assert.equal(settings.metadata.labels?.['gitsync.keelson.dev/name'], 'app');
+    assert.ok((settings.metadata.managedFields as { manager: string; operation: string }[]).some((f) => f.manager === 'keelson-sync' && f.operation === 'Apply'));
+    assert.equal(Buffer.from((await cp.client.get(SECRETS, ns, 'creds')).data!['user' as never] as unknown as string, 'base64').toString(), 'u');
+    assert.equal(await cp.client.tryGet(CONFIGMAPS, ns, 'ignored'), undefined);
+    assert.equal(st.observedGeneration, 1);
+    const events = await eventsFor(cp.client, ns, 'app');
+    assert.ok(events.some((e) => e.reason === 'Synced' && String(e.message).includes('4 created')), JSON.stringify(events.map((e) => e.message)));
+    const metrics = await ctl.metrics();
+    assert.ok(metricValue(metrics, 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 1);
+    assert.ok(metricValue(metrics, 'keelson_gitsync_duration_seconds_count', { namespace: ns, name: 'app' }) >= 1);
+    assert.ok(metricValue(metrics, 'keelson_gitsync_last_applied_timestamp_seconds', { namespace: ns, name: 'app' }) > 0);
+  });
+
+  it('applies CRDs and Namespaces first, waits for the CRD, then the objects that need them', async () => {
+    const ns = await createNamespace(cp.client, 'stages');
+    const repo = servers.repo('stages');
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`;
+    const sha = repo.write({
+      // File order puts the users before the CRD and the Namespace; apply order must not.
+      'a-widget.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nsize: 3\n',
+      'b-in-new-ns.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside, namespace: brand-new}\ndata: {v: "1"}\n',
+      'y-crd.yaml': crd,
+      'z-ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: brand-new}\n',
+    }).commit('crd and users');
+    await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('stages') });
+    const st = await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`);
+    assert.deepEqual(st.inventory!.map((e) => e.id), ['_brand-new__Namespace', '_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition', 'brand-new_inside__ConfigMap', 'stages_w1_example.com_Widget']);
+    const widget = await cp.client.get({ group: 'example.com', version: 'v1', plural: 'widgets', kind: 'Widget', namespaced: true }, ns, 'w1');
+    assert.equal(widget.size, 3);
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, 'brand-new', 'inside'));
+  });
+
+  it('applies an update, writing only the objects that differ', async () => {
+    const ns = 'apply';
+    const repo = servers.repo('apply');
+    const webBefore = await cp.client.get(DEPLOYMENTS, ns, 'web');
+    const otherBefore = await cp.client.get(CONFIGMAPS, ns, 'other');
+    const secretBefore = await cp.client.get(SECRETS, ns, 'creds');
+    const sha = repo.write({ 'deploy/app/10-config.yaml': `${cm('settings', { mode: 'b' })}---\n${cm('other', { x: '1' })}` }).commit('update settings');
+    await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`);
+    assert.deepEqual((await cp.client.get(CONFIGMAPS, ns, 'settings')).data, { mode: 'b' });
+    assert.equal((await cp.client.get(DEPLOYMENTS, ns, 'web')).metadata.resourceVersion, webBefore.metadata.resourceVersion);
+    assert.equal((await cp.client.get(CONFIGMAPS, ns, 'other')).metadata.resourceVersion, otherBefore.metadata.resourceVersion);
+    // Several idle intervals later nothing has been rewritten either.
+    await delay(2500);
+    assert.equal((await cp.client.get(CONFIGMAPS, ns, 'other')).metadata.resourceVersion, otherBefore.metadata.resourceVersion);
+    assert.equal((await cp.client.get(SECRETS, ns, 'creds')).metadata.resourceVersion, secretBefore.metadata.resourceVersion);
+    assert.equal((await gitSyncStatus(cp.client, ns, 'app')).drifted, 0);
+  });
+
+  it('prunes only its own inventory: objects that left Git go, protected and foreign ones stay', async () => {
+    const ns = await createNamespace(cp.client, 'prune');
+    const mine = servers.repo('prune-mine');
+    const theirs = servers.repo('prune-theirs');
+    let sha = mine.write({ 'a.yaml': cm('a', { v: '1' }), 'b.yaml': cm('b', { v: '1' }), 'keep.yaml': cm('keep', { v: '1' }, '  annotations:\n    keelson.dev/prune: disabled\n') }).commit('three');
+    const shaTheirs = theirs.write({ 'x.yaml': cm('x', { v: '1' }) }).commit('theirs');
+    await createGitSync(cp.client, ns, 'mine', { url: servers.daemonUrl('prune-mine'), prune: true });
+    await createGitSync(cp.client, ns, 'theirs', { url: servers.daemonUrl('prune-theirs'), prune: true });
+    await cp.client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'manual', namespace: ns }, data: { v: '1' } });
+    await waitApplied(cp.client, ns, 'mine', `main@sha1:${sha}`);
+    await waitApplied(cp.client, ns, 'theirs', `main@sha1:${shaTheirs}`);
+    // Tamper with the inventory to claim the other GitSync's object and the manual one: prune must still refuse.
+    const st = await gitSyncStatus(cp.client, ns, 'mine');
+    await cp.client.patch(GITSYNCS, ns, 'mine', 'merge', { status: { inventory: [...st.inventory!, { id: `${ns}_x__ConfigMap`, v: 'v1' }, { id: `${ns}_manual__ConfigMap`, v: 'v1' }] } }, { subresource: 'status' });
+    sha = mine.write({ 'b.yaml': null, 'keep.yaml': null }).commit('drop b and keep');
+    await waitApplied(cp.client, ns, 'mine', `main@sha1:${sha}`);
+    await eventually('b to be pruned', async () => (await cp.client.tryGet(CONFIGMAPS, ns, 'b')) === undefined);
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'a'));
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'keep'), 'keelson.dev/prune: disabled protects');
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'x'), "another GitSync's object is never pruned");
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'manual'), 'an object no GitSync applied is never pruned');
+    assert.deepEqual((await gitSyncStatus(cp.client, ns, 'mine')).inventory!.map((e) => e.id), [`${ns}_a__ConfigMap`]);
+  });
+
+  it('refuses to prune everything for an empty revision unless keelson.dev/allow-empty is set', async () => {
+    const ns = 'prune';
+    const mine = servers.repo('prune-mine');
+    const emptySha = mine.write({ 'a.yaml': null }).commit('everything gone');
+    await eventually('Ready=False EmptyRevision', async () => {
+      const st = await gitSyncStatus(cp.client, ns, 'mine');
+      return ready(st).reason === 'EmptyRevision' && st.lastAttemptedRevision === `main@sha1:${emptySha}` ? st : undefined;
+    });
+    const st = await gitSyncStatus(cp.client, ns, 'mine');
+    assert.match(ready(st).message!, /refusing to prune all 1 objects.*keelson\.dev\/allow-empty/);
+    assert.notEqual(st.lastAppliedRevision, `main@sha1:${emptySha}`);
+    await delay(1500);
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'a'), 'nothing pruned');
+    await cp.client.patch(GITSYNCS, ns, 'mine', 'merge', { metadata: { annotations: { 'keelson.dev/allow-empty': 'true' } } });
+    await waitApplied(cp.client, ns, 'mine', `main@sha1:${emptySha}`);
+    await eventually('a to be pruned', async () => (await cp.client.tryGet(CONFIGMAPS, ns, 'a')) === undefined);
+  });
+
+  it('heals drift in fields Git sets and leaves fields of other managers alone', async () => {
+    const ns = 'apply';
+    await cp.client.patch(CONFIGMAPS, ns, 'settings', 'merge', { data: { mode: 'hacked' }, metadata: { labels: { team: 'ops' } } }, { fieldManager: 'kubectl-edit' });
+    await eventually('settings healed', async () => ((await cp.client.get(CONFIGMAPS, ns, 'settings')).data as Record<string, string> | undefined)?.mode === 'b');
+    const healed = await cp.client.get(CONFIGMAPS, ns, 'settings');
+    assert.equal(healed.metadata.labels?.team, 'ops', 'a label Git does not set stays');
+    await eventually('a DriftCorrected event', async () => (await eventsFor(cp.client, ns, 'app')).some((e) => e.reason === 'DriftCorrected'));
+  });
+
+  it('does not fight keelson-reload: its pod-template annotation stays and is not drift', async () => {
+    const ns = 'apply';
+    await cp.client.patch(DEPLOYMENTS, ns, 'web', 'merge', { spec: { template: { metadata: { annotations: { 'keelson.dev/config-hash': 'abc123' } } } } }, { fieldManager: 'keelson-reload' });
+    const patched = await cp.client.get(DEPLOYMENTS, ns, 'web');
+    const driftEvents = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'DriftCorrected').reduce((n, e) => n + Number(e.count ?? 1), 0);
+    const runsBefore = metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' });
+    await eventually('four more syncs', async () => metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= runsBefore + 4, 20_000);
+    const after = await cp.client.get(DEPLOYMENTS, ns, 'web');
+    assert.equal(after.metadata.resourceVersion, patched.metadata.resourceVersion, 'the Deployment was not rewritten');
+    assert.equal((after.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations?.['keelson.dev/config-hash'], 'abc123');
+    assert.equal((await gitSyncStatus(cp.client, ns, 'app')).drifted, 0);
+    const driftAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'DriftCorrected').reduce((n, e) => n + Number(e.count ?? 1), 0);
+    assert.equal(driftAfter, driftEvents);
+    // A Git change to the same Deployment keeps the other manager's annotation too.
+    const sha = servers.repo('apply').write({ 'deploy/app/20-web.yml': deployment('web', 'nginx:2') }).commit('new image');
+    await waitApplied(cp.client, ns, 'app', `main@sha1:${sha}`);
+    const rolled = await cp.client.get(DEPLOYMENTS, ns, 'web');
+    const tpl = (rolled.spec as { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: { image: string }[] } } }).template;
+    assert.equal(tpl.spec.containers[0]!.image, 'nginx:2');
+    assert.equal(tpl.metadata.annotations?.['keelson.dev/config-hash'], 'abc123');
+  });
+
+  it('a controller restart (with an empty cache) rewrites nothing', async () => {
+    const ns = 'apply';
+    const rvs = async () => Promise.all([cp.client.get(CONFIGMAPS, ns, 'settings'), cp.client.get(CONFIGMAPS, ns, 'other'), cp.client.get(DEPLOYMENTS, ns, 'web'), cp.client.get(SECRETS, ns, 'creds')])
+      .then((objs) => objs.map((o) => o.metadata.resourceVersion));
+    const before = await rvs();
+    const synced = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
+    await ctl.stop();
+    rmSync(cache, { recursive: true, force: true });
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    await eventually('three syncs after the restart', async () => metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 3, 20_000);
+    assert.deepEqual(await rvs(), before);
+    const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
+    assert.equal(syncedAfter, synced, 'no new Synced event: nothing was applied');
+  });
+});
