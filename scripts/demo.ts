@@ -41,7 +41,7 @@ function freePort(): Promise<number> {
 }
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@keelson.dev', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@keelson.dev' } }).trim();
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@keelson.dev', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@keelson.dev' } }).trim();
 }
 
 function keelson(args: string[], input?: string): string {

@@ -7,9 +7,9 @@ import { LeaseElector } from '../kube/leader-election.js';
 import { Manager } from '../kube/manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
+import { registerReload } from '../reload/register.js';
 import { registerSealing } from '../sealing/register.js';
 import { registerGitSync } from '../gitsync/register.js';
-import { registerReload } from '../reload/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -39,9 +39,9 @@ export async function buildController(options: Options, env: Readonly<Record<str
     ...(elector ? { elector } : {}),
   });
   const ctx: FeatureContext = { manager, options, logger };
+  if (options.reload.enabled) registerReload(ctx);
   if (options.sealing.enabled) registerSealing(ctx);
   if (options.gitsync.enabled) registerGitSync(ctx);
-  if (options.reload.enabled) registerReload(ctx);
   return manager;
 }
 

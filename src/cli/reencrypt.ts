@@ -22,7 +22,7 @@ const USAGE = `Usage: keelson reencrypt [-f sealedsecret.yaml] [-o yaml|json] > 
 Re-seals SealedSecrets with the controller's newest key (same names, namespaces and scopes).`;
 
 export const reencryptCommand: Command = async (argv, io) => {
-  const { values, positionals, help } = parseCommandArgs(REENCRYPT_FLAGS, argv, []);
+  const { values, positionals, help } = parseCommandArgs(REENCRYPT_FLAGS, argv, io.env, []);
   if (help) { io.stdout.write(formatHelp(USAGE, REENCRYPT_FLAGS)); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const get = (n: string) => values.get(n) as string | undefined;

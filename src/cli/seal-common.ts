@@ -17,7 +17,7 @@ export const SHORT_FLAGS: Readonly<Record<string, string>> = { '-o': '--output',
  * Parses argv with short flags expanded and the `repeatable` flags collected (each may be given many times); the
  * rest goes through the core parser.
  */
-export function parseCommandArgs(specs: readonly FlagSpec[], argv: readonly string[], repeatable: readonly string[]) {
+export function parseCommandArgs(specs: readonly FlagSpec[], argv: readonly string[], env: Io['env'], repeatable: readonly string[]) {
   const expanded = argv.map((a) => SHORT_FLAGS[a] ?? a);
   const repeated = new Map<string, string[]>(repeatable.map((r) => [r, []]));
   const rest: string[] = [];
@@ -30,8 +30,12 @@ export function parseCommandArgs(specs: readonly FlagSpec[], argv: readonly stri
     if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
     repeated.get(name)!.push(value);
   }
-  // Only `keelson controller` reads KEELSON_* variables; these commands take flags, so a pod's env cannot surprise them.
-  const parsed = parseArgs(specs, rest, {});
+  // Like `keelson controller`, every flag may also come from KEELSON_<FLAG> (the help lists the variable).
+  const parsed = parseArgs(specs, rest, env);
+  for (const [name, list] of repeated) {
+    const fromEnv = parsed.values.get(name);
+    if (list.length === 0 && typeof fromEnv === 'string' && fromEnv !== '') list.push(fromEnv);
+  }
   return { ...parsed, repeated };
 }
 

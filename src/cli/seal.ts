@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type FlagSpec, UsageError, formatHelp } from '../config/flags.js';
+import { loadKubeConfig } from '../kube/client.js';
 import type { KubeObject } from '../kube/types.js';
 import { type Scope, isScope, scopeFromAnnotations } from '../sealing/scope.js';
 import { SealError, checkCertificate, sealSecret, sealValues } from '../sealing/seal.js';
@@ -21,7 +22,7 @@ export const SEAL_FLAGS: readonly FlagSpec[] = [
   { group: G, name: 'kubeconfig', type: 'string', default: undefined, help: 'kubeconfig for reaching the controller; else $KUBECONFIG, else ~/.kube/config' },
   { group: G, name: 'scope', type: 'enum', choices: ['strict', 'namespace-wide', 'cluster-wide'], default: undefined, help: 'what the sealed values are bound to; default: the Secret\'s scope annotations, else strict' },
   { group: G, name: 'name', type: 'string', default: undefined, help: 'name of the SealedSecret (default: the Secret\'s)' },
-  { group: G, name: 'namespace', type: 'string', default: undefined, help: 'namespace of the SealedSecret (default: the Secret\'s, else "default"); also -n' },
+  { group: G, name: 'namespace', type: 'string', default: undefined, help: 'namespace of the SealedSecret (default: the Secret\'s, else the kubeconfig context\'s, else "default"); also -n' },
   { group: G, name: 'raw', type: 'boolean', default: false, help: 'seal one value (from --from-file or stdin) and print only the encrypted string' },
   { group: G, name: 'from-file', type: 'string', default: undefined, help: '[key=]path: a value from a file (repeatable); with --raw the value to seal, else added to the Secret' },
   { group: G, name: 'output', type: 'enum', choices: ['yaml', 'json'], default: 'yaml', help: 'output format; also -o' },
@@ -67,7 +68,7 @@ async function fromFiles(specs: readonly string[]): Promise<Map<string, Buffer>>
 }
 
 export const sealCommand: Command = async (argv, io: Io) => {
-  const { values, positionals, help, repeated } = parseCommandArgs(SEAL_FLAGS, argv, ['from-file']);
+  const { values, positionals, help, repeated } = parseCommandArgs(SEAL_FLAGS, argv, io.env, ['from-file']);
   if (help) { io.stdout.write(formatHelp(USAGE, SEAL_FLAGS)); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the Secret is read from stdin`);
   const get = (n: string) => values.get(n) as string | undefined;
@@ -122,7 +123,7 @@ export const sealCommand: Command = async (argv, io: Io) => {
     return 0;
   }
 
-  const namespace = get('namespace') ?? secret.metadata.namespace ?? 'default';
+  const namespace = get('namespace') ?? secret.metadata.namespace ?? contextNamespace(get('kubeconfig'), io.env);
   const name = get('name') ?? secret.metadata.name;
   if (!name) throw new UsageError('the Secret has no metadata.name: set it or pass --name');
   const cert = await loadCertificate(get('cert'), target);
@@ -130,3 +131,13 @@ export const sealCommand: Command = async (argv, io: Io) => {
   return 0;
 };
 
+
+/** The current kubeconfig context's namespace, as kubectl and kubeseal default to; "default" without one. */
+function contextNamespace(kubeconfig: string | undefined, env: Io['env']): string {
+  try {
+    const kc = loadKubeConfig({ kubeconfig, env });
+    return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+  } catch {
+    return 'default';
+  }
+}

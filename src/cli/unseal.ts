@@ -43,7 +43,7 @@ export function keysFromFile(text: string, file: string): KeyObject[] {
 }
 
 export const unsealCommand: Command = async (argv, io) => {
-  const { values, positionals, help, repeated } = parseCommandArgs(UNSEAL_FLAGS, argv, ['key']);
+  const { values, positionals, help, repeated } = parseCommandArgs(UNSEAL_FLAGS, argv, io.env, ['key']);
   if (help) { io.stdout.write(formatHelp(USAGE, UNSEAL_FLAGS)); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": give SealedSecrets with -f FILE or on stdin`);
   const keyFiles = repeated.get('key')!;

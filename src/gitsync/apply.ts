@@ -4,7 +4,7 @@
 // written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets).
 
 import { ApiError, type KubeClient, isNotFound } from '../kube/client.js';
-import { CRDS, NAMESPACES, type ResourceType } from '../kube/resources.js';
+import { CRDS, type ResourceType } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
 import { differs } from './drift.js';
@@ -104,7 +104,7 @@ export async function applyPlan(client: KubeClient, discovery: Discovery, items:
     for (const item of items.filter((i) => i.stage === stage)) {
       if (item.action === 'unchanged') { counts.unchanged++; continue; }
       const d = item.desired;
-      const type = item.action === 'deferred' ? await discovery.resourceFor(d.group, d.version, d.kind) : (d.kind === 'Namespace' && d.group === '' ? NAMESPACES : await discovery.resourceFor(d.group, d.version, d.kind));
+      const type = await discovery.resourceFor(d.group, d.version, d.kind);
       if (!type) throw new ApplyError(`${where(d)}: the API server does not serve ${d.object.apiVersion} ${d.kind} (is its CRD installed and Established?)`);
       let existed = item.live !== undefined;
       if (item.action === 'deferred') existed = (await client.tryGet(type, d.object.metadata.namespace, d.object.metadata.name!)) !== undefined;

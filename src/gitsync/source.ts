@@ -6,7 +6,7 @@ import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
-import { type GitAuth, GitError, type KeyedMutex, ensureRepo, fetchCommit, listFiles, lsRemote, openSession, readBlobs, repoDirFor } from './git.js';
+import { type GitAuth, type KeyedMutex, ensureRepo, fetchCommit, listFiles, lsRemote, openSession, readBlobs, repoDirFor } from './git.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import { type DesiredObject, type SourceFile, finalize, isManifestPath, parseFiles } from './render.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
@@ -93,4 +93,3 @@ export async function renderRevision(files: readonly SourceFile[], spec: GitSync
   return finalize(parsed, { targetNamespace: spec.targetNamespace, owner, scope: (g, v, k) => scopes.get(`${g}/${v}/${k}`) });
 }
 
-export { GitError };

@@ -27,6 +27,9 @@ interface SecretRecord {
   readonly owner: string | undefined;
 }
 
+/** Shared by every Secret no SealedSecret controls: the cache costs a key per Secret, nothing more. */
+const NOT_OWNED: SecretRecord = Object.freeze({ owner: undefined });
+
 export function sealedSecretRecord(obj: KubeObject): SealedSecretRecord {
   const ss = obj as SealedSecret;
   const synced = ss.status?.observedGeneration === ss.metadata.generation && !!ss.status?.conditions?.some((c) => c.type === 'Synced' && c.status === 'True');
@@ -44,7 +47,10 @@ export function registerSealing(ctx: FeatureContext): void {
   });
   const secrets = manager.addStore(new Store<SecretRecord>({
     client: manager.client, resource: SECRETS, logger, metrics: manager.metrics, name: 'secrets@sealing',
-    transform: (obj) => ({ owner: obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === SEALEDSECRET_KIND)?.name }),
+    transform: (obj) => {
+      const owner = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === SEALEDSECRET_KIND)?.name;
+      return owner === undefined ? NOT_OWNED : { owner };
+    },
   }));
 
   const unsealer = new SealedSecretUnsealer(manager, logger, keyring);

@@ -37,7 +37,7 @@ describe('gitsync: git against real servers', () => {
   const fetch = (name: string, s: GitSyncSpec, secrets: Record<string, Record<string, string>> = {}) =>
     fetchRevision({ client: fakeClient(secrets), namespace: 'ns', name, spec: s, cacheDir: cache, mutex });
 
-  it('fetches a branch over git://, and a new commit after a push; an unchanged ref fetches nothing new', async () => {
+  it('fetches a branch over git:// and a new commit after a push, reading only manifests under path', async () => {
     const repo = servers.repo('daemon');
     const sha1 = repo.write({ 'app/a.yaml': cm('a', '1'), 'README.md': '# not a manifest' }).commit('one');
     const r1 = await fetch('daemon', spec({ url: servers.daemonUrl('daemon'), path: 'app' }));
@@ -72,7 +72,7 @@ describe('gitsync: git against real servers', () => {
     await assert.rejects(fetch('refs-nobranch', spec({ url, ref: { branch: 'nope' } })), /branch "nope" not found/);
   });
 
-  it('authenticates to http-backend with basic auth and with a bearer token, and never leaks them', async () => {
+  it('authenticates to http-backend with basic auth and a bearer token, never leaks them, and does not fetch an unchanged ref', async () => {
     const repo = servers.repo('private');
     const sha = repo.write({ 'a.yaml': cm('a', '1') }).commit('one');
     const url = servers.httpUrl('private');

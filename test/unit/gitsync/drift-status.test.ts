@@ -48,3 +48,29 @@ describe('status', () => {
     assert.equal(withJitter(1000, 0.999), 1100);
   });
 });
+
+describe('syncer and registration decisions', async () => {
+  const { classify } = await import('../../../src/gitsync/syncer.js');
+  const { gitSyncRecord } = await import('../../../src/gitsync/register.js');
+  const { GitError } = await import('../../../src/gitsync/git.js');
+  const { VerificationError } = await import('../../../src/gitsync/verify.js');
+  const { RenderError } = await import('../../../src/gitsync/render.js');
+  const { ValidationError, ApplyError } = await import('../../../src/gitsync/apply.js');
+  const { RefError } = await import('../../../src/gitsync/refs.js');
+  const { SecretRefError } = await import('../../../src/gitsync/source.js');
+  it('classifies failures into Ready reasons', () => {
+    assert.equal(classify(new GitError('x')), 'GitOperationFailed');
+    assert.equal(classify(new RefError('x')), 'GitOperationFailed');
+    assert.equal(classify(new SecretRefError('x')), 'GitOperationFailed');
+    assert.equal(classify(new VerificationError('x')), 'VerificationFailed');
+    assert.equal(classify(new RenderError('x')), 'ValidationFailed');
+    assert.equal(classify(new ValidationError('x')), 'ValidationFailed');
+    assert.equal(classify(new ApplyError('x')), 'ApplyFailed');
+    assert.equal(classify(new Error('x')), 'ReconciliationFailed');
+  });
+  it('keeps only what triggers a sync in the store record', () => {
+    assert.deepEqual(gitSyncRecord({ metadata: { name: 'a', generation: 3, annotations: { 'keelson.dev/requested-at': 'now', other: 'x' } }, spec: { url: 'u', webhookSecretRef: { name: 'hook' } }, status: { big: 'x' } }),
+      { generation: 3, requestedAt: 'now', webhookSecret: 'hook' });
+    assert.deepEqual(gitSyncRecord({ metadata: { name: 'a' } }), { generation: 0, requestedAt: undefined, webhookSecret: undefined });
+  });
+});
