@@ -136,7 +136,7 @@ export const sealCommand: Command = async (argv, io: Io) => {
 function contextNamespace(kubeconfig: string | undefined, env: Io['env']): string {
   try {
     const kc = loadKubeConfig({ kubeconfig, env });
-    return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+    return kc.namespace || 'default';
   } catch {
     return 'default';
   }

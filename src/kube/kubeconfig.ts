@@ -46,7 +46,7 @@ function named(list: unknown, name: string | undefined, what: string, file: stri
 }
 
 /** Resolves the current context of a parsed kubeconfig. Pure apart from reading the files it names. */
-export function resolveKubeconfig(doc: Doc, file: string): { cluster: KubeconfigCluster; user: KubeconfigUser } {
+export function resolveKubeconfig(doc: Doc, file: string): { cluster: KubeconfigCluster; user: KubeconfigUser; namespace: string | undefined } {
   const base = dirname(file);
   const path = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const bytes = (data: unknown, ref: unknown): Buffer | undefined => {
@@ -65,6 +65,7 @@ export function resolveKubeconfig(doc: Doc, file: string): { cluster: Kubeconfig
   const u = userName ? obj(named(doc.users, userName, 'user', file).user) : {};
   const tokenFile = str(u.tokenFile);
   return {
+    namespace: str(context.namespace),
     cluster: {
       server,
       ca: bytes(c['certificate-authority-data'], c['certificate-authority']),
@@ -102,13 +103,19 @@ type Origin = { kind: 'file'; path: string } | { kind: 'cluster' };
 export class Kubeconfig implements KubeConfigSource {
   private plugin: Promise<KubeConfigSource> | undefined;
 
-  private constructor(readonly cluster: KubeconfigCluster, readonly user: KubeconfigUser, private readonly origin: Origin) {}
+  private constructor(
+    readonly cluster: KubeconfigCluster,
+    readonly user: KubeconfigUser,
+    /** The current context's namespace (in a pod: the service account's), as kubectl defaults to. */
+    readonly namespace: string | undefined,
+    private readonly origin: Origin,
+  ) {}
 
   static fromFile(path: string): Kubeconfig {
     let doc: Doc;
     try { doc = obj(parse(readFileSync(path, 'utf8'))); } catch (e) { throw new Error(`cannot read kubeconfig ${path}: ${(e as Error).message}`); }
-    const { cluster, user } = resolveKubeconfig(doc, path);
-    return new Kubeconfig(cluster, user, { kind: 'file', path });
+    const { cluster, user, namespace } = resolveKubeconfig(doc, path);
+    return new Kubeconfig(cluster, user, namespace, { kind: 'file', path });
   }
 
   /** The pod's service account, as client-go's rest.InClusterConfig reads it. */
@@ -116,7 +123,9 @@ export class Kubeconfig implements KubeConfigSource {
     const host = env.KUBERNETES_SERVICE_HOST ?? '';
     const port = env.KUBERNETES_SERVICE_PORT ?? '443';
     const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    return new Kubeconfig({ server, ca: readFileSync(join(dir, 'ca.crt')), insecureSkipTlsVerify: false }, { tokenFile: join(dir, 'token'), needsPlugin: false }, { kind: 'cluster' });
+    let namespace: string | undefined;
+    try { namespace = readFileSync(join(dir, 'namespace'), 'utf8').trim() || undefined; } catch { /* not mounted */ }
+    return new Kubeconfig({ server, ca: readFileSync(join(dir, 'ca.crt')), insecureSkipTlsVerify: false }, { tokenFile: join(dir, 'token'), needsPlugin: false }, namespace, { kind: 'cluster' });
   }
 
   getCurrentCluster(): { readonly server: string } {

@@ -12,7 +12,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 function doc(user: Record<string, unknown>, cluster: Record<string, unknown> = { server: 'https://k8s.example:6443' }) {
   return {
     'current-context': 'ctx',
-    contexts: [{ name: 'other', context: { cluster: 'nope', user: 'nope' } }, { name: 'ctx', context: { cluster: 'c', user: 'u' } }],
+    contexts: [{ name: 'other', context: { cluster: 'nope', user: 'nope' } }, { name: 'ctx', context: { cluster: 'c', user: 'u', namespace: 'team-a' } }],
     clusters: [{ name: 'c', cluster }],
     users: [{ name: 'u', user }],
   };
@@ -30,6 +30,7 @@ describe('resolveKubeconfig', () => {
     assert.equal(r.user.cert?.toString(), 'CERT');
     assert.equal(r.user.key?.toString(), 'KEY');
     assert.equal(r.user.needsPlugin, false);
+    assert.equal(r.namespace, 'team-a');
   });
 
   it('reads file references relative to the kubeconfig folder', () => {
@@ -99,8 +100,10 @@ describe('Kubeconfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sa-'));
     writeFileSync(join(dir, 'ca.crt'), 'CA');
     writeFileSync(join(dir, 'token'), 'satoken');
+    writeFileSync(join(dir, 'namespace'), 'keelson-system\n');
     const kc = Kubeconfig.inCluster({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, dir);
     assert.equal(kc.getCurrentCluster().server, 'https://[fd00::1]:443');
+    assert.equal(kc.namespace, 'keelson-system');
     const opts: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
     assert.equal(opts.ca?.toString(), 'CA');
