@@ -11,6 +11,28 @@ import { differs } from './drift.js';
 import { type DesiredObject, applyStages, describe } from './render.js';
 import { FIELD_MANAGER } from './spec.js';
 
+/** Requests in flight at once while planning and applying a revision (kubectl sends one at a time). */
+export const PARALLEL_REQUESTS = 8;
+
+/**
+ * Maps items with at most `limit` calls in flight, keeping the input order in the result. After the first failure
+ * nothing new starts, the calls in flight finish, and that first failure is thrown.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try { out[i] = await fn(items[i]!); } catch (err) { failure ??= { err }; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.err;
+  return out;
+}
+
 export type Action = 'create' | 'update' | 'unchanged' | 'deferred';
 
 export interface PlanItem {
@@ -52,24 +74,23 @@ export async function planRevision(client: KubeClient, discovery: Discovery, obj
   const newNamespaces = new Set(first.filter((o) => o.kind === 'Namespace').map((o) => o.object.metadata.name!));
   const items: PlanItem[] = [];
   for (const [stage, list] of [['first', first], ['rest', rest]] as const) {
-    for (const desired of list) {
+    items.push(...await mapLimit(list, PARALLEL_REQUESTS, async (desired): Promise<PlanItem> => {
       signal?.throwIfAborted();
       const type = await discovery.resourceFor(desired.group, desired.version, desired.kind);
-      if (!type) { items.push({ desired, stage, action: 'deferred', live: undefined, dryRun: undefined }); continue; }
+      if (!type) return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
       const { namespace, name } = desired.object.metadata;
       const live = await client.tryGet(type, namespace, name!);
       try {
         const dryRun = await client.apply(type, desired.object, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
         const action: Action = !live ? 'create' : differs(live, dryRun) ? 'update' : 'unchanged';
-        items.push({ desired, stage, action, live, dryRun });
+        return { desired, stage, action, live, dryRun };
       } catch (err) {
         if (isNotFound(err) && namespace && newNamespaces.has(namespace) && !live) {
-          items.push({ desired, stage, action: 'deferred', live: undefined, dryRun: undefined });
-          continue;
+          return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
         }
         throw new ValidationError(`${where(desired)} was rejected by the API server: ${apiMessage(err)}`);
       }
-    }
+    }));
   }
   return items;
 }
@@ -101,8 +122,9 @@ export async function applyPlan(client: KubeClient, discovery: Discovery, items:
   };
   for (const stage of ['first', 'rest'] as const) {
     let crdsWritten = false;
-    for (const item of items.filter((i) => i.stage === stage)) {
-      if (item.action === 'unchanged') { counts.unchanged++; continue; }
+    const isCrd = (i: PlanItem) => i.desired.kind === 'CustomResourceDefinition' && i.desired.group === 'apiextensions.k8s.io';
+    const writeOne = async (item: PlanItem) => {
+      if (item.action === 'unchanged') { counts.unchanged++; return; }
       const d = item.desired;
       const type = await discovery.resourceFor(d.group, d.version, d.kind);
       if (!type) throw new ApplyError(`${where(d)}: the API server does not serve ${d.object.apiVersion} ${d.kind} (is its CRD installed and Established?)`);
@@ -110,11 +132,15 @@ export async function applyPlan(client: KubeClient, discovery: Discovery, items:
       if (item.action === 'deferred') existed = (await client.tryGet(type, d.object.metadata.namespace, d.object.metadata.name!)) !== undefined;
       await write(item, type);
       if (existed) counts.configured++; else counts.created++;
-      if (d.kind === 'CustomResourceDefinition' && d.group === 'apiextensions.k8s.io') {
+      if (isCrd(item)) {
         crdsWritten = true;
         await waitEstablished(client, d.object.metadata.name!, signal);
       }
-    }
+    };
+    // CRDs one by one (each is awaited until Established); everything else of the stage in parallel.
+    const stageItems = items.filter((i) => i.stage === stage);
+    for (const item of stageItems.filter(isCrd)) await writeOne(item);
+    await mapLimit(stageItems.filter((i) => !isCrd(i)), PARALLEL_REQUESTS, writeOne);
     if (crdsWritten) discovery.invalidate();
   }
   return counts;
