@@ -5,7 +5,6 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import type { KubeObject } from '../src/kube/types.js';
 import { type ControlPlane, startControlPlane } from '../test/support/control-plane.js';
 import { findBinary } from '../test/support/binaries.js';
 import { type FakeKubelet, startFakeKubelet } from '../test/support/fake-kubelet.js';
+import { freePort } from '../test/support/ports.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const once = process.argv.includes('--once');
@@ -31,13 +31,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`gave up waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
 }
 
 function git(cwd: string, ...args: string[]): string {

@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CONFIGMAPS, DEPLOYMENTS, LEASES, REPLICASETS } from '../../src/kube/resources.js';
@@ -12,17 +11,11 @@ import { type ControlPlane, startControlPlane } from '../support/control-plane.j
 import { type FakeKubelet, startFakeKubelet } from '../support/fake-kubelet.js';
 import { delay, eventually } from '../support/wait.js';
 import { QUIET_MS, configMap, createNamespace, deployment } from './reload-support.js';
+import { freePort } from '../support/ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NS = 'failover';
 const SYSTEM = 'keelson-system';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 describe('failover: exactly-once rolls when the leader is killed', () => {
   let cp: ControlPlane;

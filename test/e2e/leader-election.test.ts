@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LEASES, NAMESPACES } from '../../src/kube/resources.js';
@@ -12,6 +11,7 @@ import { type LeaseRecord, recordOf } from '../../src/kube/lease-decision.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
 import { delay, eventually } from '../support/wait.js';
+import { freePort } from '../support/ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NS = 'keelson-system';
@@ -20,14 +20,6 @@ const TIMINGS = ['--leader-election-lease-duration', '3s', '--leader-election-re
 // Election only: the features have their own tests (and CRDs this control plane does not install).
 const NO_FEATURES = ['--disable-reload', '--disable-sealing', '--disable-gitsync'];
 const flags = (id: string) => ['--leader-elect', '--leader-election-id', id, ...TIMINGS, ...NO_FEATURES];
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-  });
-}
 
 describe('leader election', () => {
   let cp: ControlPlane;

@@ -5,13 +5,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
 import { type Binary, HOW_TO_GET, findBinary, missingBinaries } from './binaries.js';
+import { freePort } from './ports.js';
 
 export const DEFAULT_KCM_CONTROLLERS = ['deployment', 'replicaset', 'statefulset', 'daemonset', 'garbagecollector', 'namespace'] as const;
 
@@ -38,18 +38,6 @@ export interface ControlPlane {
   /** Stops and starts kube-apiserver on the same port and etcd data (watches break, data survives). */
   restartApiServer(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const live = new Set<ChildProcess>();

@@ -6,9 +6,11 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+export { freePort } from './ports.js';
+import { freePort } from './ports.js';
 
 const GIT_ENV = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/nonexistent', LANG: 'C',
@@ -18,17 +20,6 @@ const GIT_ENV = {
 
 export function sh(program: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): string {
   return execFileSync(program, args, { cwd: opts.cwd, env: { ...GIT_ENV, ...opts.env }, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'] }).toString('utf8');
-}
-
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export type Signer = { kind: 'gpg'; gnupgHome: string; keyId: string } | { kind: 'ssh'; keyPath: string };

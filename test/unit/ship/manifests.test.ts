@@ -110,6 +110,7 @@ describe('manifests: RBAC', () => {
       'core/secrets': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
       'keelson.dev/gitsyncs': ['get', 'list', 'watch'],
       'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
+      'apiextensions.k8s.io/customresourcedefinitions': ['get'],
     });
   });
 
