@@ -107,7 +107,7 @@ describe('manifests: RBAC', () => {
       'core/events': ['create', 'patch'],
       'core/namespaces': ['list', 'watch'],
       'core/secrets': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-      'keelson.dev/gitsyncs': ['get', 'list', 'watch'],
+      'keelson.dev/gitsyncs': ['get', 'list', 'patch', 'watch'],
       'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
       'apiextensions.k8s.io/customresourcedefinitions': ['get'],
     });
