@@ -25,7 +25,7 @@ export const SEAL_FLAGS: readonly FlagSpec[] = [
   { group: G, name: 'namespace', type: 'string', default: undefined, help: 'namespace of the SealedSecret (default: the Secret\'s, else the kubeconfig context\'s, else "default"); also -n' },
   { group: G, name: 'raw', type: 'boolean', default: false, help: 'seal one value (from --from-file or stdin) and print only the encrypted string' },
   { group: G, name: 'from-file', type: 'string', default: undefined, help: '[key=]path: a value from a file (repeatable); with --raw the value to seal, else added to the Secret' },
-  { group: G, name: 'output', type: 'enum', choices: ['yaml', 'json'], default: 'yaml', help: 'output format; also -o' },
+  { group: G, name: 'output', type: 'enum', choices: ['yaml', 'json'], default: undefined, help: 'output format; also -o (default: the input\'s format, JSON for JSON in as kubeseal writes, else YAML)' },
   { group: G, name: 'merge-into', type: 'string', default: undefined, help: 'add/replace the sealed values in this SealedSecret file (YAML or JSON), in place' },
 ];
 
@@ -74,7 +74,7 @@ export const sealCommand: Command = async (argv, io: Io) => {
   const get = (n: string) => values.get(n) as string | undefined;
   const scopeFlag = get('scope');
   const scope: Scope | undefined = scopeFlag && isScope(scopeFlag) ? scopeFlag : undefined;
-  const format = get('output') as OutputFormat;
+  const format = get('output') as OutputFormat | undefined;
   const target: ControllerTarget = { url: undefined, kubeconfig: get('kubeconfig'), namespace: get('controller-namespace')!, name: get('controller-name')!, env: io.env };
   const files = repeated.get('from-file')!;
 
@@ -94,9 +94,12 @@ export const sealCommand: Command = async (argv, io: Io) => {
 
   const merge = get('merge-into');
   let secret: Secret & { stringData?: Record<string, string> };
+  let jsonIn = false;
   if (files.length > 0 && io.stdin === process.stdin && process.stdin.isTTY) secret = { apiVersion: 'v1', kind: 'Secret', metadata: {} };
   else {
-    const objs = parseObjects(await readInput(io, undefined), 'stdin');
+    const text = await readInput(io, undefined);
+    jsonIn = text.trimStart().startsWith('{');
+    const objs = parseObjects(text, 'stdin');
     if (objs.length === 0 && files.length > 0) secret = { apiVersion: 'v1', kind: 'Secret', metadata: {} };
     else {
       if (objs.length !== 1 || objs[0]!.kind !== 'Secret') throw new SealError(`stdin must hold exactly one Secret (got ${objs.length === 1 ? `a ${objs[0]!.kind ?? 'document without kind'}` : `${objs.length} objects`})`);
@@ -127,7 +130,7 @@ export const sealCommand: Command = async (argv, io: Io) => {
   const name = get('name') ?? secret.metadata.name;
   if (!name) throw new UsageError('the Secret has no metadata.name: set it or pass --name');
   const cert = await loadCertificate(get('cert'), target);
-  io.stdout.write(formatObjects([sealSecret(secret, cert.publicKey, scope, namespace, name) as KubeObject], format));
+  io.stdout.write(formatObjects([sealSecret(secret, cert.publicKey, scope, namespace, name) as KubeObject], format ?? (jsonIn ? 'json' : 'yaml')));
   return 0;
 };
 

@@ -18,13 +18,13 @@ import { GitSyncer } from './syncer.js';
 
 export const GITSYNC_CRD = 'gitsyncs.keelson.dev';
 
-/** What triggers a sync: a new generation or a new requested-at; status writes do not. */
-interface GitSyncRecord { readonly generation: number; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined }
+/** What triggers a sync: a new generation, deletion or a new requested-at; status writes do not. */
+interface GitSyncRecord { readonly generation: number; readonly deleting: boolean; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined }
 
 export function gitSyncRecord(obj: KubeObject): GitSyncRecord {
   const spec = (obj.spec ?? {}) as { webhookSecretRef?: { name?: unknown } };
   const ws = spec.webhookSecretRef?.name;
-  return { generation: obj.metadata.generation ?? 0, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined };
+  return { generation: obj.metadata.generation ?? 0, deleting: !!obj.metadata.deletionTimestamp, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined };
 }
 
 export function registerGitSync(ctx: FeatureContext): void {
@@ -42,7 +42,7 @@ export function registerGitSync(ctx: FeatureContext): void {
   });
   const store = new Store<GitSyncRecord>({ client: manager.client, resource: GITSYNCS, transform: gitSyncRecord, logger: log, metrics: manager.metrics });
   store.onChange((e) => {
-    if (e.type === 'update' && e.old.generation === e.record.generation && e.old.requestedAt === e.record.requestedAt) return;
+    if (e.type === 'update' && e.old.generation === e.record.generation && e.old.deleting === e.record.deleting && e.old.requestedAt === e.record.requestedAt) return;
     queue.add(e.key);
   });
   manager.addRunnable({

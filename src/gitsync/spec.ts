@@ -10,6 +10,8 @@ export const FIELD_MANAGER = 'keelson-sync';
 export const REQUESTED_AT = 'keelson.dev/requested-at';
 export const ALLOW_EMPTY = 'keelson.dev/allow-empty';
 export const PRUNE_ANNOTATION = 'keelson.dev/prune';
+/** Held while a GitSync with prune: true exists, so that deleting it first deletes what it applied (as Flux does). */
+export const FINALIZER = 'finalizers.keelson.dev/gitsync';
 /** Labels put on every applied object: which GitSync applied it (prune deletes only objects that carry them). */
 export const OWNER_NAME_LABEL = 'gitsync.keelson.dev/name';
 export const OWNER_NAMESPACE_LABEL = 'gitsync.keelson.dev/namespace';

@@ -19,7 +19,7 @@ import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
 import { SecretRefError, fetchRevision, renderRevision } from './source.js';
-import { ALLOW_EMPTY, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
+import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
 import { VerificationError } from './verify.js';
 
@@ -56,7 +56,7 @@ export class GitSyncer {
     const ns = namespace!;
     const obj = await client.tryGet<GitSyncObject>(GITSYNCS, ns, name);
     if (!obj) { await this.forget(ns, name); return; }
-    if (obj.metadata.deletionTimestamp) return;
+    if (obj.metadata.deletionTimestamp) { await this.finalize(obj, signal, logger.child({ gitsync: key })); return; }
     const status = obj.status ?? {};
     const generation = obj.metadata.generation;
     const requestedAt = obj.metadata.annotations?.[REQUESTED_AT];
@@ -70,6 +70,7 @@ export class GitSyncer {
       await this.finish(obj, { ...status, observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt }, { ready: 'False', reason: 'InvalidSpec', message: `invalid spec: ${err.message}`, stalled: true }, log);
       return;
     }
+    await this.setFinalizer(obj, spec.prune);
     if (spec.suspend) {
       log.debug('suspended; not syncing');
       if (status.observedGeneration !== generation) await this.writeStatus(obj, { observedGeneration: generation });
@@ -125,6 +126,42 @@ export class GitSyncer {
       this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);
     }
     return { requeueAfterMs: withJitter(spec.intervalMs) };
+  }
+
+  /**
+   * Holds the finalizer exactly while prune is on: deleting a pruning GitSync deletes what it applied first; one
+   * without prune leaves its objects behind. The write carries the resourceVersion read, so it never races a user.
+   */
+  private async setFinalizer(obj: GitSyncObject, want: boolean): Promise<void> {
+    const current = obj.metadata.finalizers ?? [];
+    if (current.includes(FINALIZER) === want) return;
+    const finalizers = want ? [...current, FINALIZER] : current.filter((f) => f !== FINALIZER);
+    const updated = await this.deps.client.patch<GitSyncObject>(GITSYNCS, obj.metadata.namespace, obj.metadata.name!, 'merge', {
+      metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
+    });
+    obj.metadata = updated.metadata;
+  }
+
+  /**
+   * A GitSync being deleted: with prune on (and not suspended, as in Flux) delete every inventory object that is still
+   * ours and not protected, then release the finalizer. A failure keeps the finalizer, reports why, and retries.
+   */
+  private async finalize(obj: GitSyncObject, signal: AbortSignal, log: Logger): Promise<void> {
+    if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return;
+    let prune = false;
+    try { const spec = parseSpec(obj); prune = spec.prune && !spec.suspend; } catch (err) { if (!(err instanceof SpecError)) throw err; }
+    if (prune) {
+      const owner = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
+      try {
+        const { deleted } = await this.prune(obj.status?.inventory, [], owner, signal, log);
+        log.info({ pruned: deleted }, 'GitSync deleted: pruned the objects it applied');
+      } catch (err) {
+        const message = `deleting: ${err instanceof Error ? err.message : String(err)}; the finalizer ${FINALIZER} stays until this succeeds (or remove it by hand to leave the objects)`;
+        void this.deps.events.record(involvedObjectOf(obj), 'Warning', 'PruneFailed', message);
+        throw err;
+      }
+    }
+    await this.setFinalizer(obj, false);
   }
 
   /** Deletes inventory entries that left Git and are still ours; returns entries to keep (failed deletions). */

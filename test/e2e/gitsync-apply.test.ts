@@ -223,4 +223,30 @@ spec:
     const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
     assert.equal(syncedAfter, synced, 'no new Synced event: nothing was applied');
   });
+
+  it('deleting a pruning GitSync first deletes what it applied (protected objects stay); without prune nothing is deleted', async () => {
+    const ns = await createNamespace(cp.client, 'delete-sync');
+    const repo = servers.repo('delete-sync');
+    const sha = repo.write({
+      'a.yaml': cm('gone-a', { k: '1' }),
+      'b.yaml': cm('kept-b', { k: '1' }, '  annotations:\n    keelson.dev/prune: disabled\n'),
+    }).commit('two');
+    await createGitSync(cp.client, ns, 'pruning', { url: servers.daemonUrl('delete-sync'), prune: true });
+    await waitApplied(cp.client, ns, 'pruning', `main@sha1:${sha}`);
+    await eventually('the finalizer', async () => (await cp.client.get(GITSYNCS, ns, 'pruning')).metadata.finalizers?.includes('finalizers.keelson.dev/gitsync'));
+    await cp.client.delete(GITSYNCS, ns, 'pruning');
+    await eventually('the GitSync to be gone', async () => (await cp.client.tryGet(GITSYNCS, ns, 'pruning')) === undefined);
+    assert.equal(await cp.client.tryGet(CONFIGMAPS, ns, 'gone-a'), undefined, 'its object was deleted with it');
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'kept-b'), 'a protected object stays');
+
+    const ns2 = await createNamespace(cp.client, 'delete-noprune');
+    const repo2 = servers.repo('delete-noprune');
+    const sha2 = repo2.write({ 'c.yaml': cm('stays-c', { k: '1' }) }).commit('one');
+    await createGitSync(cp.client, ns2, 'plain', { url: servers.daemonUrl('delete-noprune') });
+    await waitApplied(cp.client, ns2, 'plain', `main@sha1:${sha2}`);
+    assert.equal((await cp.client.get(GITSYNCS, ns2, 'plain')).metadata.finalizers, undefined, 'no finalizer without prune');
+    await cp.client.delete(GITSYNCS, ns2, 'plain');
+    await eventually('the GitSync to be gone', async () => (await cp.client.tryGet(GITSYNCS, ns2, 'plain')) === undefined);
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns2, 'stays-c'), 'without prune, deleting the GitSync leaves its objects');
+  });
 });

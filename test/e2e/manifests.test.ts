@@ -5,8 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -17,7 +16,7 @@ import type { KubeObject } from '../../src/kube/types.js';
 import { HOW_TO_GET, findBinary } from '../support/binaries.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, startController } from '../support/controller.js';
-import { FEATURE_CRDS, MANIFESTS, type ManifestObject, exists, kustomizationResources, manifestObjects } from '../support/manifests.js';
+import { MANIFESTS, type ManifestObject, exists, kustomizationResources, manifestObjects } from '../support/manifests.js';
 import { eventually } from '../support/wait.js';
 
 const rt = (group: string, version: string, plural: string, kind: string, namespaced = true): ResourceType => ({ group, version, plural, kind, namespaced });
@@ -96,26 +95,15 @@ describe('manifests on a real apiserver', () => {
   it('kubectl apply -k manifests/ --dry-run=server accepts the kustomization, and the opt-in file', () => {
     const kubectl = findBinary('kubectl');
     assert.ok(kubectl, `kubectl is missing. ${HOW_TO_GET}`);
-    // Before the feature branches are merged the two CRD files are listed but absent: build from a copy without them.
     const missing = kustomizationResources().filter((f) => !exists(join(MANIFESTS, f)));
-    assert.ok(missing.every((f) => (FEATURE_CRDS as readonly string[]).includes(f)), `missing files: ${missing.join(', ')}`);
-    let dir = MANIFESTS;
-    const tmp = mkdtempSync(join(tmpdir(), 'keelson-manifests-'));
-    try {
-      if (missing.length > 0) {
-        dir = join(tmp, 'manifests');
-        cpSync(MANIFESTS, dir, { recursive: true });
-        const k = join(dir, 'kustomization.yaml');
-        writeFileSync(k, readFileSync(k, 'utf8').split('\n').filter((l) => !missing.some((f) => l.trim() === `- ${f}`)).join('\n'));
-      }
-      const run = (...args: string[]) => execFileSync(kubectl, ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      const out = run('apply', '-k', dir, '--dry-run=server');
-      for (const m of objects.filter((o) => !o.file.startsWith('optional/'))) {
-        const kind = m.object.kind!.toLowerCase();
-        assert.match(out, new RegExp(`^${kind}[^ ]*/${m.object.metadata.name} .*\\(server dry run\\)$`, 'm'), `${name(m)} not in:\n${out}`);
-      }
-      assert.match(run('apply', '-f', join(MANIFESTS, 'optional', 'gitsync-apply.yaml'), '--dry-run=server'), /keelson-gitsync-apply .*\(server dry run\)/);
-    } finally { rmSync(tmp, { recursive: true, force: true }); }
+    assert.deepEqual(missing, [], 'kustomization.yaml lists files that do not exist');
+    const run = (...args: string[]) => execFileSync(kubectl, ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = run('apply', '-k', MANIFESTS, '--dry-run=server');
+    for (const m of objects.filter((o) => !o.file.startsWith('optional/'))) {
+      const kind = m.object.kind!.toLowerCase();
+      assert.match(out, new RegExp(`^${kind}[^ ]*/${m.object.metadata.name} .*\\(server dry run\\)$`, 'm'), `${name(m)} not in:\n${out}`);
+    }
+    assert.match(run('apply', '-f', join(MANIFESTS, 'optional', 'gitsync-apply.yaml'), '--dry-run=server'), /keelson-gitsync-apply .*\(server dry run\)/);
   });
 
   it('runs the controller with only the ServiceAccount rights the manifests grant', async () => {
@@ -133,13 +121,9 @@ describe('manifests on a real apiserver', () => {
       contexts: [{ name: 'sa', context: { cluster: 'c', user: 'keelson' } }],
     }));
 
-    // Features whose CRD is not on this branch yet stay off; once merged, every feature runs under these rights.
-    const disabled = [
-      ...(exists(join(MANIFESTS, FEATURE_CRDS[0])) ? [] : ['--disable-sealing']),
-      ...(exists(join(MANIFESTS, FEATURE_CRDS[1])) ? [] : ['--disable-gitsync']),
-    ];
+    // Every feature runs under exactly these rights.
     const c = await startController(cp, ['--kubeconfig', kubeconfig, '--leader-elect', '--leader-election-lease-duration', '3s',
-      '--leader-election-renew-deadline', '2s', '--leader-election-retry-period', '500ms', '--key-size', '2048', ...disabled]);
+      '--leader-election-renew-deadline', '2s', '--leader-election-retry-period', '500ms', '--key-size', '2048']);
     running.push(c);
     await eventually('the controller to lead with the ServiceAccount', async () => c.manager.isLeader);
     const lease = recordOf((await cp.client.get(LEASES, 'keelson-system', 'keelson')).spec);

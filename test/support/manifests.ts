@@ -10,9 +10,6 @@ import type { KubeObject } from '../../src/kube/types.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MANIFESTS = join(ROOT, 'manifests');
 
-/** CRD files the feature branches deliver; kustomization.yaml names them before they exist on this branch. */
-export const FEATURE_CRDS = ['crd-sealedsecrets.yaml', 'crd-gitsyncs.yaml'] as const;
-
 export interface ManifestObject { readonly file: string; readonly object: KubeObject }
 
 /** *.yaml files of a folder (not kustomization.yaml), sorted; relative to manifests/ when recursive. */

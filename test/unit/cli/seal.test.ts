@@ -79,6 +79,18 @@ describe('keelson seal', () => {
     assert.equal(referenceDecrypt(KEY, ss.spec!.encryptedData!.a!, 'other/renamed').toString(), 'b');
   });
 
+  it('writes the input\'s format unless -o says otherwise: JSON in, JSON out (as kubeseal); YAML in, YAML out', async () => {
+    const json = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'n' }, stringData: { a: 'b' } });
+    const fromJson = await runCli(['seal', '--cert', CERT], json);
+    assert.equal(fromJson.code, 0, fromJson.stderr);
+    assert.equal((JSON.parse(fromJson.stdout) as SealedSecret).kind, 'SealedSecret');
+    const fromYaml = await runCli(['seal', '--cert', CERT], SECRET);
+    assert.ok(!fromYaml.stdout.trimStart().startsWith('{'));
+    assert.equal((parse(fromYaml.stdout) as SealedSecret).kind, 'SealedSecret');
+    const forced = await runCli(['seal', '--cert', CERT, '-o', 'yaml'], json);
+    assert.ok(!forced.stdout.trimStart().startsWith('{'));
+  });
+
   it('--raw seals one value from --from-file or stdin', async () => {
     const file = join(dir, 'value.txt');
     writeFileSync(file, 'raw-value\n');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONTROLLER_FLAGS } from '../../../src/config/options.js';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { FEATURE_CRDS, MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects, readObjects } from '../../support/manifests.js';
+import { MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects, readObjects } from '../../support/manifests.js';
 
 interface Rule { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
 type Any = any;
@@ -48,9 +48,8 @@ describe('manifests: files and kustomization', () => {
     assert.equal(new Set(listed).size, listed.length, 'duplicate entries');
     const files = manifestFiles().map((f) => f.slice(MANIFESTS.length + 1));
     for (const f of files) assert.ok(listed.includes(f), `kustomization.yaml does not list ${f}`);
-    for (const f of FEATURE_CRDS) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
-    // Listed files exist; the two CRDs arrive with the sealing and gitsync branches.
-    for (const f of listed) assert.ok(exists(join(MANIFESTS, f)) || (FEATURE_CRDS as readonly string[]).includes(f), `kustomization.yaml lists missing ${f}`);
+    for (const f of ['crd-sealedsecrets.yaml', 'crd-gitsyncs.yaml']) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
+    for (const f of listed) assert.ok(exists(join(MANIFESTS, f)), `kustomization.yaml lists missing ${f}`);
     assert.equal(listed[0], 'namespace.yaml');
     const firstOther = listed.findIndex((f) => !f.startsWith('crd-') && f !== 'namespace.yaml');
     assert.ok(listed.slice(firstOther).every((f) => !f.startsWith('crd-')), 'CRDs come before everything but the Namespace');
@@ -108,7 +107,7 @@ describe('manifests: RBAC', () => {
       'core/events': ['create', 'patch'],
       'core/namespaces': ['list', 'watch'],
       'core/secrets': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-      'keelson.dev/gitsyncs': ['get', 'list', 'watch'],
+      'keelson.dev/gitsyncs': ['get', 'list', 'patch', 'watch'],
       'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
       'apiextensions.k8s.io/customresourcedefinitions': ['get'],
     });
