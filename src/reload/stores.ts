@@ -13,6 +13,8 @@ import type { ConfigKind } from './references.js';
 import type { WorkloadKind } from './rollout.js';
 import { ignoreFieldSelector, inScope, watchedNamespaces } from './scope.js';
 
+const SECRET_PAGE_SIZE = 100;
+
 export const WORKLOAD_TYPES: Readonly<Record<WorkloadKind, ResourceType>> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
 export const WORKLOAD_KINDS = Object.keys(WORKLOAD_TYPES) as WorkloadKind[];
 
@@ -32,7 +34,10 @@ export class ReloadStores {
     for (const ns of watchedNamespaces(opts)) {
       const common = { client: manager.client, logger: manager.logger, metrics: manager.metrics, namespace: ns || undefined, fieldSelector };
       const config = (t: ResourceType, kind: ConfigKind) => {
-        const s = new Store<ConfigRecord>({ ...common, resource: t, labelSelector: opts.resourceLabelSelector, transform: (o) => this.keep(o) ? configRecord(kind, o) : undefined });
+        // Secrets can be large (up to 1 MiB each): smaller LIST pages keep the parse peak, and the memory the
+        // process keeps after it, low; the records themselves are digests either way.
+        const pageSize = kind === 'Secret' ? SECRET_PAGE_SIZE : undefined;
+        const s = new Store<ConfigRecord>({ ...common, resource: t, pageSize, labelSelector: opts.resourceLabelSelector, transform: (o) => this.keep(o) ? configRecord(kind, o) : undefined });
         s.addIndex(NAMESPACE_INDEX, (r) => [r.namespace]);
         return s;
       };
