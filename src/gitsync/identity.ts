@@ -66,6 +66,6 @@ export function isImpersonationRefusal(message: string): boolean {
 
 /** The fix to suggest when the identity may not do what the revision asks. */
 export function forbiddenHint(id: Identity): string {
-  if (id.kind === 'serviceAccount') return `grant ${identityName(id)} that right with a Role or RoleBinding, or remove the object from the repository`;
+  if (id.kind === 'serviceAccount') return `grant ${identityName(id)} that right (a Role and RoleBinding, or a ClusterRoleBinding for cluster-scoped objects), or remove the object from the repository`;
   return 'GitSyncs in the controller namespace apply with Keelson\'s own rights: bind more with manifests/optional/gitsync-apply.yaml (or a narrower binding), or set spec.serviceAccountName';
 }

@@ -56,10 +56,13 @@ describe('gitsync identity: each GitSync applies with its own ServiceAccount', (
   const imageOf = (d: KubeObject) => (d.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!.image;
 
   before(async () => {
-    [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
+    // The built-in edit and view roles get their rules from kube-controller-manager's aggregation controller.
+    [cp, servers] = await Promise.all([startControlPlane({ controllerManager: ['clusterrole-aggregation'] }), startGitServers()]);
     await installGitSyncCrd(cp.client);
+    await eventually('the edit ClusterRole to be aggregated', async () => ((await cp.client.get(TYPES.ClusterRole!, undefined, 'edit')).rules as unknown[] | undefined ?? []).length > 0);
     // The base install (kustomization) for real, the Deployment included: a revision will try to take it over.
-    for (const m of base) if (m.object.kind !== 'CustomResourceDefinition' && m.object.kind !== 'Service') await cp.client.create(TYPES[m.object.kind!]!, m.object);
+    const install = base.filter((m) => m.object.kind !== 'CustomResourceDefinition' && m.object.kind !== 'Service');
+    for (const m of [...install.filter((o) => o.object.kind === 'Namespace'), ...install.filter((o) => o.object.kind !== 'Namespace')]) await cp.client.create(TYPES[m.object.kind!]!, m.object);
     const tr = await cp.client.request<{ status: { token: string } }>('POST', '/api/v1/namespaces/keelson-system/serviceaccounts/keelson/token', {
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
     });
