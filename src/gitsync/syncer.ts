@@ -110,7 +110,8 @@ export class GitSyncer {
       const newRevision = rev.revision !== status.lastAppliedRevision;
       const changes = plan.filter((p) => p.action !== 'unchanged').length;
       if (changes > 0 && (newRevision || status.observedGeneration !== generation)) {
-        await this.writeStatus(obj, { ...base, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
+        // The request is handled only when the outcome is written: `keelson sync` must not take this for it.
+        await this.writeStatus(obj, { ...base, lastHandledRequestedAt: status.lastHandledRequestedAt, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
       }
       const counts = await applyPlan(content, this.deps.discovery, plan, timeout, identity);
       const { deleted, keep } = spec.prune ? await this.prune(content, identity, status.inventory, inventory, owner, timeout, log) : { deleted: 0, keep: [] as InventoryEntry[] };
