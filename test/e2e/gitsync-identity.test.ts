@@ -176,6 +176,18 @@ describe('gitsync identity: each GitSync applies with its own ServiceAccount', (
     assert.ok(!servers.httpRequests.some((r) => r.includes('/nosa.git')), 'the repository was not even fetched');
   });
 
+  it('a pruning GitSync that loses its ServiceAccount stops, and its deletion leaves its objects in place', async () => {
+    const repo = servers.repo('orphan');
+    const rev = `main@sha1:${repo.write({ 'cm.yaml': settings('z').replace('settings', 'kept') }).commit('one')}`;
+    await createGitSync(cp.client, 'team-a', 'orphan', { url: servers.httpsUrl('orphan'), secretRef: { name: 'git' }, serviceAccountName: 'deployer', prune: true });
+    await waitApplied(cp.client, 'team-a', 'orphan', rev);
+    await cp.client.patch(GITSYNCS, 'team-a', 'orphan', 'json', [{ op: 'remove', path: '/spec/serviceAccountName' }]);
+    await eventually('ServiceAccountRequired', async () => ready(await gitSyncStatus(cp.client, 'team-a', 'orphan')).reason === 'ServiceAccountRequired');
+    await cp.client.delete(GITSYNCS, 'team-a', 'orphan');
+    await eventually('the GitSync gone (finalizer released)', async () => (await cp.client.tryGet(GITSYNCS, 'team-a', 'orphan')) === undefined);
+    assert.equal(await cmValue('team-a', 'kept'), 'z', 'nothing was deleted with Keelson\'s identity');
+  });
+
   it('a GitSync in the controller namespace without a ServiceAccount applies with Keelson\'s own rights, and no more', async () => {
     const repo = servers.repo('own');
     const rev = `main@sha1:${repo.write({ 'cm.yaml': settings('y').replace('settings', 'own') }).commit('one')}`;
