@@ -174,6 +174,10 @@ describe('gitsync identity: each GitSync applies with its own ServiceAccount', (
     assert.equal(st.conditions?.find((c) => c.type === 'Stalled')?.status, 'True');
     assert.equal(await cp.client.tryGet(CONFIGMAPS, 'team-a', 'unowned'), undefined);
     assert.ok(!servers.httpRequests.some((r) => r.includes('/nosa.git')), 'the repository was not even fetched');
+    const diff = await runCli(['diff', 'team-a/nosa', '--kubeconfig', cp.kubeconfigPath]);
+    assert.equal(diff.code, 2, diff.stdout + diff.stderr);
+    assert.match(diff.stderr, /names no ServiceAccount/);
+    assert.equal((await runCli(['diff', 'team-a/nosa', '--kubeconfig', cp.kubeconfigPath, '--default-service-account', 'deployer'])).code, 1, 'as the default ServiceAccount: a ConfigMap to create');
   });
 
   it('a pruning GitSync that loses its ServiceAccount stops, and its deletion leaves its objects in place', async () => {
