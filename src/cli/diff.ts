@@ -1,6 +1,7 @@
 // `keelson diff <namespace>/<name>`: what a sync of the GitSync would change now, from the revision its ref points
 // at, computed by the API server as a server-side dry-run; Secret values masked. Exit 0 no difference, 1 a
-// difference, 2 an error (like `argocd app diff`).
+// difference, 2 an error (like `argocd app diff`). The dry-run and the reads of live objects impersonate the
+// ServiceAccount the controller would use (as `kubectl --as`), so a diff fails where the sync would.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { planRevision } from '../gitsync/apply.js';
 import { Discovery } from '../gitsync/discovery.js';
 import { comparable } from '../gitsync/drift.js';
 import { KeyedMutex } from '../gitsync/git.js';
+import { identityFor, identityName } from '../gitsync/identity.js';
 import { inventoryOf, pruneVerdict, staleEntries } from '../gitsync/prune.js';
 import { describe as describeObject } from '../gitsync/render.js';
 import { fetchRevision, renderRevision } from '../gitsync/source.js';
@@ -24,6 +26,8 @@ import { parseTarget } from './sync.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { group: 'Flags', name: 'kubeconfig', type: 'string', default: undefined, help: 'kubeconfig file; else in-cluster, else $KUBECONFIG, else ~/.kube/config' },
+  { group: 'Flags', name: 'controller-namespace', type: 'string', default: 'keelson-system', help: 'the controller\'s namespace, as the controller was started with' },
+  { group: 'Flags', name: 'default-service-account', type: 'string', default: undefined, help: 'the controller\'s --default-service-account, if it has one' },
 ];
 const USAGE = 'Usage: keelson diff <namespace>/<name> [flags]\n\nShows what a sync of the GitSync would change (server-side dry-run). Exit 0 no diff, 1 diff, 2 error.';
 
@@ -40,11 +44,19 @@ export const diffCommand: Command = async (argv, io) => {
     const gs = await client.tryGet<GitSyncObject>(GITSYNCS, namespace, name);
     if (!gs) { io.stderr.write(`GitSync ${namespace}/${name} not found\n`); return 2; }
     const spec = parseSpec(gs);
+    const identity = identityFor({ namespace, name, serviceAccountName: spec.serviceAccountName }, {
+      controllerNamespace: values.get('controller-namespace') as string, defaultServiceAccount: (values.get('default-service-account') as string | undefined) || undefined,
+    });
+    if (identity.kind === 'refused') { io.stderr.write(`keelson diff: ${identity.message}\n`); return 2; }
+    // Your own identity reads the GitSync and its Secrets; the content is dry-run as the ServiceAccount (you need the
+    // right to impersonate it, as for kubectl --as). Keelson's own identity is not borrowed: a GitSync in the
+    // controller namespace without a ServiceAccount is dry-run with yours.
+    const content = identity.kind === 'serviceAccount' ? client.impersonating(identity.user) : client;
     const discovery = new Discovery(client);
     const rev = await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex() });
     const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery);
-    const plan = await planRevision(client, discovery, objects);
-    io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'})\n`);
+    const plan = await planRevision(content, discovery, objects, undefined, identity);
+    io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'}), as ${identity.kind === 'serviceAccount' ? identityName(identity) : 'you'}\n`);
     let changes = 0;
     for (const item of plan) {
       const what = describeObject(item.desired);
@@ -58,7 +70,7 @@ export const diffCommand: Command = async (argv, io) => {
     if (spec.prune) {
       for (const ref of staleEntries(gs.status?.inventory, inventoryOf(objects))) {
         const type = await discovery.resourceFor(ref.group, ref.version, ref.kind);
-        const live = type ? await client.tryGet(type, ref.namespace, ref.name) : undefined;
+        const live = type ? await content.tryGet(type, ref.namespace, ref.name) : undefined;
         if (pruneVerdict(live, { namespace, name }) !== 'delete') continue;
         changes++;
         io.stdout.write(`\n- ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}: would be pruned (no longer in Git)\n`);

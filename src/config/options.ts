@@ -41,6 +41,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
 
   { group: GITSYNC, name: 'git-cache-dir', type: 'string', default: undefined, help: 'where repositories are fetched (default: a keelson-git folder in the temp dir)' },
   { group: GITSYNC, name: 'max-concurrent-syncs', type: 'int', min: 1, default: 4, help: 'GitSyncs reconciled at once' },
+  { group: GITSYNC, name: 'default-service-account', type: 'string', default: undefined, help: 'ServiceAccount (in each GitSync\'s namespace) to apply as when spec.serviceAccountName is unset; empty: only GitSyncs in the controller namespace apply, with Keelson\'s identity' },
 
   { group: HA, name: 'leader-elect', type: 'boolean', default: false, help: 'elect one active replica through a coordination.k8s.io Lease' },
   { group: HA, name: 'leader-election-namespace', type: 'string', default: undefined, help: 'namespace of the Lease (default: the controller namespace)' },
@@ -87,6 +88,8 @@ export interface Options {
     readonly enabled: boolean;
     readonly cacheDir: string | undefined;
     readonly maxConcurrentSyncs: number;
+    /** The ServiceAccount a GitSync naming none impersonates; undefined: see gitsync/identity.ts. */
+    readonly defaultServiceAccount: string | undefined;
   };
   readonly leaderElection: {
     readonly enabled: boolean;
@@ -111,6 +114,13 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function dnsLabel(flag: string, value: string): string {
   if (!DNS_LABEL.test(value)) throw new UsageError(`invalid value for --${flag}: "${value}" is not a Kubernetes namespace/name (lower-case letters, digits and '-')`);
+  return value;
+}
+
+// ServiceAccount names are DNS subdomains; "" (as an empty KEELSON_DEFAULT_SERVICE_ACCOUNT would give) means none.
+function serviceAccountName(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(value)) throw new UsageError(`invalid value for --${flag}: "${value}" is not a ServiceAccount name (lower-case letters, digits, '-' and '.'; the namespace is always the GitSync's)`);
   return value;
 }
 
@@ -171,6 +181,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       enabled: !get<boolean>('disable-gitsync'),
       cacheDir: get<string | undefined>('git-cache-dir'),
       maxConcurrentSyncs: get<number>('max-concurrent-syncs'),
+      defaultServiceAccount: serviceAccountName('default-service-account', get<string | undefined>('default-service-account')),
     },
     leaderElection: {
       enabled: get<boolean>('leader-elect'),

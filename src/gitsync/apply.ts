@@ -1,13 +1,15 @@
 // Applying a rendered revision: every object is first applied as a server-side dry-run (the whole revision is
 // validated before anything is written, and the dry-run result tells whether the live object would change), then
 // CRDs and Namespaces are written, CRDs awaited until Established, then the rest. Only objects that differ are
-// written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets).
+// written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets). The
+// client is the GitSync's identity (identity.ts): a read or dry-run it may not make fails the whole revision.
 
-import { ApiError, type KubeClient, isNotFound } from '../kube/client.js';
+import { ApiError, type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { CRDS, type ResourceType } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
 import { differs } from './drift.js';
+import { type Identity, forbiddenHint, forbiddenVerb, identityName, isImpersonationRefusal } from './identity.js';
 import { type DesiredObject, applyStages, describe } from './render.js';
 import { FIELD_MANAGER } from './spec.js';
 
@@ -54,6 +56,26 @@ export class ApplyError extends Error {
   override readonly name = 'ApplyError';
 }
 
+/** The identity the revision is applied with may not read or write an object of it: nothing is written. */
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError';
+}
+
+const CONTROLLER: Identity = { kind: 'controller' };
+
+/**
+ * The message for a 403 on an object of the revision: the file and object, the identity, the verb, and the fix.
+ * A refused impersonation is Keelson's own RBAC, not the ServiceAccount's, and says so.
+ */
+export function forbiddenMessage(what: string, err: unknown, who: Identity): string {
+  const api = apiMessage(err);
+  if (who.kind === 'serviceAccount' && isImpersonationRefusal(api)) {
+    return `${what}: Keelson may not impersonate ${identityName(who)}: ${api}. Keelson's ClusterRole needs the impersonate verb on serviceaccounts (manifests/clusterrole.yaml)`;
+  }
+  const verb = forbiddenVerb(api);
+  return `${what}: ${identityName(who)} may not ${verb ?? 'access'} it: ${api}. To apply it, ${forbiddenHint(who)}`;
+}
+
 /** The API server's message without the request line ("PATCH /apis/...: 422 "). */
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiError) return err.message.replace(/^[A-Z]+ \S+: \d{3} /, '');
@@ -69,7 +91,7 @@ function where(o: DesiredObject): string {
  * revision that is not served yet, or their namespace is created by this revision. Anything else the server
  * refuses fails the whole revision with a ValidationError naming the file and object.
  */
-export async function planRevision(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], signal?: AbortSignal): Promise<PlanItem[]> {
+export async function planRevision(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], signal?: AbortSignal, who: Identity = CONTROLLER): Promise<PlanItem[]> {
   const { first, rest } = applyStages(objects);
   const newNamespaces = new Set(first.filter((o) => o.kind === 'Namespace').map((o) => o.object.metadata.name!));
   const items: PlanItem[] = [];
@@ -79,7 +101,13 @@ export async function planRevision(client: KubeClient, discovery: Discovery, obj
       const type = await discovery.resourceFor(desired.group, desired.version, desired.kind);
       if (!type) return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
       const { namespace, name } = desired.object.metadata;
-      const live = await client.tryGet(type, namespace, name!);
+      let live: KubeObject | undefined;
+      try {
+        live = await client.tryGet(type, namespace, name!);
+      } catch (err) {
+        if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(desired), err, who));
+        throw err;
+      }
       try {
         const dryRun = await client.apply(type, desired.object, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
         const action: Action = !live ? 'create' : differs(live, dryRun) ? 'update' : 'unchanged';
@@ -88,6 +116,7 @@ export async function planRevision(client: KubeClient, discovery: Discovery, obj
         if (isNotFound(err) && namespace && newNamespaces.has(namespace) && !live) {
           return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
         }
+        if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(desired), err, who));
         throw new ValidationError(`${where(desired)} was rejected by the API server: ${apiMessage(err)}`);
       }
     }));
@@ -110,13 +139,14 @@ async function waitEstablished(client: KubeClient, name: string, signal?: AbortS
 }
 
 /** Writes what the plan says, stage by stage. Returns counts; throws ApplyError naming the object on a failure. */
-export async function applyPlan(client: KubeClient, discovery: Discovery, items: readonly PlanItem[], signal?: AbortSignal): Promise<ApplyCounts> {
+export async function applyPlan(client: KubeClient, discovery: Discovery, items: readonly PlanItem[], signal?: AbortSignal, who: Identity = CONTROLLER): Promise<ApplyCounts> {
   const counts: ApplyCounts = { created: 0, configured: 0, unchanged: 0 };
   const write = async (item: PlanItem, type: ResourceType) => {
     signal?.throwIfAborted();
     try {
       await client.apply(type, item.desired.object, { fieldManager: FIELD_MANAGER, force: true });
     } catch (err) {
+      if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(item.desired), err, who));
       throw new ApplyError(`${where(item.desired)} could not be applied: ${apiMessage(err)}`);
     }
   };

@@ -35,6 +35,7 @@ export function registerGitSync(ctx: FeatureContext): void {
   const syncer = new GitSyncer({
     client: manager.client, discovery: new Discovery(manager.client), logger: log, events: manager.events,
     metrics: manager.metrics, cacheDir, mutex: new KeyedMutex(),
+    identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
   });
   const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
     await store.waitForSync(signal);

@@ -1,7 +1,7 @@
 // From a revision's files to the objects a GitSync applies: every *.yaml|*.yml|*.json under spec.path, multi-
-// document, in path order; each object validated (apiVersion, kind, metadata.name), namespaced ones given the
-// target namespace, duplicates rejected, owner labels added. Pure: files and API scopes in, objects or an error
-// naming the file and object out.
+// document, in path order; each object validated (apiVersion, kind, metadata.name), namespaced ones given their
+// namespace (spec.targetNamespace overrides), duplicates rejected, owner labels added. Pure: files and API scopes
+// in, objects or an error naming the file and object out.
 
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../kube/types.js';
@@ -115,14 +115,19 @@ export function scopesFromCrds(objects: readonly ParsedObject[]): Map<string, bo
 }
 
 export interface FinalizeOptions {
-  readonly targetNamespace: string;
+  /** When set, every namespaced object goes there, whatever its manifest says (spec.targetNamespace). */
+  readonly targetNamespace: string | undefined;
+  /** The namespace of namespaced objects that name none and have no target: the GitSync's own. */
+  readonly defaultNamespace: string;
   readonly owner: { readonly namespace: string; readonly name: string };
   readonly scope: ScopeLookup;
 }
 
 /**
- * Fills namespaces, adds owner labels, rejects unknown kinds and duplicates. Cluster-scoped objects lose any
- * namespace they name (the API would ignore it, and the inventory id must not depend on it).
+ * Sets namespaces, adds owner labels, rejects unknown kinds and duplicates. A target namespace overrides the
+ * namespace of every namespaced object (as Flux does), so a manifest cannot steer an object elsewhere; without one
+ * the manifest's namespace counts, else the default. Cluster-scoped objects lose any namespace they name (the API
+ * would ignore it, and the inventory id must not depend on it).
  */
 export function finalize(parsed: readonly ParsedObject[], opts: FinalizeOptions): DesiredObject[] {
   const crdScopes = scopesFromCrds(parsed);
@@ -133,7 +138,7 @@ export function finalize(parsed: readonly ParsedObject[], opts: FinalizeOptions)
       throw new RenderError(`${p.file} (document ${p.doc}): ${p.kind} ${p.object.metadata.name}: the cluster does not serve ${p.object.apiVersion} ${p.kind} and no CRD in this revision defines it`);
     }
     const metadata = { ...p.object.metadata };
-    if (namespaced) metadata.namespace = metadata.namespace || opts.targetNamespace;
+    if (namespaced) metadata.namespace = opts.targetNamespace ?? (metadata.namespace || opts.defaultNamespace);
     else delete metadata.namespace;
     metadata.labels = { ...(metadata.labels ?? {}), [OWNER_NAME_LABEL]: opts.owner.name, [OWNER_NAMESPACE_LABEL]: opts.owner.namespace };
     const object: KubeObject = { ...p.object, metadata };

@@ -90,6 +90,6 @@ export async function renderRevision(files: readonly SourceFile[], spec: GitSync
     const key = `${p.group}/${p.version}/${p.kind}`;
     if (!scopes.has(key)) scopes.set(key, (await discovery.resourceFor(p.group, p.version, p.kind))?.namespaced);
   }
-  return finalize(parsed, { targetNamespace: spec.targetNamespace, owner, scope: (g, v, k) => scopes.get(`${g}/${v}/${k}`) });
+  return finalize(parsed, { targetNamespace: spec.targetNamespace, defaultNamespace: owner.namespace, owner, scope: (g, v, k) => scopes.get(`${g}/${v}/${k}`) });
 }
 

@@ -28,7 +28,10 @@ export interface GitSyncSpec {
   readonly path: string;
   readonly intervalMs: number;
   readonly prune: boolean;
-  readonly targetNamespace: string;
+  /** When set, the namespace of every namespaced object, whatever the manifest says (Flux's semantics). */
+  readonly targetNamespace: string | undefined;
+  /** The ServiceAccount (of the GitSync's namespace) whose rights apply the content; see identity.ts. */
+  readonly serviceAccountName: string | undefined;
   readonly secretRef: string | undefined;
   readonly verify: { readonly mode: 'HEAD'; readonly secretRef: string } | undefined;
   readonly webhookSecretRef: string | undefined;
@@ -68,6 +71,7 @@ export class SpecError extends Error {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// Secret and ServiceAccount names: DNS subdomains.
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function str(spec: Record<string, unknown>, field: string): string | undefined {
@@ -153,8 +157,10 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
   const url = str(spec, 'url') ?? '';
   checkUrl(url);
   const intervalMs = duration(spec, 'interval', 60_000);
-  const targetNamespace = str(spec, 'targetNamespace') || obj.metadata.namespace!;
-  if (!DNS_LABEL.test(targetNamespace)) throw new SpecError(`spec.targetNamespace "${targetNamespace}" is not a namespace name`);
+  const targetNamespace = str(spec, 'targetNamespace') || undefined;
+  if (targetNamespace !== undefined && !DNS_LABEL.test(targetNamespace)) throw new SpecError(`spec.targetNamespace "${targetNamespace}" is not a namespace name`);
+  const serviceAccountName = str(spec, 'serviceAccountName') || undefined;
+  if (serviceAccountName !== undefined && !SECRET_NAME.test(serviceAccountName)) throw new SpecError(`spec.serviceAccountName "${serviceAccountName}" is not a ServiceAccount name (lower-case letters, digits, '-' and '.')`);
   let verify: GitSyncSpec['verify'];
   if (spec.verify !== undefined && spec.verify !== null) {
     const vr = spec.verify as Record<string, unknown>;
@@ -171,6 +177,7 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
     intervalMs,
     prune: spec.prune === true,
     targetNamespace,
+    serviceAccountName,
     secretRef: secretName(spec, 'secretRef'),
     verify,
     webhookSecretRef: secretName(spec, 'webhookSecretRef'),

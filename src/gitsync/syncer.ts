@@ -1,19 +1,22 @@
 // The GitSync reconciler. One run: read the GitSync, resolve its ref, fetch and verify the commit, render and
 // validate the whole revision (dry-run), then write what differs, prune what left Git, and record the outcome in
 // status, Events and metrics. It always reads current state, so a restart or a duplicate trigger only repeats a
-// no-op; the next poll is a requeue after the interval (with jitter).
+// no-op; the next poll is a requeue after the interval (with jitter). The revision's content is read, dry-run,
+// written and pruned with the GitSync's identity (identity.ts); the GitSync, its Secrets, status and Events use
+// Keelson's own.
 
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type KubeClient, isNotFound } from '../kube/client.js';
+import { type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { type EventRecorder, involvedObjectOf } from '../kube/events.js';
 import { GITSYNCS, splitKey } from '../kube/resources.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
-import { ApplyError, ValidationError, apiMessage, applyPlan, planRevision } from './apply.js';
+import { ApplyError, ForbiddenError, ValidationError, apiMessage, applyPlan, forbiddenMessage, planRevision } from './apply.js';
 import type { Discovery } from './discovery.js';
 import { GitError, type KeyedMutex } from './git.js';
+import { type Identity, type IdentityPolicy, identityFor, identityName } from './identity.js';
 import { emptyRevisionBlocked, inventoryOf, pruneVerdict, staleEntries } from './prune.js';
 import { redact } from './redact.js';
 import { RefError } from './refs.js';
@@ -31,6 +34,8 @@ export interface SyncerDeps {
   readonly metrics: Metrics;
   readonly cacheDir: string;
   readonly mutex: KeyedMutex;
+  /** Whose rights apply a GitSync's content: --controller-namespace and --default-service-account. */
+  readonly identityPolicy: IdentityPolicy;
 }
 
 class EmptyRevisionError extends Error {}
@@ -38,6 +43,7 @@ class PruneError extends Error {}
 
 /** The condition reason for a failure, and whether retrying can help without a change to the GitSync. */
 export function classify(err: unknown): Reason {
+  if (err instanceof ForbiddenError) return 'Forbidden';
   if (err instanceof VerificationError) return 'VerificationFailed';
   if (err instanceof RenderError || err instanceof ValidationError) return 'ValidationFailed';
   if (err instanceof GitError || err instanceof RefError || err instanceof SecretRefError) return 'GitOperationFailed';
@@ -77,11 +83,21 @@ export class GitSyncer {
       return;
     }
 
+    const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt };
+    const identity = identityFor({ namespace: ns, name, serviceAccountName: spec.serviceAccountName }, this.deps.identityPolicy);
+    if (identity.kind === 'refused') {
+      // Fail closed before any fetch: nothing of the repository is read, nothing written. A new generation (a
+      // serviceAccountName) or a restart with --default-service-account brings it back.
+      await this.finish(obj, base, { ready: 'False', reason: 'ServiceAccountRequired', message: identity.message, stalled: true }, log);
+      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
+      return;
+    }
+    const content = this.contentClient(identity);
+
     const started = Date.now();
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
     const owner = { namespace: ns, name };
     let revision: string | undefined;
-    const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt };
     try {
       const rev = await fetchRevision({ client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; } });
       const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery);
@@ -90,14 +106,15 @@ export class GitSyncer {
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {
         throw new EmptyRevisionError(`revision ${rev.revision} has no objects under "${spec.path}"; refusing to prune all ${status.inventory!.length} objects. If that is intended, annotate the GitSync ${ALLOW_EMPTY}: "true"`);
       }
-      const plan = await planRevision(client, this.deps.discovery, objects, timeout);
+      const plan = await planRevision(content, this.deps.discovery, objects, timeout, identity);
       const newRevision = rev.revision !== status.lastAppliedRevision;
       const changes = plan.filter((p) => p.action !== 'unchanged').length;
       if (changes > 0 && (newRevision || status.observedGeneration !== generation)) {
-        await this.writeStatus(obj, { ...base, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
+        // The request is handled only when the outcome is written: `keelson sync` must not take this for it.
+        await this.writeStatus(obj, { ...base, lastHandledRequestedAt: status.lastHandledRequestedAt, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
       }
-      const counts = await applyPlan(client, this.deps.discovery, plan, timeout);
-      const { deleted, keep } = spec.prune ? await this.prune(status.inventory, inventory, owner, timeout, log) : { deleted: 0, keep: [] as InventoryEntry[] };
+      const counts = await applyPlan(content, this.deps.discovery, plan, timeout, identity);
+      const { deleted, keep } = spec.prune ? await this.prune(content, identity, status.inventory, inventory, owner, timeout, log) : { deleted: 0, keep: [] as InventoryEntry[] };
       const drifted = newRevision ? 0 : plan.filter((p) => p.action === 'update').length;
       const summary = `${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged, ${deleted} pruned`;
       const next: GitSyncStatus = {
@@ -106,7 +123,7 @@ export class GitSyncer {
       };
       await this.finish(obj, next, { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
       if (newRevision || counts.created + counts.configured + deleted > 0) {
-        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted }, 'revision applied');
+        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted, as: identityName(identity) }, 'revision applied');
         void this.deps.events.record(involvedObjectOf(obj), 'Normal', drifted > 0 ? 'DriftCorrected' : 'Synced', `revision ${rev.revision}: ${summary}${drifted > 0 ? `; ${drifted} drifted objects re-applied` : ''}`);
       } else {
         log.debug({ revision: rev.revision }, 'in sync');
@@ -128,6 +145,11 @@ export class GitSyncer {
     return { requeueAfterMs: withJitter(spec.intervalMs) };
   }
 
+  /** The client for a GitSync's content: impersonating its ServiceAccount, or Keelson's own for the controller namespace. */
+  private contentClient(identity: Identity): KubeClient {
+    return identity.kind === 'serviceAccount' ? this.deps.client.impersonating(identity.user) : this.deps.client;
+  }
+
   /**
    * Holds the finalizer exactly while prune is on: deleting a pruning GitSync deletes what it applied first; one
    * without prune leaves its objects behind. The write carries the resourceVersion read, so it never races a user.
@@ -145,15 +167,21 @@ export class GitSyncer {
   /**
    * A GitSync being deleted: with prune on (and not suspended, as in Flux) delete every inventory object that is still
    * ours and not protected, then release the finalizer. A failure keeps the finalizer, reports why, and retries.
+   * Deletions use the GitSync's identity like its writes; with no identity allowed, objects are left in place.
    */
   private async finalize(obj: GitSyncObject, signal: AbortSignal, log: Logger): Promise<void> {
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return;
     let prune = false;
     try { const spec = parseSpec(obj); prune = spec.prune && !spec.suspend; } catch (err) { if (!(err instanceof SpecError)) throw err; }
-    if (prune) {
-      const owner = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
+    const owner = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
+    const identity = identityFor({ ...owner, serviceAccountName: typeof obj.spec?.serviceAccountName === 'string' ? obj.spec.serviceAccountName : undefined }, this.deps.identityPolicy);
+    if (prune && identity.kind === 'refused') {
+      const message = `deleting: the objects this GitSync applied are left in place, since it may not delete with Keelson's identity. ${identity.message}`;
+      log.warn(message);
+      void this.deps.events.record(involvedObjectOf(obj), 'Warning', 'ServiceAccountRequired', message);
+    } else if (prune) {
       try {
-        const { deleted } = await this.prune(obj.status?.inventory, [], owner, signal, log);
+        const { deleted } = await this.prune(this.contentClient(identity), identity, obj.status?.inventory, [], owner, signal, log);
         log.info({ pruned: deleted }, 'GitSync deleted: pruned the objects it applied');
       } catch (err) {
         const message = `deleting: ${err instanceof Error ? err.message : String(err)}; the finalizer ${FINALIZER} stays until this succeeds (or remove it by hand to leave the objects)`;
@@ -165,7 +193,7 @@ export class GitSyncer {
   }
 
   /** Deletes inventory entries that left Git and are still ours; returns entries to keep (failed deletions). */
-  private async prune(previous: InventoryEntry[] | undefined, current: InventoryEntry[], owner: { namespace: string; name: string }, signal: AbortSignal, log: Logger): Promise<{ deleted: number; keep: InventoryEntry[] }> {
+  private async prune(client: KubeClient, identity: Identity, previous: InventoryEntry[] | undefined, current: InventoryEntry[], owner: { namespace: string; name: string }, signal: AbortSignal, log: Logger): Promise<{ deleted: number; keep: InventoryEntry[] }> {
     let deleted = 0;
     const keep: InventoryEntry[] = [];
     const failures: string[] = [];
@@ -175,10 +203,10 @@ export class GitSyncer {
       if (!type) continue; // the kind is gone, and with it the object
       const what = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
       try {
-        const live = await this.deps.client.tryGet(type, ref.namespace, ref.name);
+        const live = await client.tryGet(type, ref.namespace, ref.name);
         const verdict = pruneVerdict(live, owner);
         if (verdict === 'delete') {
-          await this.deps.client.delete(type, ref.namespace, ref.name, { uid: live!.metadata.uid, propagationPolicy: 'Background' });
+          await client.delete(type, ref.namespace, ref.name, { uid: live!.metadata.uid, propagationPolicy: 'Background' });
           deleted++;
           log.info({ object: what }, 'pruned: no longer in Git');
         } else if (verdict !== 'gone') {
@@ -187,7 +215,7 @@ export class GitSyncer {
       } catch (err) {
         if (isNotFound(err)) continue;
         keep.push({ id: ref.id, v: ref.version });
-        failures.push(`${what}: ${apiMessage(err)}`);
+        failures.push(isForbidden(err) ? forbiddenMessage(what, err, identity) : `${what}: ${apiMessage(err)}`);
       }
     }
     if (failures.length > 0) throw new PruneError(`could not prune ${failures.join('; ')}`);

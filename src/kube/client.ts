@@ -89,26 +89,23 @@ export function loadKubeConfig(opts: { kubeconfig?: string | undefined; env?: Re
 
 interface Auth { headers: Record<string, string>; at: number }
 
-export class KubeClient {
-  readonly server: URL;
-  private readonly agent: http.Agent;
+/** The sockets and credentials of one kubeconfig user, shared by a client and its impersonating views. */
+class Connection {
+  readonly agent: http.Agent;
   // Watches hold a socket for minutes; they get their own unlimited pool so they never starve ordinary requests.
-  private readonly watchAgent: http.Agent;
+  readonly watchAgent: http.Agent;
   private auth: Auth | undefined;
   private tls: https.RequestOptions | undefined;
 
-  constructor(readonly kubeConfig: KubeConfigSource, private readonly userAgent = 'keelson') {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig names no current cluster');
-    this.server = new URL(cluster.server);
-    this.agent = this.server.protocol === 'https:'
+  constructor(private readonly kubeConfig: KubeConfigSource, server: URL) {
+    this.agent = server.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, maxSockets: 64 })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
-    this.watchAgent = this.server.protocol === 'https:' ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
+    this.watchAgent = server.protocol === 'https:' ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
   }
 
   /** TLS material and headers from the kubeconfig; headers are refreshed every 30 s so rotated tokens are picked up. */
-  private async requestBase(): Promise<{ tls: https.RequestOptions; headers: Record<string, string> }> {
+  async requestBase(): Promise<{ tls: https.RequestOptions; headers: Record<string, string> }> {
     const now = Date.now();
     if (!this.tls || !this.auth || now - this.auth.at > 30_000) {
       const opts: https.RequestOptions = { headers: {} };
@@ -122,17 +119,57 @@ export class KubeClient {
     return { tls: this.tls, headers: this.auth.headers };
   }
 
+  close(): void {
+    this.agent.destroy();
+    this.watchAgent.destroy();
+  }
+}
+
+/** The user name the API server gives a ServiceAccount (what `kubectl --as` takes for one). */
+export function serviceAccountUser(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+export class KubeClient {
+  readonly server: URL;
+  private readonly conn: Connection;
+  /** The user every request of this client impersonates (Impersonate-User), or undefined for the kubeconfig's own. */
+  readonly impersonatedUser: string | undefined;
+  private readonly ownsConnection: boolean;
+
+  constructor(readonly kubeConfig: KubeConfigSource, private readonly userAgent = 'keelson') {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig names no current cluster');
+    this.server = new URL(cluster.server);
+    this.conn = new Connection(kubeConfig, this.server);
+    this.impersonatedUser = undefined;
+    this.ownsConnection = true;
+  }
+
+  /**
+   * A view of this client whose every request impersonates `user` (header Impersonate-User only: for a
+   * ServiceAccount user name the API server derives its groups itself, and asking for groups would need the extra
+   * right to impersonate groups). It shares this client's sockets and credentials; closing it does nothing.
+   */
+  impersonating(user: string): KubeClient {
+    if (user === '' || /[\r\n]/.test(user)) throw new Error('impersonated user name must be a non-empty single line');
+    const view = Object.create(KubeClient.prototype) as KubeClient;
+    Object.assign(view, { kubeConfig: this.kubeConfig, userAgent: this.userAgent, server: this.server, conn: this.conn, impersonatedUser: user, ownsConnection: false });
+    return view;
+  }
+
   private async send(method: string, path: string, opts: RequestOptions & { watch?: boolean }): Promise<http.IncomingMessage> {
     const url = new URL(path, this.server);
     url.pathname = (this.server.pathname.replace(/\/$/, '') + path.split('?')[0]).replace(/\/\//g, '/');
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const { tls, headers } = await this.requestBase();
+    const { tls, headers } = await this.conn.requestBase();
     const body = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
     const reqHeaders: Record<string, string> = { ...headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+    if (this.impersonatedUser !== undefined) reqHeaders['Impersonate-User'] = this.impersonatedUser;
     if (body) { reqHeaders['Content-Type'] = opts.contentType ?? 'application/json'; reqHeaders['Content-Length'] = String(body.length); }
     const mod = url.protocol === 'https:' ? https : http;
     return await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = mod.request(url, { ...tls, method, headers: reqHeaders, agent: opts.watch ? this.watchAgent : this.agent, signal: opts.signal }, resolve);
+      const req = mod.request(url, { ...tls, method, headers: reqHeaders, agent: opts.watch ? this.conn.watchAgent : this.conn.agent, signal: opts.signal }, resolve);
       if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${opts.timeoutMs} ms`)));
       req.on('error', reject);
       req.end(body);
@@ -245,8 +282,7 @@ export class KubeClient {
 
   /** Ends keep-alive sockets so a process (or a test) can exit promptly. */
   close(): void {
-    this.agent.destroy();
-    this.watchAgent.destroy();
+    if (this.ownsConnection) this.conn.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { CONFIGMAPS, DEPLOYMENTS, GITSYNCS, SECRETS } from '../../src/kube/resou
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
 import { type GitServers, startGitServers } from '../support/git-servers.js';
-import { createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, ready, waitApplied } from '../support/gitsync-fixture.js';
+import { GITSYNC_SA_FLAGS, createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, ready, waitApplied, letServiceAccountsApply } from '../support/gitsync-fixture.js';
 import { delay, eventually } from '../support/wait.js';
 
 const cm = (name: string, data: Record<string, string>, extra = '') =>
@@ -40,8 +40,9 @@ describe('gitsync: apply, update, prune, drift', () => {
 
   before(async () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
+    await letServiceAccountsApply(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
   });
   after(async () => {
     await ctl?.stop();
@@ -217,7 +218,7 @@ spec:
     const synced = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
     await ctl.stop();
     rmSync(cache, { recursive: true, force: true });
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
     await eventually('three syncs after the restart', async () => metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 3, 20_000);
     assert.deepEqual(await rvs(), before);
     const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);

@@ -12,7 +12,7 @@ import { CONFIGMAPS, EVENTS, GITSYNCS, SECRETS } from '../../src/kube/resources.
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
 import { type GitServers, startGitServers } from '../support/git-servers.js';
-import { createGitSync, createNamespace, gitSyncStatus, installGitSyncCrd, ready, waitApplied } from '../support/gitsync-fixture.js';
+import { GITSYNC_SA_FLAGS, createGitSync, createNamespace, gitSyncStatus, installGitSyncCrd, ready, waitApplied, letServiceAccountsApply } from '../support/gitsync-fixture.js';
 import { delay, eventually } from '../support/wait.js';
 
 const cm = (name: string, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${v}"\n`;
@@ -34,8 +34,9 @@ describe('gitsync: credentials, signatures, refs', () => {
   before(async () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
     await installGitSyncCrd(cp.client);
+    await letServiceAccountsApply(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
     const { password, bearerToken } = servers.httpAuth;
     // The private key's body lines, each long enough to be recognisable if it leaked.
     const keyLines = servers.ssh.identity.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));

@@ -12,7 +12,7 @@ import { CONFIGMAPS, GITSYNCS, SECRETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, startController } from '../support/controller.js';
 import { type GitServers, startGitServers } from '../support/git-servers.js';
-import { createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, ready, runCli, waitApplied } from '../support/gitsync-fixture.js';
+import { GITSYNC_SA_FLAGS, createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, ready, runCli, waitApplied, letServiceAccountsApply } from '../support/gitsync-fixture.js';
 import { delay, eventually } from '../support/wait.js';
 
 const cm = (name: string, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${v}"\n`;
@@ -28,8 +28,9 @@ describe('gitsync: bad revisions, suspend, triggers, CLI', () => {
   before(async () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
     await installGitSyncCrd(cp.client);
+    await letServiceAccountsApply(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
   });
   after(async () => {
     await ctl?.stop();
@@ -103,12 +104,12 @@ describe('gitsync: bad revisions, suspend, triggers, CLI', () => {
     const rev1 = `main@sha1:${repo.write({ 'a.yaml': cm('a', '1'), 'b.yaml': cm('b', '1'), 's.yaml': secret('db', 'first-password-value') }).commit('one')}`;
     await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('cli'), interval: '1h', prune: true });
     await waitApplied(cp.client, ns, 'app', rev1);
-    const clean = await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath]);
+    const clean = await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath, ...GITSYNC_SA_FLAGS]);
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
     assert.match(clean.stdout, /no differences/);
 
     const sha2 = repo.write({ 'a.yaml': cm('a', '2'), 'b.yaml': null, 's.yaml': secret('db', 'second-password-value') }).commit('two');
-    const diff = await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath]);
+    const diff = await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath, ...GITSYNC_SA_FLAGS]);
     assert.equal(diff.code, 1, diff.stdout + diff.stderr);
     assert.match(diff.stdout, new RegExp(`revision main@sha1:${sha2}`));
     assert.match(diff.stdout, /~ ConfigMap cli\/a \(a\.yaml\)/);
@@ -126,7 +127,7 @@ describe('gitsync: bad revisions, suspend, triggers, CLI', () => {
     assert.match(sync.stdout, /sync of GitSync cli\/app requested/);
     assert.match(sync.stdout, new RegExp(`✔ applied revision main@sha1:${sha2}`));
     assert.equal(await cmValue(ns, 'a'), '2');
-    assert.equal((await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath])).code, 0);
+    assert.equal((await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath, ...GITSYNC_SA_FLAGS])).code, 0);
   });
 
   it('the requested-at annotation triggers a sync and is recorded as handled', async () => {

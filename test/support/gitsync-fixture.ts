@@ -7,9 +7,11 @@ import { parse } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import type { GitSyncObject, GitSyncStatus } from '../../src/gitsync/spec.js';
 import type { KubeClient } from '../../src/kube/client.js';
-import { CRDS, EVENTS, GITSYNCS, NAMESPACES } from '../../src/kube/resources.js';
+import { CRDS, EVENTS, GITSYNCS, NAMESPACES, type ResourceType } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { eventually } from './wait.js';
+
+export const CLUSTERROLEBINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
 
 export async function installGitSyncCrd(client: KubeClient): Promise<void> {
   const crd = parse(readFileSync(new URL('../../manifests/crd-gitsyncs.yaml', import.meta.url), 'utf8')) as KubeObject;
@@ -29,6 +31,23 @@ export async function installGitSyncCrd(client: KubeClient): Promise<void> {
     }
     throw err;
   }
+}
+
+/**
+ * GitSyncs outside the controller namespace apply as a ServiceAccount. The GitSync e2e suites run their controller
+ * with these flags and bind every ServiceAccount to cluster-admin through the group the API server derives for an
+ * impersonated ServiceAccount (system:serviceaccounts), so their GitSyncs apply anything, as before; the tenancy
+ * limits themselves are tested in gitsync-identity.test.ts.
+ */
+export const TEST_SERVICE_ACCOUNT = 'gitsync';
+export const GITSYNC_SA_FLAGS: readonly string[] = ['--default-service-account', TEST_SERVICE_ACCOUNT];
+
+export async function letServiceAccountsApply(client: KubeClient): Promise<void> {
+  await client.create(CLUSTERROLEBINDINGS, {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'e2e-gitsync-serviceaccounts' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:serviceaccounts' }],
+  });
 }
 
 export async function createNamespace(client: KubeClient, name: string): Promise<string> {

@@ -17,7 +17,8 @@ export function manifestFiles(dir = MANIFESTS, recursive = false): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory() && recursive) out.push(...manifestFiles(p, true));
+    // examples/ are tenants' objects (tested on their own), not part of Keelson's install.
+    if (e.isDirectory() && recursive && e.name !== 'examples') out.push(...manifestFiles(p, true));
     else if (e.isFile() && /\.ya?ml$/.test(e.name) && e.name !== 'kustomization.yaml') out.push(p);
   }
   return out.sort();

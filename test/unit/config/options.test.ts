@@ -50,6 +50,16 @@ describe('loadOptions', () => {
     assert.equal(loadOptions([], { KEELSON_AUTO_RELOAD_ALL: 'yes' }).reload.autoReloadAll, true);
   });
 
+  it('--default-service-account: empty by default, from the flag or KEELSON_DEFAULT_SERVICE_ACCOUNT, a name only', () => {
+    assert.equal(loadOptions([], {}).gitsync.defaultServiceAccount, undefined);
+    assert.equal(loadOptions([], { KEELSON_DEFAULT_SERVICE_ACCOUNT: '' }).gitsync.defaultServiceAccount, undefined);
+    assert.equal(loadOptions([], { KEELSON_DEFAULT_SERVICE_ACCOUNT: 'deployer' }).gitsync.defaultServiceAccount, 'deployer');
+    assert.equal(loadOptions(['--default-service-account', 'gitops.deployer'], { KEELSON_DEFAULT_SERVICE_ACCOUNT: 'x' }).gitsync.defaultServiceAccount, 'gitops.deployer');
+    for (const v of ['Deployer', 'kube-system:admin', 'system:serviceaccount:kube-system:default', '-x', 'a b']) {
+      assert.throws(() => loadOptions(['--default-service-account', v], {}), (e: unknown) => e instanceof UsageError && /--default-service-account.*not a ServiceAccount name/.test(e.message), v);
+    }
+  });
+
   it('"0" turns the metrics server off', () => {
     assert.equal(loadOptions(['--metrics-addr', '0'], {}).metricsAddr, undefined);
   });

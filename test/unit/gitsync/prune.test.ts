@@ -9,7 +9,7 @@ const ownedLabels = { 'gitsync.keelson.dev/name': 'app', 'gitsync.keelson.dev/na
 describe('prune', () => {
   it('inventory is sorted ids with versions', () => {
     const objs = finalize(parseFiles([{ path: 'a.yaml', content: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: z}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n' }]),
-      { targetNamespace: 'apps', owner, scope: () => true });
+      { targetNamespace: 'apps', defaultNamespace: 'flux', owner, scope: () => true });
     assert.deepEqual(inventoryOf(objs), [{ id: 'apps_a__ConfigMap', v: 'v1' }, { id: 'apps_z_apps_Deployment', v: 'v1' }]);
   });
   it('parses entries back, and ignores malformed ones', () => {

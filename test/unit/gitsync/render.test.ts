@@ -59,12 +59,34 @@ describe('render: finalize', () => {
     'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}',
   ].join('\n---\n') }]);
 
-  it('fills the target namespace for namespaced kinds only, and adds owner labels', () => {
-    const out = finalize(parsed, { targetNamespace: 'apps', owner, scope });
+  it("without a target, keeps a manifest's namespace, fills the default for namespaced kinds only, adds owner labels", () => {
+    const out = finalize(parsed, { targetNamespace: undefined, defaultNamespace: 'apps', owner, scope });
     assert.deepEqual(out.map((o) => o.id), ['apps_cm__ConfigMap', 'other_cm2__ConfigMap', '_other__Namespace', '_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition', 'apps_w_example.com_Widget']);
     assert.equal(out[2]!.object.metadata.namespace, undefined);
     assert.deepEqual(out[1]!.object.metadata.labels, { a: 'b', 'gitsync.keelson.dev/name': 'app', 'gitsync.keelson.dev/namespace': 'flux' });
     assert.equal(parsed[0]!.object.metadata.namespace, undefined, 'input not mutated');
+  });
+
+  it("a target namespace overrides every namespaced object's namespace, as in Flux; cluster-scoped ones keep none", () => {
+    const out = finalize(parsed, { targetNamespace: 'team-a', defaultNamespace: 'flux', owner, scope });
+    assert.deepEqual(out.map((o) => o.id), ['team-a_cm__ConfigMap', 'team-a_cm2__ConfigMap', '_other__Namespace', '_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition', 'team-a_w_example.com_Widget']);
+    assert.deepEqual(out.map((o) => o.object.metadata.namespace), ['team-a', 'team-a', undefined, undefined, 'team-a']);
+    assert.equal(parsed[1]!.object.metadata.namespace, 'other', 'input not mutated');
+  });
+
+  it('a manifest cannot escape the target namespace: keelson-system, kube-system, empty or odd values are all replaced', () => {
+    for (const ns of ['keelson-system', 'kube-system', '', 'team-a', 'x'.repeat(300)]) {
+      const [o] = finalize(parseFiles([{ path: 'd.yaml', content: `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: keelson, namespace: "${ns}"}\n` }]),
+        { targetNamespace: 'team-a', defaultNamespace: 'team-a', owner, scope });
+      assert.equal(o!.object.metadata.namespace, 'team-a', ns);
+      assert.equal(o!.id, 'team-a_keelson_apps_Deployment');
+    }
+  });
+
+  it('two objects that differ only in their manifest namespace collide under a target namespace', () => {
+    const two = parseFiles([{ path: 'a.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: one}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: two}\n' }]);
+    assert.equal(finalize(two, { targetNamespace: undefined, defaultNamespace: 'apps', owner, scope }).length, 2);
+    assert.throws(() => finalize(two, { targetNamespace: 'apps', defaultNamespace: 'apps', owner, scope }), /a\.yaml \(document 2\): ConfigMap apps\/x is also defined in a\.yaml \(document 1\)/);
   });
 
   it('learns scopes from CRDs in the same revision', () => {
@@ -73,16 +95,16 @@ describe('render: finalize', () => {
 
   it('rejects unknown kinds and duplicates, naming both places', () => {
     const unknown = parseFiles([{ path: 'u.yaml', content: 'apiVersion: nope.io/v1\nkind: Thing\nmetadata: {name: t}\n' }]);
-    assert.throws(() => finalize(unknown, { targetNamespace: 'apps', owner, scope }), /u\.yaml \(document 1\): Thing t: the cluster does not serve nope\.io\/v1 Thing/);
+    assert.throws(() => finalize(unknown, { targetNamespace: 'apps', defaultNamespace: 'apps', owner, scope }), /u\.yaml \(document 1\): Thing t: the cluster does not serve nope\.io\/v1 Thing/);
     const dup = parseFiles([
       { path: 'a.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' },
       { path: 'b.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: apps}\n' },
     ]);
-    assert.throws(() => finalize(dup, { targetNamespace: 'apps', owner, scope }), /b\.yaml \(document 1\): ConfigMap apps\/x is also defined in a\.yaml \(document 1\)/);
+    assert.throws(() => finalize(dup, { targetNamespace: undefined, defaultNamespace: 'apps', owner, scope }), /b\.yaml \(document 1\): ConfigMap apps\/x is also defined in a\.yaml \(document 1\)/);
   });
 
   it('orders CRDs, then Namespaces, then the rest', () => {
-    const { first, rest } = applyStages(finalize(parsed, { targetNamespace: 'apps', owner, scope }));
+    const { first, rest } = applyStages(finalize(parsed, { targetNamespace: 'apps', defaultNamespace: 'apps', owner, scope }));
     assert.deepEqual(first.map((o) => o.kind), ['CustomResourceDefinition', 'Namespace']);
     assert.deepEqual(rest.map((o) => o.object.metadata.name), ['cm', 'cm2', 'w']);
   });

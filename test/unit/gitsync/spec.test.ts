@@ -9,13 +9,13 @@ describe('spec', () => {
     const s = parseSpec(gs({ url: 'https://git.example.com/org/config.git' }));
     assert.deepEqual(s, {
       url: 'https://git.example.com/org/config.git', ref: { kind: 'branch', name: 'main' }, path: '.', intervalMs: 60_000, prune: false,
-      targetNamespace: 'team', secretRef: undefined, verify: undefined, webhookSecretRef: undefined, suspend: false, timeoutMs: 60_000,
+      targetNamespace: undefined, serviceAccountName: undefined, secretRef: undefined, verify: undefined, webhookSecretRef: undefined, suspend: false, timeoutMs: 60_000,
     });
   });
   it('reads every field', () => {
     const s = parseSpec(gs({
       url: 'ssh://git@host/org/repo.git', ref: { semver: '>=1.0.0 <2.0.0' }, path: './clusters//prod/', interval: '5m', prune: true,
-      targetNamespace: 'apps', secretRef: { name: 'git-auth' }, verify: { mode: 'HEAD', secretRef: { name: 'keys' } }, webhookSecretRef: { name: 'hook' },
+      targetNamespace: 'apps', serviceAccountName: 'deployer', secretRef: { name: 'git-auth' }, verify: { mode: 'HEAD', secretRef: { name: 'keys' } }, webhookSecretRef: { name: 'hook' },
       suspend: true, timeout: '2m',
     }));
     assert.equal(s.path, 'clusters/prod');
@@ -26,6 +26,7 @@ describe('spec', () => {
     assert.equal(s.secretRef, 'git-auth');
     assert.equal(s.webhookSecretRef, 'hook');
     assert.equal(s.targetNamespace, 'apps');
+    assert.equal(s.serviceAccountName, 'deployer');
     assert.equal(s.prune && s.suspend, true);
   });
   it('rejects bad specs naming the field', () => {
@@ -45,6 +46,10 @@ describe('spec', () => {
       [{ url: 'https://h/r', verify: {} }, /spec.verify.secretRef.name is required/],
       [{ url: 'https://h/r', verify: { mode: 'all', secretRef: { name: 'k' } } }, /spec.verify.mode must be HEAD/],
       [{ url: 'https://h/r', targetNamespace: 'Bad_NS' }, /targetNamespace/],
+      [{ url: 'https://h/r', serviceAccountName: 'Bad_SA' }, /spec.serviceAccountName "Bad_SA" is not a ServiceAccount name/],
+      [{ url: 'https://h/r', serviceAccountName: 'team-b:deployer' }, /spec.serviceAccountName/],
+      [{ url: 'https://h/r', serviceAccountName: 'system:serviceaccount:kube-system:admin' }, /spec.serviceAccountName/],
+      [{ url: 'https://h/r', serviceAccountName: 7 }, /spec.serviceAccountName must be a string/],
       [{ url: 42 }, /spec.url must be a string/],
       [{ url: 'ext::sh -c touch% /tmp/pwned' }, /must not start with "-" or contain spaces/],
       [{ url: 'ext::sh' }, /spec.url must be an https/],

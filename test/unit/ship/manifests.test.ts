@@ -55,6 +55,18 @@ describe('manifests: files and kustomization', () => {
     assert.ok(listed.slice(firstOther).every((f) => !f.startsWith('crd-')), 'CRDs come before everything but the Namespace');
   });
 
+  it('the tenant example holds a ServiceAccount, its RoleBinding to edit in the same namespace, and a GitSync naming it', () => {
+    const ex = readObjects(join(MANIFESTS, 'examples', 'gitsync-tenant.yaml'));
+    assert.deepEqual(ex.map((o) => o.kind), ['Namespace', 'ServiceAccount', 'RoleBinding', 'GitSync']);
+    const [, sa, rb, gs] = ex as [KubeObject, KubeObject, Any, Any];
+    assert.equal(rb.metadata.namespace, sa.metadata.namespace);
+    assert.deepEqual(rb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' });
+    assert.deepEqual(rb.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    assert.equal(gs.metadata.namespace, sa.metadata.namespace);
+    assert.equal(gs.spec.serviceAccountName, sa.metadata.name);
+    assert.ok(!kustomizationResources().some((r) => r.startsWith('examples')));
+  });
+
   it('manifests/optional/ holds only the opt-in Git-sync apply binding, outside the kustomization', () => {
     const dir = join(MANIFESTS, 'optional');
     assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml']);
@@ -85,10 +97,14 @@ describe('manifests: RBAC', () => {
     }
   });
 
-  it('no verb that grants more rights (escalate, bind, impersonate) and no RBAC or webhook resources', () => {
+  it('no verb that grants more rights (escalate, bind; impersonate only of ServiceAccounts) and no RBAC or webhook resources', () => {
     for (const { file, object } of roles) {
       for (const r of rulesOf(object)) {
-        for (const v of r.verbs ?? []) assert.ok(!['escalate', 'bind', 'impersonate', 'deletecollection'].includes(v), `${file}: verb ${v}`);
+        for (const v of r.verbs ?? []) assert.ok(!['escalate', 'bind', 'deletecollection'].includes(v), `${file}: verb ${v}`);
+        // Git sync impersonates a GitSync's ServiceAccount; never users, groups, uids or userextras.
+        if (r.verbs?.includes('impersonate')) {
+          assert.deepEqual([r.apiGroups, r.resources, r.verbs, r.resourceNames], [[''], ['serviceaccounts'], ['impersonate'], undefined], `${file}: impersonate of anything but serviceaccounts`);
+        }
         for (const g of r.apiGroups ?? []) assert.ok(!['rbac.authorization.k8s.io', 'admissionregistration.k8s.io', 'certificates.k8s.io'].includes(g), `${file}: group ${g}`);
         assert.equal(r.nonResourceURLs, undefined, `${file}: nonResourceURLs`);
       }
@@ -107,6 +123,7 @@ describe('manifests: RBAC', () => {
       'core/events': ['create', 'patch'],
       'core/namespaces': ['list', 'watch'],
       'core/secrets': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      'core/serviceaccounts': ['impersonate'],
       'keelson.dev/gitsyncs': ['get', 'list', 'patch', 'watch'],
       'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
       'apiextensions.k8s.io/customresourcedefinitions': ['get'],
