@@ -25,7 +25,7 @@ function ensureTestPackages(opts: { dryRun: boolean; list: string }): boolean {
   const wanted = parsePackageList(readFileSync(opts.list, 'utf8'), opts.list);
   const who: Who = { uid: process.getuid?.() ?? 0, sudo: onPath('sudo'), apt: onPath('dpkg-query') && onPath('apt-get') };
   const plan = packagePlan(who.apt ? queryMissing(wanted) : wanted, who);
-  if (plan.kind === 'nothing') return true;
+  if (plan.kind === 'nothing') { if (opts.dryRun) say(`all ${wanted.length} listed packages are installed`); return true; }
   if (plan.kind === 'cannot') { say(plan.message); return false; }
   say(`missing ${plan.missing.join(' ')}: installing them now (first run only)`);
   for (const argv of plan.commands) {
