@@ -12,7 +12,7 @@ import { DPKG_FORMAT, type Who, missingPackages, packagePlan, parsePackageList }
 const LIST = fileURLToPath(new URL('./ci-packages.txt', import.meta.url));
 const say = (line: string) => process.stderr.write(`[packages] ${line}\n`);
 
-const onPath = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+const onPath = (program: string) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', program], { stdio: 'ignore' }).status === 0;
 
 function queryMissing(wanted: readonly string[]): string[] {
   // Exit status 1 only means some package is unknown to dpkg; those are simply absent from stdout.
@@ -27,7 +27,7 @@ function ensureTestPackages(opts: { dryRun: boolean; list: string }): boolean {
   const plan = packagePlan(who.apt ? queryMissing(wanted) : wanted, who);
   if (plan.kind === 'nothing') { if (opts.dryRun) say(`all ${wanted.length} listed packages are installed`); return true; }
   if (plan.kind === 'cannot') { say(plan.message); return false; }
-  say(`missing ${plan.missing.join(' ')}: installing them now (first run only)`);
+  say(`missing ${plan.missing.join(' ')}: ${opts.dryRun ? 'would install them' : 'installing them now (first run only)'}`);
   for (const argv of plan.commands) {
     if (opts.dryRun) { say(`dry run: would run ${argv.join(' ')}`); continue; }
     const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });

@@ -92,7 +92,7 @@ describe('scripts/ensure-test-env.ts --dry-run', () => {
       writeFileSync(join(dir, 'list.txt'), 'dpkg\nkeelson-no-such-package # never installed\n');
       const r = spawnSync(NODE, ['--import', 'tsx', 'scripts/ensure-test-env.ts', '--dry-run', '--list', join(dir, 'list.txt')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stderr, /\[packages\] missing keelson-no-such-package: installing them now/);
+      assert.match(r.stderr, /\[packages\] missing keelson-no-such-package: would install them\n/);
       assert.match(r.stderr, /dry run: would run (sudo env DEBIAN_FRONTEND=noninteractive )?apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends keelson-no-such-package\n/);
       assert.doesNotMatch(r.stderr, /\bdpkg\b.*would run/);
     } finally {
