@@ -70,5 +70,5 @@ export function packagePlan(missing: readonly string[], who: Who): PackagePlan {
   }
   // sudo resets the environment: `env` carries the non-interactive frontend across (root gets it from the caller).
   const prefix = who.uid === 0 ? [] : ['sudo', 'env', 'DEBIAN_FRONTEND=noninteractive'];
-  return { kind: 'install', missing, commands: [[...prefix, 'apt-get', 'update', '-qq'], [...prefix, ...installCommand(missing)]] };
+  return { kind: 'install', missing, commands: [[...prefix, 'apt-get', ...LOCK_WAIT, 'update', '-qq'], [...prefix, ...installCommand(missing)]] };
 }

@@ -79,7 +79,7 @@ describe('test packages: how to get them', () => {
       assert.equal(plan.kind, 'install');
       if (plan.kind !== 'install') return;
       const prefix = who.uid === 0 ? [] : ['sudo', 'env', 'DEBIAN_FRONTEND=noninteractive'];
-      assert.deepEqual(plan.commands, [[...prefix, 'apt-get', 'update', '-qq'], [...prefix, ...installCommand(['openssh-server', 'gnupg'])]]);
+      assert.deepEqual(plan.commands, [[...prefix, 'apt-get', '-o', 'DPkg::Lock::Timeout=300', 'update', '-qq'], [...prefix, ...installCommand(['openssh-server', 'gnupg'])]]);
       assert.deepEqual(plan.commands[1]!.slice(-2), ['openssh-server', 'gnupg'], 'only the missing ones');
     });
   }
