@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runAndExit } from '../src/cli/process-end.js';
 import { VERSION } from '../src/version.js';
 import { HOW_TO_GET, missingBinaries } from '../test/support/binaries.js';
 import { burst } from './burst.js';
@@ -96,6 +97,6 @@ async function main(argv: string[]): Promise<number> {
   return results.some((r) => r.error) ? 1 : 0;
 }
 
-const code = await main(process.argv.slice(2));
-// Exit explicitly once stdout is flushed: a stray keep-alive socket must not keep a finished run alive.
-process.stdout.write('', () => process.exit(code));
+// Exit explicitly once stdout and stderr have drained (a stray keep-alive socket must not keep a finished run alive);
+// a closed reader (`npm run bench | head`) is exit 141, not a stack trace.
+await runAndExit(() => main(process.argv.slice(2)), process, (code) => process.exit(code));

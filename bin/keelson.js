@@ -3,16 +3,21 @@
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`keelson needs Node.js 22.19 or newer (this is ${process.version}); in a clone, "npx keelson" uses the Node 24 that npm ci installs.\n`);
-  process.exit(1);
+  process.exitCode = 1; // and nothing else runs: the process ends once stderr has drained
+} else {
+  if (process.argv[2] === 'controller') {
+    // A long-running controller trades some CPU for memory: without this, V8 keeps the heap it grew while parsing the
+    // initial LISTs (Secret pages are tens of MB of JSON) and the resident set stays 3-4x what is live. Set before
+    // anything is loaded; see bench/README.md (memory) for the measurements.
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--optimize-for-size');
+  }
+  const { main } = await import('../dist/cli/main.js');
+  const { runAndExit } = await import('../dist/cli/process-end.js');
+  // Exits only once stdout and stderr have drained: an exit right after main() cut piped output at 64 KiB.
+  await runAndExit(
+    () => main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }),
+    { stdout: process.stdout, stderr: process.stderr },
+    (code) => process.exit(code),
+  );
 }
-if (process.argv[2] === 'controller') {
-  // A long-running controller trades some CPU for memory: without this, V8 keeps the heap it grew while parsing the
-  // initial LISTs (Secret pages are tens of MB of JSON) and the resident set stays 3-4x what is live. Set before
-  // anything is loaded; see bench/README.md (memory) for the measurements.
-  const v8 = await import('node:v8');
-  v8.setFlagsFromString('--optimize-for-size');
-}
-const { main } = await import('../dist/cli/main.js');
-const code = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
-process.exitCode = code;
-process.exit(code);
