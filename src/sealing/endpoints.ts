@@ -62,10 +62,9 @@ export function registerSealingEndpoints(http: HttpServer, keyring: Keyring, poo
   /** Rate limit, read and parse under the caps, then run `work` holding a pool slot. */
   const bounded = async (req: http.IncomingMessage, res: http.ServerResponse, work: (ss: SealedSecret) => Promise<void>) => {
     const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], opts.trustedProxies);
-    if (!limiter.take(client)) {
-      logger.debug({ client, path: req.url }, 'sealing request rate-limited');
-      throw new HttpError(429, 'too many requests; slow down');
-    }
+    const allowed = limiter.take(client);
+    logger.debug({ client, path: req.url?.slice(0, 100), allowed }, 'sealing request');
+    if (!allowed) throw new HttpError(429, 'too many requests; slow down');
     if (reading >= MAX_READING || inFlight >= maxInFlight) {
       res.setHeader('Retry-After', '1');
       throw new HttpError(503, 'too many sealing requests in progress; retry shortly');
