@@ -2,7 +2,7 @@
 // so the event loop only moves messages. Workers start on first use and get the keyring's keys whenever it changes
 // (the version is checked per job, and a worker reads its messages in order, so a job always sees the keys of its
 // moment). Two lanes: the reconciler's jobs go first, and HTTP jobs may hold at most size-1 workers (all of one), so
-// a flood of verify calls cannot stall unsealing. A worker that dies fails its job and is replaced.
+// a flood of verify calls cannot stall unsealing. A worker that dies fails its jobs and is replaced.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -36,7 +36,8 @@ type Job = JobBody & { resolve: (a: WorkerAnswer) => void; reject: (e: Error) =>
 interface Slot {
   worker: Worker | undefined;
   keysVersion: number;
-  job: Job | undefined;
+  /** Posted to the worker, answered in order: the running job and at most one queued behind it. */
+  jobs: Job[];
   startedAt: number;
   respawn: NodeJS.Timeout | undefined;
 }
@@ -51,7 +52,7 @@ export class UnsealPool {
   private closed = false;
 
   constructor(private readonly keyring: Keyring, private readonly logger: Logger, readonly size = defaultPoolSize()) {
-    this.slots = Array.from({ length: size }, () => ({ worker: undefined, keysVersion: -1, job: undefined, startedAt: 0, respawn: undefined }));
+    this.slots = Array.from({ length: size }, () => ({ worker: undefined, keysVersion: -1, jobs: [], startedAt: 0, respawn: undefined }));
     this.httpMax = Math.max(1, size - 1);
   }
 
@@ -71,7 +72,7 @@ export class UnsealPool {
 
   /** Jobs waiting or running (for tests and metrics). */
   get pending(): number {
-    return this.queues.controller.length + this.queues.http.length + this.slots.filter((s) => s.job).length;
+    return this.queues.controller.length + this.queues.http.length + this.slots.reduce((n, s) => n + s.jobs.length, 0);
   }
 
   async close(): Promise<void> {
@@ -79,8 +80,7 @@ export class UnsealPool {
     for (const q of Object.values(this.queues)) for (const j of q.splice(0)) j.reject(new PoolClosedError());
     await Promise.all(this.slots.map(async (s) => {
       clearTimeout(s.respawn);
-      s.job?.reject(new PoolClosedError());
-      s.job = undefined;
+      for (const j of s.jobs.splice(0)) j.reject(new PoolClosedError());
       const w = s.worker;
       s.worker = undefined;
       await w?.terminate();
@@ -98,13 +98,25 @@ export class UnsealPool {
     throw new UnsealError(a.reason, a.message);
   }
 
+  /**
+   * Idle workers first: the reconciler's queue, then HTTP while fewer than httpMax HTTP jobs are posted. Then a
+   * second reconciler job behind a running reconciler job, so a worker never idles waiting for the event loop to
+   * read its answer (on a busy machine that wait costs more than the message itself); nothing ever queues behind
+   * an HTTP job, which may take seconds.
+   */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.job || slot.respawn) continue;
-      const httpBusy = this.slots.filter((s) => s.job?.lane === 'http').length;
-      const job = this.queues.controller.shift() ?? (httpBusy < this.httpMax ? this.queues.http.shift() : undefined);
-      if (!job) return;
-      this.start(slot, job);
+    for (const depth of [0, 1]) {
+      for (const slot of this.slots) {
+        if (slot.respawn || slot.jobs.length !== depth) continue;
+        let job: Job | undefined;
+        if (depth === 0) {
+          const httpPosted = this.slots.reduce((n, s) => n + s.jobs.filter((j) => j.lane === 'http').length, 0);
+          job = this.queues.controller.shift() ?? (httpPosted < this.httpMax ? this.queues.http.shift() : undefined);
+        } else if (slot.jobs[0]!.lane === 'controller') {
+          job = this.queues.controller.shift();
+        }
+        if (job) this.start(slot, job);
+      }
     }
   }
 
@@ -116,7 +128,7 @@ export class UnsealPool {
       worker.postMessage(msg);
       slot.keysVersion = this.keyring.version;
     }
-    slot.job = job;
+    slot.jobs.push(job);
     const id = this.nextId++;
     const { lane: _lane, resolve: _resolve, reject: _reject, ...body } = job;
     worker.postMessage({ ...body, id } as WorkerMessage);
@@ -130,9 +142,7 @@ export class UnsealPool {
     slot.keysVersion = -1;
     slot.startedAt = Date.now();
     worker.on('message', (a: WorkerAnswer) => {
-      const job = slot.job;
-      slot.job = undefined;
-      job?.resolve(a);
+      slot.jobs.shift()?.resolve(a);
       this.dispatch();
     });
     // 'error' is followed by 'exit'; only the class name is logged (the message could quote worker memory).
@@ -140,9 +150,7 @@ export class UnsealPool {
     worker.on('exit', (code) => {
       if (slot.worker !== worker) return; // terminated by close()
       slot.worker = undefined;
-      const job = slot.job;
-      slot.job = undefined;
-      job?.reject(new WorkerFailedError('an unseal worker stopped unexpectedly; the object is retried'));
+      for (const j of slot.jobs.splice(0)) j.reject(new WorkerFailedError('an unseal worker stopped unexpectedly; the object is retried'));
       if (this.closed) return;
       this.logger.warn({ code }, 'an unseal worker exited; replacing it');
       // A worker that dies at once is not restarted in a tight loop.
