@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../kube/types.js';
 import { labelFor, type Scope, scopeFromAnnotations } from './scope.js';
-import { renderTemplates, TemplateError } from './template.js';
+import { renderTemplates, shown, TemplateError } from './template.js';
 import { AttemptBudget, DecryptError, decryptValue, encryptValue } from './wire.js';
 
 export const SEALEDSECRET_API_VERSION = 'bitnami.com/v1alpha1';
@@ -70,14 +70,14 @@ export function unsealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
   const entries = Object.entries(ss.spec?.encryptedData ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const budget = AttemptBudget.forObject(entries.length, keys.length);
   for (const [k, v] of entries) {
-    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `${ref}: spec.encryptedData["${k}"] is not a string`);
+    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `${ref}: spec.encryptedData["${shown(k)}"] is not a string`);
     try {
       const opened = decryptValue(keys, v, label, keyIndex, budget);
       values.set(k, opened.plaintext);
       keyIndex = opened.keyIndex;
     } catch (e) {
       const why = e instanceof DecryptError ? e.message : 'cannot be decrypted';
-      throw new UnsealError('ErrUnsealFailed', `${ref}: value "${k}" cannot be unsealed: ${why}`);
+      throw new UnsealError('ErrUnsealFailed', `${ref}: value "${shown(k)}" cannot be unsealed: ${why}`);
     }
   }
   const templates = ss.spec?.template?.data;
@@ -100,10 +100,10 @@ export function resealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
   const budget = AttemptBudget.forObject(entries.length, keys.length);
   let keyIndex = -1; // the key that opened the previous value is tried first, as in unsealSealedSecret
   for (const [k, v] of entries) {
-    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `spec.encryptedData["${k}"] is not a string`);
+    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `spec.encryptedData["${shown(k)}"] is not a string`);
     let plaintext: Buffer;
     try { ({ plaintext, keyIndex } = decryptValue(keys, v, label, keyIndex, budget)); } catch (e) {
-      throw new UnsealError('ErrUnsealFailed', `value "${k}" cannot be unsealed: ${(e as Error).message}`);
+      throw new UnsealError('ErrUnsealFailed', `value "${shown(k)}" cannot be unsealed: ${(e as Error).message}`);
     }
     encryptedData[k] = encryptValue(newKey, plaintext, label);
   }

@@ -29,7 +29,7 @@ function isIdentPart(c: number): boolean {
 }
 
 /** Keys in messages are tenant text too: shown, but never at unbounded length. */
-function shown(key: string): string {
+export function shown(key: string): string {
   return key.length > 100 ? `${key.slice(0, 100)}…` : key;
 }
 
