@@ -129,6 +129,7 @@ export class UnsealPool {
       slot.keysVersion = this.keyring.version;
     }
     slot.jobs.push(job);
+    worker.ref(); // a pending job keeps the process alive; an idle worker does not
     const id = this.nextId++;
     const { lane: _lane, resolve: _resolve, reject: _reject, ...body } = job;
     worker.postMessage({ ...body, id } as WorkerMessage);
@@ -144,6 +145,7 @@ export class UnsealPool {
     worker.on('message', (a: WorkerAnswer) => {
       slot.jobs.shift()?.resolve(a);
       this.dispatch();
+      if (slot.jobs.length === 0) worker.unref();
     });
     // 'error' is followed by 'exit'; only the class name is logged (the message could quote worker memory).
     worker.on('error', (e) => this.logger.error({ err: e instanceof Error ? e.name : typeof e }, 'an unseal worker failed'));
