@@ -1,8 +1,10 @@
 // The pure sealing modules: strict base64, scope selection and labels, template rendering, renewal schedule,
-// the rate limiter and the Secret plan (create/update/unchanged/refused/recreate, managed and patch).
+// the rate limiter and its client address (X-Forwarded-For from trusted proxies only), and the Secret plan (create/update/unchanged/refused/recreate, managed and patch).
 
 import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { decodeStrictBase64 } from '../../../src/sealing/base64.js';
 import { planSecret } from '../../../src/sealing/plan.js';
 import { RateLimiter, clientOf, trustedProxies } from '../../../src/sealing/rate-limit.js';
@@ -106,6 +108,17 @@ describe('client address for rate limits', () => {
     it(`${peer} with X-Forwarded-For ${JSON.stringify(xff)?.slice(0, 40)} is ${want}`, () => assert.equal(clientOf(peer, xff, proxies), want));
   }
   it('trusts no header without --trusted-proxy-cidrs', () => assert.equal(clientOf('10.1.2.3', '1.2.3.4', undefined), '10.1.2.3'));
+  it('any header gives the socket address or an IP address that is its last hop (property)', () => {
+    const hop = fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 }));
+    fc.assert(fc.property(fc.array(hop, { maxLength: 6 }), fc.constantFrom(', ', ',', ' ,'), fc.boolean(), (hops, sep, fromProxy) => {
+      const peer = fromProxy ? '10.9.9.9' : '203.0.113.1';
+      const header = hops.join(sep);
+      const got = clientOf(peer, header, proxies);
+      const last = header.slice(header.lastIndexOf(',') + 1).trim();
+      const plain = last.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+      assert.equal(got, fromProxy && isIP(last) ? plain : peer);
+    }), { numRuns: 2000 });
+  });
   it('refuses bad CIDRs', () => {
     for (const bad of ['10.0.0.0/33', 'fd00::/129', 'example.com', '10.0.0.0/x', '']) assert.throws(() => trustedProxies([bad]), /not an IP address or CIDR/);
   });
