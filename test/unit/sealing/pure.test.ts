@@ -1,5 +1,6 @@
-// The pure sealing modules: strict base64, scope selection and labels, template rendering, renewal schedule,
-// the rate limiter and its client address (X-Forwarded-For from trusted proxies only), and the Secret plan (create/update/unchanged/refused/recreate, managed and patch).
+// The pure sealing modules: strict base64, scope selection and labels, template rendering, renewal schedule, the
+// rate limiter and its client address (X-Forwarded-For from trusted proxies only), and the Secret plan
+// (create/update/unchanged/refused/recreate, managed and patch).
 
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
