@@ -1,6 +1,7 @@
 // One validated, frozen Options object for `keelson controller`, from flags and KEELSON_* variables. Nothing else
 // in Keelson reads process.env: the downward-API variables (POD_NAMESPACE, POD_NAME) are read here too.
 
+import { isIP } from 'node:net';
 import { type FlagSpec, type FlagValue, UsageError, formatHelp, parseArgs } from './flags.js';
 
 const CORE = 'Core';
@@ -38,6 +39,8 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: SEALING, name: 'key-prefix', type: 'string', default: 'sealed-secrets-key', help: 'generateName prefix of new key Secrets' },
   { group: SEALING, name: 'key-size', type: 'int', min: 2048, default: 4096, help: 'RSA key size of generated keys' },
   { group: SEALING, name: 'key-renew-period', type: 'duration', default: '720h', help: 'a new sealing key this often; 0 disables' },
+  { group: SEALING, name: 'unseal-workers', type: 'int', min: 0, default: 0, help: 'worker threads for RSA (unseal, verify, rotate); 0: the CPUs, at most 4' },
+  { group: SEALING, name: 'trusted-proxy-cidrs', type: 'list', default: [], help: 'peers (the API server) whose X-Forwarded-For names the client for verify/rotate rate limits' },
 
   { group: GITSYNC, name: 'git-cache-dir', type: 'string', default: undefined, help: 'where repositories are fetched (default: a keelson-git folder in the temp dir)' },
   { group: GITSYNC, name: 'max-concurrent-syncs', type: 'int', min: 1, default: 4, help: 'GitSyncs reconciled at once' },
@@ -83,6 +86,9 @@ export interface Options {
     readonly keyPrefix: string;
     readonly keySize: number;
     readonly keyRenewPeriodMs: number;
+    /** 0: the default pool size. */
+    readonly unsealWorkers: number;
+    readonly trustedProxyCidrs: readonly string[];
   };
   readonly gitsync: {
     readonly enabled: boolean;
@@ -138,6 +144,17 @@ export function controllerHelp(): string {
   return formatHelp(CONTROLLER_USAGE, CONTROLLER_FLAGS);
 }
 
+/** An IP address or CIDR, checked here so a typo fails at start (the sealing endpoints build the list from it). */
+function cidr(flag: string, value: string): string {
+  const [addr = '', prefix, ...rest] = value.split('/');
+  const family = isIP(addr);
+  const max = family === 6 ? 128 : 32;
+  if (family === 0 || rest.length > 0 || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= max))) {
+    throw new UsageError(`--${flag}: "${value}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)`);
+  }
+  return value;
+}
+
 /** Builds Options from argv (after the command word) and the environment; throws UsageError naming the flag. */
 export function loadOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options & { help: boolean } {
   const { values, positionals, help } = parseArgs(CONTROLLER_FLAGS, argv, env);
@@ -176,6 +193,8 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       keyPrefix: get<string>('key-prefix'),
       keySize: get<number>('key-size'),
       keyRenewPeriodMs: get<number>('key-renew-period'),
+      unsealWorkers: get<number>('unseal-workers'),
+      trustedProxyCidrs: get<readonly string[]>('trusted-proxy-cidrs').map((c) => cidr('trusted-proxy-cidrs', c)),
     },
     gitsync: {
       enabled: !get<boolean>('disable-gitsync'),

@@ -9,11 +9,16 @@ import { type SealingKey, newestFirst } from './keys.js';
 export class Keyring {
   private ordered: SealingKey[] = [];
   private readonly opener = new LRUCache<string, string>({ max: 50_000 });
+  private generation = 0;
 
   /** Replaces the keys (the store calls this on every change). */
   set(keys: Iterable<SealingKey>): void {
     this.ordered = newestFirst(keys);
+    this.generation++;
   }
+
+  /** Changes whenever the keys do: the unseal pool re-posts the keys to its workers when it moves. */
+  get version(): number { return this.generation; }
 
   get size(): number { return this.ordered.length; }
   /** Newest first. */
@@ -30,6 +35,15 @@ export class Keyring {
   remember(objectId: string, keyIndex: number): void {
     const k = this.ordered[keyIndex];
     if (k) this.opener.set(objectId, k.fingerprint);
+  }
+
+  /** Fingerprint of the key that last opened this object (the pool's workers match it against their copy). */
+  hintFingerprint(objectId: string): string | undefined {
+    return this.opener.get(objectId);
+  }
+
+  rememberFingerprint(objectId: string, fingerprint: string): void {
+    this.opener.set(objectId, fingerprint);
   }
 
   forget(objectId: string): void {

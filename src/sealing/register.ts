@@ -1,7 +1,7 @@
 // Wires the sealing feature into the Manager: the key Store and Keyring, the SealedSecret and Secret Stores that
 // enqueue work, the unsealer's work queue, the key generator, and the HTTP endpoints. A missing SealedSecret CRD
 // does not hold up the rest of the controller: its Store starts once the API serves the resource, and until then an
-// error says how to install it.
+// error says how to install it. Every RSA operation runs in the UnsealPool's worker threads.
 
 import type { FeatureContext } from '../cli/controller.js';
 import { sleep } from '../kube/backoff.js';
@@ -12,6 +12,8 @@ import type { KubeObject } from '../kube/types.js';
 import { createKeyStore, keyGenerator } from './key-store.js';
 import { Keyring } from './keyring.js';
 import { registerSealingEndpoints } from './endpoints.js';
+import { trustedProxies } from './rate-limit.js';
+import { UnsealPool, defaultPoolSize } from './unseal-pool.js';
 import { SEALEDSECRET_KIND, type SealedSecret } from './sealed-secret.js';
 import { SealedSecretUnsealer } from './unsealer.js';
 
@@ -53,7 +55,8 @@ export function registerSealing(ctx: FeatureContext): void {
     },
   }));
 
-  const unsealer = new SealedSecretUnsealer(manager, logger, keyring);
+  const pool = new UnsealPool(keyring, logger, options.sealing.unsealWorkers || defaultPoolSize());
+  const unsealer = new SealedSecretUnsealer(manager, logger, keyring, pool);
   const queue = manager.addController({ name: 'sealedsecrets', concurrency: options.workers, logger, metrics: manager.metrics }, (key) => unsealer.reconcile(key));
 
   sealedSecrets.onChange((e) => {
@@ -101,5 +104,15 @@ export function registerSealing(ctx: FeatureContext): void {
   manager.addRunnable(keyGenerator(manager, logger, keyring, {
     namespace: options.sealing.keyNamespace, prefix: options.sealing.keyPrefix, keySize: options.sealing.keySize, renewPeriodMs: options.sealing.keyRenewPeriodMs,
   }));
-  registerSealingEndpoints(manager.http, keyring, logger);
+  // The pool serves the endpoints on every replica, leader or not; it stops with the manager.
+  manager.addRunnable({
+    name: 'unseal-pool',
+    needsLeader: false,
+    async run(signal) {
+      logger.info({ workers: pool.size }, 'unseal worker pool ready (workers start on first use)');
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await pool.close();
+    },
+  });
+  registerSealingEndpoints(manager.http, keyring, pool, logger, { trustedProxies: trustedProxies(options.sealing.trustedProxyCidrs) });
 }

@@ -5,8 +5,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../kube/types.js';
 import { labelFor, type Scope, scopeFromAnnotations } from './scope.js';
-import { renderTemplates, TemplateError } from './template.js';
-import { DecryptError, decryptValue, encryptValue } from './wire.js';
+import { renderTemplates, shown, TemplateError } from './template.js';
+import { AttemptBudget, DecryptError, decryptValue, encryptValue } from './wire.js';
 
 export const SEALEDSECRET_API_VERSION = 'bitnami.com/v1alpha1';
 export const SEALEDSECRET_KIND = 'SealedSecret';
@@ -67,15 +67,17 @@ export function unsealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
   const label = labelFor(scopeOf(ss), ss.metadata.namespace ?? '', ss.metadata.name ?? '');
   const values = new Map<string, Buffer>();
   let keyIndex = preferredKey;
-  for (const [k, v] of Object.entries(ss.spec?.encryptedData ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `${ref}: spec.encryptedData["${k}"] is not a string`);
+  const entries = Object.entries(ss.spec?.encryptedData ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const budget = AttemptBudget.forObject(entries.length, keys.length);
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `${ref}: spec.encryptedData["${shown(k)}"] is not a string`);
     try {
-      const opened = decryptValue(keys, v, label, keyIndex);
+      const opened = decryptValue(keys, v, label, keyIndex, budget);
       values.set(k, opened.plaintext);
       keyIndex = opened.keyIndex;
     } catch (e) {
       const why = e instanceof DecryptError ? e.message : 'cannot be decrypted';
-      throw new UnsealError('ErrUnsealFailed', `${ref}: value "${k}" cannot be unsealed: ${why}`);
+      throw new UnsealError('ErrUnsealFailed', `${ref}: value "${shown(k)}" cannot be unsealed: ${why}`);
     }
   }
   const templates = ss.spec?.template?.data;
@@ -94,11 +96,14 @@ export function unsealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
 export function resealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[], newKey: KeyObject): SealedSecret {
   const label = labelFor(scopeOf(ss), ss.metadata.namespace ?? '', ss.metadata.name ?? '');
   const encryptedData: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ss.spec?.encryptedData ?? {})) {
-    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `spec.encryptedData["${k}"] is not a string`);
+  const entries = Object.entries(ss.spec?.encryptedData ?? {});
+  const budget = AttemptBudget.forObject(entries.length, keys.length);
+  let keyIndex = -1; // the key that opened the previous value is tried first, as in unsealSealedSecret
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `spec.encryptedData["${shown(k)}"] is not a string`);
     let plaintext: Buffer;
-    try { plaintext = decryptValue(keys, v, label).plaintext; } catch (e) {
-      throw new UnsealError('ErrUnsealFailed', `value "${k}" cannot be unsealed: ${(e as Error).message}`);
+    try { ({ plaintext, keyIndex } = decryptValue(keys, v, label, keyIndex, budget)); } catch (e) {
+      throw new UnsealError('ErrUnsealFailed', `value "${shown(k)}" cannot be unsealed: ${(e as Error).message}`);
     }
     encryptedData[k] = encryptValue(newKey, plaintext, label);
   }

@@ -1,7 +1,8 @@
 // SealedSecretUnsealer: the level-triggered reconciler. For a key it reads the SealedSecret and its Secret as they
-// are now, opens every value with the keyring, asks plan.ts what to write, writes only a difference, and records
-// status (observedGeneration, condition Synced), an Event and a metric. No value ever reaches a message: errors name
-// the value's key only, and a Secret is written whole or not at all.
+// are now, opens every value with the keyring (in the unseal pool's worker threads, never on the event loop), asks
+// plan.ts what to write, writes only a difference, and records status (observedGeneration, condition Synced), an
+// Event and a metric. No value ever reaches a message: errors name the value's key only, and a Secret is written
+// whole or not at all.
 
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -12,7 +13,8 @@ import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Keyring } from './keyring.js';
 import { type Plan, planSecret } from './plan.js';
-import { type SealedSecret, type Secret, type SyncedCondition, UnsealError, desiredSecret, unsealSealedSecret } from './sealed-secret.js';
+import { type SealedSecret, type Secret, type SyncedCondition, UnsealError, desiredSecret } from './sealed-secret.js';
+import type { UnsealPool } from './unseal-pool.js';
 
 export const FIELD_MANAGER = 'keelson-sealing';
 
@@ -27,6 +29,7 @@ export class SealedSecretUnsealer {
     private readonly manager: Manager,
     private readonly logger: Logger,
     private readonly keyring: Keyring,
+    private readonly pool: UnsealPool,
   ) {}
 
   private get events(): EventRecorder { return this.manager.events; }
@@ -43,7 +46,7 @@ export class SealedSecretUnsealer {
     const uid = ss.metadata.uid ?? key;
     let unsealed;
     try {
-      unsealed = unsealSealedSecret(ss, this.keyring.privateKeys(), this.keyring.hint(uid));
+      unsealed = await this.pool.unseal(ss, 'controller', this.keyring.hintFingerprint(uid));
     } catch (e) {
       if (!(e instanceof UnsealError)) throw e;
       this.manager.metrics.unsealTotal.inc({ result: 'error' });
@@ -52,7 +55,7 @@ export class SealedSecretUnsealer {
       await this.writeStatus(ss, false, e.reason, e.message);
       return; // retrying cannot help until the object or the keyring changes, and both enqueue it again
     }
-    this.keyring.remember(uid, unsealed.keyIndex);
+    if (unsealed.fingerprint) this.keyring.rememberFingerprint(uid, unsealed.fingerprint);
     const desired = desiredSecret(ss, unsealed.data);
     const existing = await client.tryGet<Secret>(SECRETS, namespace, name);
     const plan = planSecret(ss, desired, existing);

@@ -47,12 +47,31 @@ export function hybridDecryptWith(privateKey: KeyObject, blob: Buffer, label: Bu
 }
 
 /**
- * Opens a blob with the first key that works, trying `preferred` first (the key that opened this object last
- * time). Returns the plaintext and the index of the key that opened it.
+ * Private-key operations left for one object. The wire format names no key, so a value may need every key; an
+ * object whose values keep switching keys would cost values × keys RSA operations (seconds to minutes on a tenant's
+ * object). The budget bounds that while leaving room for any honest mix of keys.
  */
-export function hybridDecrypt(keys: readonly KeyObject[], blob: Buffer, label: Buffer, preferred = -1): { plaintext: Buffer; keyIndex: number } {
+export class AttemptBudget {
+  constructor(public left: number) {}
+  /** values + 4 passes over the keyring, and never under 2,000 operations (a few seconds of one core). */
+  static forObject(values: number, keys: number): AttemptBudget {
+    return new AttemptBudget(Math.max(2_000, values + 4 * keys));
+  }
+}
+
+export class BudgetExhaustedError extends DecryptError {}
+
+/**
+ * Opens a blob with the first key that works, trying `preferred` first (the key that opened this object last
+ * time). Returns the plaintext and the index of the key that opened it. Each key tried spends one of `budget`.
+ */
+export function hybridDecrypt(keys: readonly KeyObject[], blob: Buffer, label: Buffer, preferred = -1, budget?: AttemptBudget): { plaintext: Buffer; keyIndex: number } {
   const order = preferred >= 0 && preferred < keys.length ? [preferred, ...keys.keys()].filter((k, i) => i === 0 || k !== preferred) : [...keys.keys()];
   for (const i of order) {
+    if (budget) {
+      if (budget.left <= 0) throw new BudgetExhaustedError('too many decryption attempts for one object: its values are sealed with many different keys (re-seal it with "keelson reencrypt")');
+      budget.left--;
+    }
     try { return { plaintext: hybridDecryptWith(keys[i]!, blob, label), keyIndex: i }; } catch { /* next key */ }
   }
   throw new DecryptError(keys.length === 0 ? 'no sealing keys loaded' : 'no key could decrypt the value (wrong scope, name, namespace or key)');
@@ -63,8 +82,8 @@ export function encryptValue(publicKey: KeyObject, plaintext: Uint8Array, label:
   return encodeBase64(hybridEncrypt(publicKey, plaintext, label));
 }
 
-export function decryptValue(keys: readonly KeyObject[], value: string, label: Buffer, preferred = -1): { plaintext: Buffer; keyIndex: number } {
+export function decryptValue(keys: readonly KeyObject[], value: string, label: Buffer, preferred = -1, budget?: AttemptBudget): { plaintext: Buffer; keyIndex: number } {
   let blob: Buffer;
   try { blob = decodeStrictBase64(value); } catch (e) { throw new DecryptError((e as Error).message); }
-  return hybridDecrypt(keys, blob, label, preferred);
+  return hybridDecrypt(keys, blob, label, preferred, budget);
 }

@@ -80,7 +80,15 @@ describe('loadOptions', () => {
     [[], { KEELSON_KEY_RENEW_PERIOD: '30 days' }, /--key-renew-period \(from KEELSON_KEY_RENEW_PERIOD\)/],
     [['--leader-election-renew-deadline', '20s'], {}, /lease-duration > .*renew-deadline/],
     [['--no-debounce'], {}, /unknown flag --no-debounce/],
+    [['--trusted-proxy-cidrs', '10.0.0.0/33'], {}, /--trusted-proxy-cidrs: "10.0.0.0\/33" is not an IP address or CIDR/],
+    [['--trusted-proxy-cidrs', '10.0.0.1,apiserver'], {}, /--trusted-proxy-cidrs: "apiserver"/],
+    [['--unseal-workers', '-1'], {}, /--unseal-workers/],
   ];
+  it('reads --trusted-proxy-cidrs and --unseal-workers', () => {
+    const o = loadOptions(['--trusted-proxy-cidrs', '10.0.0.0/8,192.168.1.7,fd00::/8', '--unseal-workers', '3'], {});
+    assert.deepEqual(o.sealing.trustedProxyCidrs, ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);
+    assert.equal(o.sealing.unsealWorkers, 3);
+  });
   for (const [argv, env, re] of bad) {
     it(`rejects ${JSON.stringify(argv)} ${JSON.stringify(env)}`, () => {
       assert.throws(() => loadOptions(argv, env), (e: unknown) => e instanceof UsageError && re.test(e.message));

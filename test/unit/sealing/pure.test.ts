@@ -1,11 +1,14 @@
-// The pure sealing modules: strict base64, scope selection and labels, template rendering, renewal schedule,
-// the rate limiter and the Secret plan (create/update/unchanged/refused/recreate, managed and patch).
+// The pure sealing modules: strict base64, scope selection and labels, template rendering, renewal schedule, the
+// rate limiter and its client address (X-Forwarded-For from trusted proxies only), and the Secret plan
+// (create/update/unchanged/refused/recreate, managed and patch).
 
 import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { decodeStrictBase64 } from '../../../src/sealing/base64.js';
 import { planSecret } from '../../../src/sealing/plan.js';
-import { RateLimiter } from '../../../src/sealing/rate-limit.js';
+import { RateLimiter, clientOf, trustedProxies } from '../../../src/sealing/rate-limit.js';
 import { renewalDelayMs } from '../../../src/sealing/renewal.js';
 import { labelFor, scopeFromAnnotations } from '../../../src/sealing/scope.js';
 import { type SealedSecret, type Secret, desiredSecret } from '../../../src/sealing/sealed-secret.js';
@@ -72,6 +75,53 @@ describe('rate limiter', () => {
     t = 500;
     assert.equal(rl.take('a'), true);
     assert.equal(rl.take('a'), false);
+  });
+
+  it('keeps at most maxClients buckets, evicting the least recently used (not everyone at once)', () => {
+    const t = 0;
+    const rl = new RateLimiter(1, 1, () => t, 3);
+    assert.equal(rl.take('a'), true);
+    assert.equal(rl.take('a'), false);
+    for (const c of ['b', 'c']) rl.take(c);
+    assert.equal(rl.take('a'), false, 'a is still limited after two other clients');
+    for (const c of ['d', 'e', 'f']) rl.take(c);
+    assert.equal(rl.clients, 3);
+  });
+});
+
+describe('client address for rate limits', () => {
+  const proxies = trustedProxies(['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);
+  const table: [string | undefined, string | string[] | undefined, string][] = [
+    ['203.0.113.9', undefined, '203.0.113.9'],
+    ['203.0.113.9', '1.2.3.4', '203.0.113.9'],                 // untrusted peer: its header is its own text
+    ['10.1.2.3', '1.2.3.4', '1.2.3.4'],                        // the proxy's own hop
+    ['10.1.2.3', '6.6.6.6, 1.2.3.4', '1.2.3.4'],               // earlier hops are caller-supplied
+    ['::ffff:10.1.2.3', '6.6.6.6,1.2.3.4', '1.2.3.4'],         // IPv4 peer on a dual-stack socket
+    ['192.168.1.7', ['a', '5.6.7.8'], '5.6.7.8'],
+    ['192.168.1.8', '5.6.7.8', '192.168.1.8'],
+    ['fd00::1', '2001:db8::1', '2001:db8::1'],
+    ['10.1.2.3', 'not-an-ip', '10.1.2.3'],                     // malformed: the shared proxy bucket, never a fresh one
+    ['10.1.2.3', '', '10.1.2.3'],
+    ['10.1.2.3', `${'1.1.1.1,'.repeat(1000)}1.2.3.4`, '10.1.2.3'],
+    [undefined, undefined, 'unknown'],
+  ];
+  for (const [peer, xff, want] of table) {
+    it(`${peer} with X-Forwarded-For ${JSON.stringify(xff)?.slice(0, 40)} is ${want}`, () => assert.equal(clientOf(peer, xff, proxies), want));
+  }
+  it('trusts no header without --trusted-proxy-cidrs', () => assert.equal(clientOf('10.1.2.3', '1.2.3.4', undefined), '10.1.2.3'));
+  it('any header gives the socket address or an IP address that is its last hop (property)', () => {
+    const hop = fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 }));
+    fc.assert(fc.property(fc.array(hop, { maxLength: 6 }), fc.constantFrom(', ', ',', ' ,'), fc.boolean(), (hops, sep, fromProxy) => {
+      const peer = fromProxy ? '10.9.9.9' : '203.0.113.1';
+      const header = hops.join(sep);
+      const got = clientOf(peer, header, proxies);
+      const last = header.slice(header.lastIndexOf(',') + 1).trim();
+      const plain = last.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+      assert.equal(got, fromProxy && isIP(last) ? plain : peer);
+    }), { numRuns: 2000 });
+  });
+  it('refuses bad CIDRs', () => {
+    for (const bad of ['10.0.0.0/33', 'fd00::/129', 'example.com', '10.0.0.0/x', '']) assert.throws(() => trustedProxies([bad]), /not an IP address or CIDR/);
   });
 });
 
