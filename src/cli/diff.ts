@@ -41,7 +41,8 @@ export const diffCommand: Command = async (argv, io) => {
     if (!gs) { io.stderr.write(`GitSync ${namespace}/${name} not found\n`); return 2; }
     const spec = parseSpec(gs);
     const discovery = new Discovery(client);
-    const rev = await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex() });
+    // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
+    const rev = await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex(), allowInsecure: true });
     const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery);
     const plan = await planRevision(client, discovery, objects);
     io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'})\n`);

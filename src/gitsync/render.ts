@@ -3,8 +3,9 @@
 // target namespace, duplicates rejected, owner labels added. Pure: files and API scopes in, objects or an error
 // naming the file and object out.
 
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser } from 'yaml';
 import type { KubeObject } from '../kube/types.js';
+import { checkObjectCount } from './limits.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
 
 export interface SourceFile { readonly path: string; readonly content: string }
@@ -77,24 +78,51 @@ function objectsOf(raw: unknown, file: string, doc: number): ParsedObject[] {
   return [{ file, doc, object, group, version, kind: object.kind! }];
 }
 
-/** Parses the manifest files (any order in, sorted by path), every document of each. */
-export function parseFiles(files: readonly SourceFile[]): ParsedObject[] {
+/**
+ * Against hostile documents: aliases expand at most MAX_ALIASES times when a document is turned into objects
+ * (billion laughs), and duplicate keys are errors. The YAML 1.2 core schema (the default) has no merge keys.
+ */
+export const MAX_ALIASES = 100;
+const YAML_OPTIONS = { uniqueKeys: true };
+
+/**
+ * Parses the manifest files (any order in, sorted by path), every document of each, one document at a time (a
+ * document's syntax tree is dropped before the next is built). Counting stops the parse at the first object over
+ * maxObjects.
+ */
+export function parseFiles(files: readonly SourceFile[], maxObjects = Infinity): ParsedObject[] {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const out: ParsedObject[] = [];
+  const push = (objects: ParsedObject[], file: string) => {
+    checkObjectCount(out.length + objects.length, maxObjects, file);
+    out.push(...objects);
+  };
   for (const f of sorted) {
     if (/\.json$/i.test(f.path)) {
       let raw: unknown;
       try { raw = JSON.parse(f.content); } catch (err) { throw new RenderError(`${f.path}: invalid JSON: ${(err as Error).message}`); }
-      out.push(...objectsOf(raw, f.path, 1));
+      push(objectsOf(raw, f.path, 1), f.path);
       continue;
     }
-    const docs = parseAllDocuments(f.content, { prettyErrors: true, uniqueKeys: true });
-    if (!Array.isArray(docs)) throw new RenderError(`${f.path}: could not be parsed as YAML`);
-    docs.forEach((d, i) => {
+    const lines = new LineCounter();
+    const composer = new Composer(YAML_OPTIONS);
+    let i = 0;
+    for (const d of composer.compose(new Parser(lines.addNewLine).parse(f.content))) {
+      i++;
       const err = d.errors[0];
-      if (err) throw new RenderError(`${f.path} (document ${i + 1}): invalid YAML: ${err.message.split('\n')[0]}`);
-      out.push(...objectsOf(d.toJS({ maxAliasCount: 100 }), f.path, i + 1));
-    });
+      if (err) {
+        const at = lines.linePos(err.pos[0]);
+        throw new RenderError(`${f.path} (document ${i}): invalid YAML at line ${at.line}, column ${at.col}: ${err.message.split('\n')[0]}`);
+      }
+      // An empty document counts too: a file of a million "---" lines costs as much as a million objects.
+      checkObjectCount(out.length + 1, maxObjects, f.path);
+      let raw: unknown;
+      try { raw = d.toJS({ maxAliasCount: MAX_ALIASES }); } catch (e) {
+        // yaml throws a ReferenceError past maxAliasCount, and deep nesting can exhaust the stack.
+        throw new RenderError(`${f.path} (document ${i}): cannot be expanded: ${(e as Error).message} (at most ${MAX_ALIASES} alias uses per document)`);
+      }
+      push(objectsOf(raw, f.path, i), f.path);
+    }
   }
   return out;
 }

@@ -6,7 +6,8 @@ import type { Condition, GitSyncStatus } from './spec.js';
 
 export type Reason =
   | 'ReconciliationSucceeded' | 'Progressing' | 'InvalidSpec' | 'GitOperationFailed' | 'VerificationFailed'
-  | 'ValidationFailed' | 'ApplyFailed' | 'PruneFailed' | 'EmptyRevision' | 'ReconciliationFailed' | 'Suspended';
+  | 'ValidationFailed' | 'ApplyFailed' | 'PruneFailed' | 'EmptyRevision' | 'ReconciliationFailed' | 'Suspended'
+  | 'InsecureTransport' | 'RevisionTooLarge';
 
 /** Replaces (or adds) a condition; lastTransitionTime moves only when status changes. */
 export function setCondition(conditions: readonly Condition[] | undefined, next: Condition, now: string): Condition[] {

@@ -41,7 +41,7 @@ describe('gitsync: apply, update, prune, drift', () => {
   before(async () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, '--allow-insecure-git']);
   });
   after(async () => {
     await ctl?.stop();
@@ -217,7 +217,7 @@ spec:
     const synced = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
     await ctl.stop();
     rmSync(cache, { recursive: true, force: true });
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, '--allow-insecure-git']);
     await eventually('three syncs after the restart', async () => metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 3, 20_000);
     assert.deepEqual(await rvs(), before);
     const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);

@@ -35,7 +35,7 @@ describe('gitsync: credentials, signatures, refs', () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
     await installGitSyncCrd(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, '--allow-insecure-git']);
     const { password, bearerToken } = servers.httpAuth;
     // The private key's body lines, each long enough to be recognisable if it leaked.
     const keyLines = servers.ssh.identity.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));

@@ -29,7 +29,7 @@ describe('gitsync: bad revisions, suspend, triggers, CLI', () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
     await installGitSyncCrd(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, '--allow-insecure-git']);
   });
   after(async () => {
     await ctl?.stop();
