@@ -13,7 +13,8 @@ import type { KubeObject } from '../kube/types.js';
 import { removeStaleEntries } from './cache.js';
 import { Discovery } from './discovery.js';
 import { KeyedMutex } from './git.js';
-import { HOOK_PREFIX, hookHandler } from './hooks.js';
+import { HookRateLimiter, WebhookSecretCache } from './hook-guard.js';
+import { HOOK_PREFIX, hookHandler, tokenLoader } from './hooks.js';
 import { REQUESTED_AT } from './spec.js';
 import { GitSyncer } from './syncer.js';
 
@@ -82,7 +83,7 @@ export function registerGitSync(ctx: FeatureContext): void {
     },
   });
   manager.http.route('POST', HOOK_PREFIX, hookHandler({
-    client: manager.client, logger: log,
+    logger: log, secrets: new WebhookSecretCache(tokenLoader(manager.client)), limiter: new HookRateLimiter(),
     webhookSecretOf: (ns, name) => store.get(keyOf(ns, name))?.webhookSecret,
     trigger: (ns, name) => queue.add(keyOf(ns, name)),
   }));

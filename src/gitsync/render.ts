@@ -93,8 +93,11 @@ const YAML_OPTIONS = { uniqueKeys: true };
 export function parseFiles(files: readonly SourceFile[], maxObjects = Infinity): ParsedObject[] {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const out: ParsedObject[] = [];
+  // Objects plus empty documents: a file of a million "---" lines costs as much as a million objects.
+  let units = 0;
   const push = (objects: ParsedObject[], file: string) => {
-    checkObjectCount(out.length + objects.length, maxObjects, file);
+    units += Math.max(1, objects.length);
+    checkObjectCount(units, maxObjects, file);
     out.push(...objects);
   };
   for (const f of sorted) {
@@ -114,8 +117,7 @@ export function parseFiles(files: readonly SourceFile[], maxObjects = Infinity):
         const at = lines.linePos(err.pos[0]);
         throw new RenderError(`${f.path} (document ${i}): invalid YAML at line ${at.line}, column ${at.col}: ${err.message.split('\n')[0]}`);
       }
-      // An empty document counts too: a file of a million "---" lines costs as much as a million objects.
-      checkObjectCount(out.length + 1, maxObjects, f.path);
+      checkObjectCount(units + 1, maxObjects, f.path);
       let raw: unknown;
       try { raw = d.toJS({ maxAliasCount: MAX_ALIASES }); } catch (e) {
         // yaml throws a ReferenceError past maxAliasCount, and deep nesting can exhaust the stack.
