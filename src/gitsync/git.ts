@@ -156,6 +156,8 @@ export async function openSession(auth: GitAuth | undefined, opts: SessionOption
   const env: Record<string, string> = {
     PATH: SAFE_PATH, HOME: home, LANG: 'C', LC_ALL: 'C',
     GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+    // Never download a blob a filtered fetch left out behind Keelson's back (honoured by git >= 2.44).
+    GIT_NO_LAZY_FETCH: '1',
     GIT_ASKPASS: askpass, SSH_ASKPASS: askpass, GIT_SSH_COMMAND: sshArgs.join(' '), GIT_SSH_VARIANT: 'ssh',
     KEELSON_GIT_USERNAME: auth?.username ?? (auth?.password ? 'git' : ''), KEELSON_GIT_PASSWORD: auth?.password ?? '',
     ...extraEnv,
@@ -219,20 +221,39 @@ export async function hasCommit(session: GitSession, dir: string, sha: string): 
 
 /**
  * Makes `sha` present in the cache: nothing if it already is, else a shallow fetch of fetchRef; a pinned commit
- * that the server will not serve by SHA falls back to fetching the branches' full history.
+ * that the server will not serve by SHA falls back to fetching the branches' full history. With `maxBlobBytes`,
+ * blobs larger than that are not downloaded at all (a partial fetch, `--filter=blob:limit`), where the server
+ * supports filters (GitHub, GitLab, and git with uploadpack.allowFilter); others send everything, as before.
  */
-export async function fetchCommit(session: GitSession, dir: string, url: string, fetchRef: string, sha: string, signal?: AbortSignal): Promise<void> {
+export async function fetchCommit(session: GitSession, dir: string, url: string, fetchRef: string, sha: string, signal?: AbortSignal, maxBlobBytes?: number): Promise<void> {
   if (await hasCommit(session, dir, sha)) return;
   const isSha = /^[0-9a-f]{40}$/.test(fetchRef);
   const refspec = isSha ? fetchRef : `+${fetchRef}:refs/keelson/target`;
+  const filter = maxBlobBytes === undefined ? [] : [`--filter=blob:limit=${maxBlobBytes + 1}`];
   try {
-    await git(session, ['-C', dir, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, refspec], { signal });
+    await git(session, ['-C', dir, 'fetch', '--quiet', '--depth=1', '--no-tags', ...filter, '--', url, refspec], { signal });
   } catch (err) {
     if (!isSha) throw err;
     const shallow = existsSync(join(dir, 'shallow'));
-    await git(session, ['-C', dir, 'fetch', '--quiet', '--no-tags', ...(shallow ? ['--unshallow'] : []), '--', url, '+refs/heads/*:refs/keelson/heads/*'], { signal });
+    await git(session, ['-C', dir, 'fetch', '--quiet', '--no-tags', ...filter, ...(shallow ? ['--unshallow'] : []), '--', url, '+refs/heads/*:refs/keelson/heads/*'], { signal });
   }
   if (!(await hasCommit(session, dir, sha))) throw new GitError(`commit ${sha} is not in the repository after fetching ${fetchRef}`);
+}
+
+/**
+ * Ids of objects under basePath at sha that a filtered fetch left out (too big to download). Listed with
+ * `rev-list --missing=print`, which never fetches them: `cat-file` on such a blob would download it lazily.
+ */
+export async function missingObjects(session: GitSession, dir: string, sha: string, basePath: string): Promise<Set<string>> {
+  const tree = basePath === '.' ? `${sha}^{tree}` : `${sha}:${basePath}`;
+  let out: string;
+  try { out = (await git(session, ['-C', dir, 'rev-list', '--objects', '--missing=print', '--no-object-names', tree], { maxOutput: MAX_LISTING })).toString('utf8'); } catch (err) {
+    if ((err as { outputOverflow?: boolean }).outputOverflow) throw new RevisionTooLargeError(`the tree under spec.path "${basePath}" at commit ${sha} holds too many objects to list; narrow spec.path or split the repository`);
+    throw err;
+  }
+  const missing = new Set<string>();
+  for (const line of out.split('\n')) if (line.startsWith('?')) missing.add(line.slice(1).trim());
+  return missing;
 }
 
 /** Paths and blob ids of regular files under basePath at sha ("." = whole tree). */

@@ -7,8 +7,8 @@ import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
 import { realpath } from 'node:fs/promises';
-import { type GitAuth, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, openSession, readBlobs, repoDirFor } from './git.js';
-import { DEFAULT_LIMITS, type RevisionLimits, checkRevisionBytes } from './limits.js';
+import { type GitAuth, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, missingObjects, openSession, readBlobs, repoDirFor } from './git.js';
+import { DEFAULT_LIMITS, type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import { type DesiredObject, type SourceFile, finalize, isManifestPath, parseFiles } from './render.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
@@ -99,9 +99,15 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       o.onResolved?.(revision);
       const dir = repoDirFor(o.cacheDir, o.namespace, o.name, o.spec.url);
       await ensureRepo(session, dir, o.signal);
-      await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal);
+      await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
       if (keys) await verifyCommit(session, dir, resolved.sha, keys, o.signal);
       const listed = (await listFiles(session, dir, resolved.sha, o.spec.path)).filter((f) => isManifestPath(f.path, o.spec.path));
+      // A manifest the filtered fetch left out is by itself over the limit; it is never downloaded.
+      const missing = await missingObjects(session, dir, resolved.sha, o.spec.path);
+      const tooBig = listed.filter((f) => missing.has(f.oid)).map((f) => f.path);
+      if (tooBig.length > 0) {
+        throw new RevisionTooLargeError(`revision ${revision}: ${tooBig.slice(0, 3).join(', ')}${tooBig.length > 3 ? ` and ${tooBig.length - 3} more` : ''} ${tooBig.length === 1 ? 'is' : 'are each'} over the limit of ${formatBytes(limits.maxBytes)} (--max-revision-bytes) and ${tooBig.length === 1 ? 'was' : 'were'} not downloaded. Narrow spec.path or split the repository`);
+      }
       // Sizes first: a revision over the limit is refused before one byte of it is read into memory.
       const sizes = await blobSizes(session, dir, listed.map((f) => f.oid));
       checkRevisionBytes(listed.map((f, i) => ({ path: f.path, size: sizes[i]! })), limits.maxBytes, `revision ${revision}`);

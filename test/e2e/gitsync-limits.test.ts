@@ -1,16 +1,17 @@
 // What a GitSync may cost, against a real control plane and real Git servers: an insecure transport without
 // --allow-insecure-git is refused before anything is fetched; a revision holding a 100 MB YAML file is refused
-// (RevisionTooLarge) while the controller process keeps serving /healthz under 256 MiB RSS; too many objects are
+// (RevisionTooLarge; not even downloaded from a server that supports filters) while the controller process keeps
+// serving /healthz under 256 MiB RSS; too many objects are
 // refused; cache folders of old URLs and deleted GitSyncs go; webhook floods cost one Secret GET per TTL and get
 // 429; a trickling Git server is cut off by the timeout (whole process group) and by the low-speed limit.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KeyedMutex, lsRemote, openSession } from '../../src/gitsync/git.js';
@@ -124,6 +125,17 @@ describe('gitsync: transports and limits', () => {
         const st = await eventually('RevisionTooLarge', async () => { const s = await gitSyncStatus(cp.client, NS, 'huge'); return ready(s).reason === 'RevisionTooLarge' ? s : undefined; }, 120_000);
         assert.equal(ready(st).status, 'False');
         assert.match(ready(st).message ?? '', /over the limit of 64 MiB \(--max-revision-bytes\); biggest: app\/big\.yaml/);
+        // A server that supports filters never sends the big blob at all (partial fetch, blob:limit).
+        const filtered = join(dirname(repo.bare), 'huge-filtered.git');
+        cpSync(repo.bare, filtered, { recursive: true });
+        execFileSync('git', ['-C', filtered, 'config', 'uploadpack.allowFilter', 'true']);
+        await createGitSync(cp.client, NS, 'huge-filtered', { url: servers.daemonUrl('huge-filtered'), path: 'app', timeout: '2m' });
+        const fst = await eventually('RevisionTooLarge', async () => { const s = await gitSyncStatus(cp.client, NS, 'huge-filtered'); return ready(s).reason === 'RevisionTooLarge' ? s : undefined; }, 120_000);
+        assert.match(ready(fst).message ?? '', /app\/big\.yaml is over the limit of 64 MiB \(--max-revision-bytes\) and was not downloaded/);
+        const folder = join(cache, cacheEntries('huge-filtered')[0]!);
+        const kib = Number(execFileSync('du', ['-sk', folder], { encoding: 'utf8' }).split('\t')[0]);
+        t.diagnostic(`cache folder with a filtering server: ${kib} KiB; without: ${execFileSync('du', ['-sh', join(cache, cacheEntries('huge')[0]!)], { encoding: 'utf8' }).split('\t')[0]}`);
+        assert.ok(kib < 5 * 1024, `the cache holds ${kib} KiB, not the 100 MB file`);
         await delay(1000);
       } finally {
         clearInterval(probe);
@@ -136,6 +148,7 @@ describe('gitsync: transports and limits', () => {
       assert.ok(healthy > 5);
       assert.ok(end.peak < 256, `peak RSS ${end.peak} MiB is under 256 MiB`);
       await cp.client.delete(GITSYNCS, NS, 'huge');
+      await cp.client.delete(GITSYNCS, NS, 'huge-filtered');
     });
 
     it('refuses a revision with more objects than --max-revision-objects', async () => {
