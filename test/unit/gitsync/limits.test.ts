@@ -4,7 +4,7 @@ import { cacheEntryOwner, staleCacheEntries } from '../../../src/gitsync/cache.j
 import { repoDirFor } from '../../../src/gitsync/git.js';
 import { HookRateLimiter, WebhookSecretCache } from '../../../src/gitsync/hook-guard.js';
 import { RevisionTooLargeError, checkObjectCount, checkRevisionBytes, formatBytes } from '../../../src/gitsync/limits.js';
-import { RenderError, parseFiles } from '../../../src/gitsync/render.js';
+import { MAX_DOCUMENT_CHARS, RenderError, checkDocumentSizes, parseFiles } from '../../../src/gitsync/render.js';
 import { MAX_TIMEOUT_MS, parseSpec } from '../../../src/gitsync/spec.js';
 import { classify } from '../../../src/gitsync/syncer.js';
 import { TransportError } from '../../../src/gitsync/source.js';
@@ -38,6 +38,19 @@ describe('revision limits', () => {
     const t = Date.now();
     assert.throws(() => parseFiles([{ path: 'laughs.yaml', content }]), (e: unknown) => e instanceof RenderError && /laughs\.yaml \(document 1\): cannot be expanded/.test(e.message));
     assert.ok(Date.now() - t < 5000, 'refused quickly');
+  });
+
+  it('refuses a document over 4 MiB before parsing it, wherever it sits in the file', () => {
+    const big = 'x'.repeat(MAX_DOCUMENT_CHARS + 10);
+    const t = Date.now();
+    assert.throws(() => parseFiles([{ path: 'b.yaml', content: `${cm('a')}---\n${cm('b')}data:\n  k: |\n    ${big}\n---\n${cm('c')}` }]),
+      (e: unknown) => e instanceof RevisionTooLargeError && /^b\.yaml \(the document from line 6\) is 4 MiB; one YAML document may be at most 4 MiB/.test(e.message));
+    assert.ok(Date.now() - t < 2000, 'refused without parsing');
+    // Many documents, each small, are fine however big the file; "---" inside a scalar only splits finer.
+    const many = Array.from({ length: 700 }, (_, i) => `${cm(`m${i}`)}data:\n  k: "${'y'.repeat(7000)}"\n`).join('---\n');
+    assert.ok(many.length > MAX_DOCUMENT_CHARS);
+    checkDocumentSizes('m.yaml', many);
+    assert.throws(() => checkDocumentSizes('l.yaml', `apiVersion: v1\nkind: List\nitems:\n${'- {}\n'.repeat(MAX_DOCUMENT_CHARS / 4)}`), /l\.yaml \(the document from line 1\)/);
   });
 
   it('turns deep nesting into a RenderError naming the file', () => {
