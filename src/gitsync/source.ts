@@ -1,12 +1,13 @@
 // One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
-// at spec.path; then rendering against API discovery. Used by the syncer and by `keelson diff`.
+// at spec.path; then rendering against API discovery. Transport policy and size limits are checked here, before
+// anything is read. Used by the syncer and by `keelson diff`.
 
+import { realpath } from 'node:fs/promises';
 import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
-import { realpath } from 'node:fs/promises';
 import { type GitAuth, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, missingObjects, openSession, readBlobs, repoDirFor } from './git.js';
 import { DEFAULT_LIMITS, type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
