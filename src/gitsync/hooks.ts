@@ -66,14 +66,18 @@ export function hookHandler(deps: HookDeps) {
     if (!target) throw new HttpError(404, 'expected /hooks/git/<namespace>/<name>');
     const key = `${target.namespace}/${target.name}`;
     // Unknown GitSyncs and GitSyncs without a webhook secret get the same answer as a bad signature.
-    const reject = (why: string) => {
-      deps.logger.warn({ gitsync: key, why }, 'webhook rejected');
+    // Rejections of known GitSyncs are rate limited, so they may log a warning each; unknown names are not, so
+    // they log at debug (a flood of made-up names must not flood the logs).
+    const reject = (why: string, level: 'warn' | 'debug' = 'warn') => {
+      deps.logger[level]({ gitsync: key, why }, 'webhook rejected');
       throw new HttpError(401, 'unauthorized');
     };
-    // Answered from the GitSync store: no API request, no body read.
+    // Answered from the GitSync store: no API request, no body read; the connection closes after the answer, so an
+    // unread body is not drained either.
     const secretName = deps.webhookSecretOf(target.namespace, target.name);
-    if (!secretName) return reject('no GitSync with spec.webhookSecretRef by that name');
+    if (!secretName) { res.setHeader('Connection', 'close'); return reject('no GitSync with spec.webhookSecretRef by that name', 'debug'); }
     if (!deps.limiter.take(key)) {
+      res.setHeader('Connection', 'close');
       res.setHeader('Retry-After', String(Math.max(1, deps.limiter.retryAfterSeconds(key))));
       throw new HttpError(429, 'too many requests for this GitSync');
     }
