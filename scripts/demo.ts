@@ -106,7 +106,9 @@ async function main(): Promise<void> {
     const logFile = join(dir, 'controller.log');
     const log = createWriteStream(logFile);
     controller = spawn(process.execPath, [join(root, 'bin/keelson.js'), 'controller', '--kubeconfig', cp.kubeconfigPath,
-      '--http-addr', `127.0.0.1:${httpPort}`, '--metrics-addr', `127.0.0.1:${metricsPort}`, '--controller-namespace', 'keelson-system', '--debounce', '1s'],
+      '--http-addr', `127.0.0.1:${httpPort}`, '--metrics-addr', `127.0.0.1:${metricsPort}`, '--controller-namespace', 'keelson-system', '--debounce', '1s',
+      // The demo's repository is a local folder (file://), which a real cluster would not allow by default.
+      '--allow-insecure-git'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     controller.stdout!.pipe(log);
     controller.stderr!.pipe(log);

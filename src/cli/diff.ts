@@ -53,7 +53,8 @@ export const diffCommand: Command = async (argv, io) => {
     // controller namespace without a ServiceAccount is dry-run with yours.
     const content = identity.kind === 'serviceAccount' ? client.impersonating(identity.user) : client;
     const discovery = new Discovery(client);
-    const rev = await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex() });
+    // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
+    const rev = await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex(), allowInsecure: true });
     const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery);
     const plan = await planRevision(content, discovery, objects, undefined, identity);
     io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'}), as ${identity.kind === 'serviceAccount' ? identityName(identity) : 'you'}\n`);

@@ -45,6 +45,9 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: GITSYNC, name: 'git-cache-dir', type: 'string', default: undefined, help: 'where repositories are fetched (default: a keelson-git folder in the temp dir)' },
   { group: GITSYNC, name: 'max-concurrent-syncs', type: 'int', min: 1, default: 4, help: 'GitSyncs reconciled at once' },
   { group: GITSYNC, name: 'default-service-account', type: 'string', default: undefined, help: 'ServiceAccount (in each GitSync\'s namespace) to apply as when spec.serviceAccountName is unset; empty: only GitSyncs in the controller namespace apply, with Keelson\'s identity' },
+  { group: GITSYNC, name: 'allow-insecure-git', type: 'boolean', default: false, help: 'allow http://, git:// and file:// GitSync URLs (no server authentication, or the controller\'s disk)' },
+  { group: GITSYNC, name: 'max-revision-bytes', type: 'int', min: 1, default: 64 * 1024 * 1024, help: 'most bytes of manifest files one revision may hold (sizes checked before reading)' },
+  { group: GITSYNC, name: 'max-revision-objects', type: 'int', min: 1, default: 10_000, help: 'most objects (YAML/JSON documents) one revision may hold' },
 
   { group: HA, name: 'leader-elect', type: 'boolean', default: false, help: 'elect one active replica through a coordination.k8s.io Lease' },
   { group: HA, name: 'leader-election-namespace', type: 'string', default: undefined, help: 'namespace of the Lease (default: the controller namespace)' },
@@ -96,6 +99,9 @@ export interface Options {
     readonly maxConcurrentSyncs: number;
     /** The ServiceAccount a GitSync naming none impersonates; undefined: see gitsync/identity.ts. */
     readonly defaultServiceAccount: string | undefined;
+    readonly allowInsecureGit: boolean;
+    readonly maxRevisionBytes: number;
+    readonly maxRevisionObjects: number;
   };
   readonly leaderElection: {
     readonly enabled: boolean;
@@ -201,6 +207,9 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       cacheDir: get<string | undefined>('git-cache-dir'),
       maxConcurrentSyncs: get<number>('max-concurrent-syncs'),
       defaultServiceAccount: serviceAccountName('default-service-account', get<string | undefined>('default-service-account')),
+      allowInsecureGit: get<boolean>('allow-insecure-git'),
+      maxRevisionBytes: get<number>('max-revision-bytes'),
+      maxRevisionObjects: get<number>('max-revision-objects'),
     },
     leaderElection: {
       enabled: get<boolean>('leader-elect'),

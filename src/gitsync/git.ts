@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RevisionTooLargeError } from './limits.js';
 import { summariseGitError } from './redact.js';
 
 /** Credentials from spec.secretRef; every field optional. */
@@ -27,7 +28,10 @@ export class GitError extends Error {
 }
 
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const MAX_OUTPUT = 256 * 1024 * 1024;
+/** Default bound on what one git invocation may print (ref listings, commit objects); blob reads set their own. */
+const MAX_OUTPUT = 32 * 1024 * 1024;
+/** Most bytes of `ls-tree` output (paths and ids of the files under spec.path): some 100,000 files. */
+const MAX_LISTING = 16 * 1024 * 1024;
 
 export interface RunOptions {
   readonly cwd?: string;
@@ -36,27 +40,45 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Values scrubbed from error text, besides credential-shaped text. */
   readonly secrets?: readonly string[];
+  /** Most stdout bytes kept; more kills the program and rejects (default 32 MiB). */
+  readonly maxOutput?: number;
 }
 
-/** Runs a program without a shell; resolves stdout, rejects with a redacted GitError naming what failed. */
+/**
+ * Runs a program without a shell; resolves stdout, rejects with a redacted GitError naming what failed. The child
+ * leads its own process group, and a timeout or shutdown (the signal) kills the whole group: git's helpers
+ * (git-remote-https, ssh, index-pack) go with it instead of holding a connection after git itself is gone.
+ */
 export function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new GitError(`${program} ${args[0] ?? ''}: cancelled (timeout or shutdown)`));
-    const child = spawn(program, args, { cwd: opts.cwd, env: { ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
+    const cancelled = () => new GitError(`${program} ${args[0] ?? ''}: cancelled (timeout or shutdown)`);
+    if (opts.signal?.aborted) return reject(cancelled());
+    const maxOutput = opts.maxOutput ?? MAX_OUTPUT;
+    const child = spawn(program, args, { cwd: opts.cwd, env: { ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const killGroup = () => {
+      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    };
+    opts.signal?.addEventListener('abort', killGroup, { once: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
-    child.stdout.on('data', (c: Buffer) => { size += c.length; if (size > MAX_OUTPUT) child.kill('SIGKILL'); else out.push(c); });
+    let overflow = false;
+    child.stdout.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxOutput) { if (!overflow) { overflow = true; out.length = 0; killGroup(); } } else out.push(c);
+    });
     child.stderr.on('data', (c: Buffer) => { if (err.length < 1024) err.push(c); });
     child.stdin.on('error', () => { /* the program may exit without reading its input */ });
     child.on('error', (e) => {
-      const what = e.name === 'AbortError' ? 'cancelled (timeout or shutdown)' : e.message;
-      reject(new GitError(`${program} ${args[0] ?? ''}: ${what}`));
+      opts.signal?.removeEventListener('abort', killGroup);
+      reject(new GitError(`${program} ${args[0] ?? ''}: ${e.message}`));
     });
     child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', killGroup);
       const stderr = Buffer.concat(err).toString('utf8');
+      if (opts.signal?.aborted) return reject(cancelled());
+      if (overflow) return reject(Object.assign(new GitError(`${program} ${args[0] ?? ''}: output over ${maxOutput} bytes`), { outputOverflow: true }));
       if (code === 0) return resolve({ stdout: Buffer.concat(out), stderr });
-      if (opts.signal?.aborted) return reject(new GitError(`${program} ${args[0] ?? ''}: cancelled (timeout or shutdown)`));
       const detail = summariseGitError(stderr, opts.secrets ?? []) || (sig ? `killed by ${sig}` : `exit code ${code}`);
       reject(Object.assign(new GitError(`${program} ${args[0] ?? ''} failed: ${detail}`), { exitCode: code, stderr: summariseGitError(stderr, opts.secrets ?? []) }));
     });
@@ -84,7 +106,37 @@ export interface GitSession {
   dispose(): Promise<void>;
 }
 
-export async function openSession(auth: GitAuth | undefined, extraEnv: Record<string, string> = {}): Promise<GitSession> {
+export interface SessionOptions {
+  /** Let git speak http://, git:// and file:// too (the controller's --allow-insecure-git); else https and ssh only. */
+  readonly allowInsecure?: boolean;
+  readonly extraEnv?: Record<string, string>;
+}
+
+/**
+ * Stall limits: a transfer slower than LOW_SPEED_BYTES per second for LOW_SPEED_SECONDS fails (http), and an ssh
+ * server that answers no keepalive for SSH_ALIVE_INTERVAL * SSH_ALIVE_COUNT seconds is dropped; so a trickling
+ * server cannot hold a sync slot until spec.timeout. git:// has no such knob: spec.timeout bounds it.
+ */
+export const LOW_SPEED_BYTES = 1000;
+export const LOW_SPEED_SECONDS = 30;
+const SSH_ALIVE_INTERVAL = 15;
+const SSH_ALIVE_COUNT = 2;
+
+/** The git configuration every invocation gets through the environment. Pure. */
+export function sessionConfig(allowInsecure: boolean): [string, string][] {
+  // Only the plain transports: never ext:: or other remote helpers that run commands. The insecure ones are
+  // "never" unless allowed, which also stops an https server from redirecting git to http.
+  const transports: [string, boolean][] = [['https', true], ['ssh', true], ['http', allowInsecure], ['git', allowInsecure], ['file', allowInsecure]];
+  return [
+    ['protocol.allow', 'never'],
+    ...transports.map(([p, ok]): [string, string] => [`protocol.${p}.allow`, ok ? 'always' : 'never']),
+    ['http.lowSpeedLimit', String(LOW_SPEED_BYTES)],
+    ['http.lowSpeedTime', String(LOW_SPEED_SECONDS)],
+  ];
+}
+
+export async function openSession(auth: GitAuth | undefined, opts: SessionOptions = {}): Promise<GitSession> {
+  const extraEnv = opts.extraEnv ?? {};
   const dir = await mkdtemp(join(tmpdir(), 'keelson-git-'));
   await chmod(dir, 0o700);
   const home = join(dir, 'home');
@@ -94,7 +146,8 @@ export async function openSession(auth: GitAuth | undefined, extraEnv: Record<st
   const knownHosts = join(dir, 'known_hosts');
   await writeFile(knownHosts, auth?.knownHosts ?? '', { mode: 0o600 });
   const sshArgs = ['ssh', '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${shellQuote(knownHosts)}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20'];
+    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20',
+    '-o', `ServerAliveInterval=${SSH_ALIVE_INTERVAL}`, '-o', `ServerAliveCountMax=${SSH_ALIVE_COUNT}`];
   if (auth?.identity) {
     const identity = join(dir, 'identity');
     await writeFile(identity, auth.identity.endsWith('\n') ? auth.identity : auth.identity + '\n', { mode: 0o600 });
@@ -103,6 +156,8 @@ export async function openSession(auth: GitAuth | undefined, extraEnv: Record<st
   const env: Record<string, string> = {
     PATH: SAFE_PATH, HOME: home, LANG: 'C', LC_ALL: 'C',
     GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+    // Never download a blob a filtered fetch left out behind Keelson's back (honoured by git >= 2.44).
+    GIT_NO_LAZY_FETCH: '1',
     GIT_ASKPASS: askpass, SSH_ASKPASS: askpass, GIT_SSH_COMMAND: sshArgs.join(' '), GIT_SSH_VARIANT: 'ssh',
     KEELSON_GIT_USERNAME: auth?.username ?? (auth?.password ? 'git' : ''), KEELSON_GIT_PASSWORD: auth?.password ?? '',
     ...extraEnv,
@@ -112,9 +167,8 @@ export async function openSession(auth: GitAuth | undefined, extraEnv: Record<st
     await writeFile(ca, auth.caCert, { mode: 0o600 });
     env.GIT_SSL_CAINFO = ca;
   }
-  // Config through the environment, not `-c` (arguments are visible in process listings). Only the plain
-  // transports are allowed: never ext:: or other remote helpers that run commands.
-  const config: [string, string][] = [['protocol.allow', 'never'], ...['https', 'http', 'ssh', 'git', 'file'].map((p): [string, string] => [`protocol.${p}.allow`, 'always'])];
+  // Config through the environment, not `-c` (arguments are visible in process listings).
+  const config = sessionConfig(opts.allowInsecure ?? false);
   if (auth?.bearerToken) config.push(['http.extraHeader', `Authorization: Bearer ${auth.bearerToken}`]);
   env.GIT_CONFIG_COUNT = String(config.length);
   config.forEach(([k, v], i) => { env[`GIT_CONFIG_KEY_${i}`] = k; env[`GIT_CONFIG_VALUE_${i}`] = v; });
@@ -167,20 +221,39 @@ export async function hasCommit(session: GitSession, dir: string, sha: string): 
 
 /**
  * Makes `sha` present in the cache: nothing if it already is, else a shallow fetch of fetchRef; a pinned commit
- * that the server will not serve by SHA falls back to fetching the branches' full history.
+ * that the server will not serve by SHA falls back to fetching the branches' full history. With `maxBlobBytes`,
+ * blobs larger than that are not downloaded at all (a partial fetch, `--filter=blob:limit`), where the server
+ * supports filters (GitHub, GitLab, and git with uploadpack.allowFilter); others send everything, as before.
  */
-export async function fetchCommit(session: GitSession, dir: string, url: string, fetchRef: string, sha: string, signal?: AbortSignal): Promise<void> {
+export async function fetchCommit(session: GitSession, dir: string, url: string, fetchRef: string, sha: string, signal?: AbortSignal, maxBlobBytes?: number): Promise<void> {
   if (await hasCommit(session, dir, sha)) return;
   const isSha = /^[0-9a-f]{40}$/.test(fetchRef);
   const refspec = isSha ? fetchRef : `+${fetchRef}:refs/keelson/target`;
+  const filter = maxBlobBytes === undefined ? [] : [`--filter=blob:limit=${maxBlobBytes + 1}`];
   try {
-    await git(session, ['-C', dir, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, refspec], { signal });
+    await git(session, ['-C', dir, 'fetch', '--quiet', '--depth=1', '--no-tags', ...filter, '--', url, refspec], { signal });
   } catch (err) {
     if (!isSha) throw err;
     const shallow = existsSync(join(dir, 'shallow'));
-    await git(session, ['-C', dir, 'fetch', '--quiet', '--no-tags', ...(shallow ? ['--unshallow'] : []), '--', url, '+refs/heads/*:refs/keelson/heads/*'], { signal });
+    await git(session, ['-C', dir, 'fetch', '--quiet', '--no-tags', ...filter, ...(shallow ? ['--unshallow'] : []), '--', url, '+refs/heads/*:refs/keelson/heads/*'], { signal });
   }
   if (!(await hasCommit(session, dir, sha))) throw new GitError(`commit ${sha} is not in the repository after fetching ${fetchRef}`);
+}
+
+/**
+ * Ids of objects under basePath at sha that a filtered fetch left out (too big to download). Listed with
+ * `rev-list --missing=print`, which never fetches them: `cat-file` on such a blob would download it lazily.
+ */
+export async function missingObjects(session: GitSession, dir: string, sha: string, basePath: string): Promise<Set<string>> {
+  const tree = basePath === '.' ? `${sha}^{tree}` : `${sha}:${basePath}`;
+  let out: string;
+  try { out = (await git(session, ['-C', dir, 'rev-list', '--objects', '--missing=print', '--no-object-names', tree], { maxOutput: MAX_LISTING })).toString('utf8'); } catch (err) {
+    if ((err as { outputOverflow?: boolean }).outputOverflow) throw new RevisionTooLargeError(`the tree under spec.path "${basePath}" at commit ${sha} holds too many objects to list; narrow spec.path or split the repository`);
+    throw err;
+  }
+  const missing = new Set<string>();
+  for (const line of out.split('\n')) if (line.startsWith('?')) missing.add(line.slice(1).trim());
+  return missing;
 }
 
 /** Paths and blob ids of regular files under basePath at sha ("." = whole tree). */
@@ -191,7 +264,11 @@ export async function listFiles(session: GitSession, dir: string, sha: string, b
     }
   }
   const args = ['-C', dir, 'ls-tree', '-r', '-z', '--full-tree', sha, ...(basePath === '.' ? [] : ['--', basePath])];
-  const out = (await git(session, args)).toString('utf8');
+  let out: string;
+  try { out = (await git(session, args, { maxOutput: MAX_LISTING })).toString('utf8'); } catch (err) {
+    if ((err as { outputOverflow?: boolean }).outputOverflow) throw new RevisionTooLargeError(`the tree under spec.path "${basePath}" at commit ${sha} lists over ${MAX_LISTING} bytes of file names; narrow spec.path or split the repository`);
+    throw err;
+  }
   const files: { path: string; oid: string }[] = [];
   for (const entry of out.split('\0')) {
     const m = /^(\d{6}) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
@@ -201,10 +278,24 @@ export async function listFiles(session: GitSession, dir: string, sha: string, b
   return files;
 }
 
-/** Contents of blobs in one `git cat-file --batch` process. */
-export async function readBlobs(session: GitSession, dir: string, oids: readonly string[]): Promise<Buffer[]> {
+/** The size git records for each blob, in one `git cat-file --batch-check` process, without reading contents. */
+export async function blobSizes(session: GitSession, dir: string, oids: readonly string[]): Promise<number[]> {
   if (oids.length === 0) return [];
-  const out = await git(session, ['-C', dir, 'cat-file', '--batch'], { input: oids.join('\n') + '\n' });
+  const out = (await git(session, ['-C', dir, 'cat-file', '--batch-check'], { input: oids.join('\n') + '\n' })).toString('utf8');
+  const lines = out.split('\n');
+  return oids.map((oid, i) => {
+    const m = /^([0-9a-f]+) blob (\d+)$/.exec(lines[i] ?? '');
+    if (!m || m[1] !== oid) throw new GitError(`could not read the size of blob ${oid}: ${(lines[i] ?? '').slice(0, 80)}`);
+    return Number(m[2]);
+  });
+}
+
+/** Contents of blobs in one `git cat-file --batch` process; `maxBytes` bounds what is kept (their total size). */
+export async function readBlobs(session: GitSession, dir: string, oids: readonly string[], maxBytes?: number): Promise<Buffer[]> {
+  if (oids.length === 0) return [];
+  // The batch output adds a header line (< 100 bytes) and a newline per blob to the contents.
+  const maxOutput = maxBytes === undefined ? undefined : maxBytes + oids.length * 100;
+  const out = await git(session, ['-C', dir, 'cat-file', '--batch'], { input: oids.join('\n') + '\n', ...(maxOutput === undefined ? {} : { maxOutput }) });
   const blobs: Buffer[] = [];
   let at = 0;
   for (const oid of oids) {

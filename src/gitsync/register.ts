@@ -10,13 +10,16 @@ import { isNotFound } from '../kube/client.js';
 import { CRDS, GITSYNCS, keyOf } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
+import { removeStaleEntries } from './cache.js';
 import { Discovery } from './discovery.js';
 import { KeyedMutex } from './git.js';
-import { HOOK_PREFIX, hookHandler } from './hooks.js';
+import { HookRateLimiter, WebhookSecretCache } from './hook-guard.js';
+import { HOOK_PREFIX, hookHandler, tokenLoader } from './hooks.js';
 import { REQUESTED_AT } from './spec.js';
 import { GitSyncer } from './syncer.js';
 
 export const GITSYNC_CRD = 'gitsyncs.keelson.dev';
+const CACHE_SWEEP_MS = 10 * 60_000;
 
 /** What triggers a sync: a new generation, deletion or a new requested-at; status writes do not. */
 interface GitSyncRecord { readonly generation: number; readonly deleting: boolean; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined }
@@ -36,6 +39,8 @@ export function registerGitSync(ctx: FeatureContext): void {
     client: manager.client, discovery: new Discovery(manager.client), logger: log, events: manager.events,
     metrics: manager.metrics, cacheDir, mutex: new KeyedMutex(),
     identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
+    allowInsecureGit: options.gitsync.allowInsecureGit,
+    limits: { maxBytes: options.gitsync.maxRevisionBytes, maxObjects: options.gitsync.maxRevisionObjects },
   });
   const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
     await store.waitForSync(signal);
@@ -63,12 +68,23 @@ export function registerGitSync(ctx: FeatureContext): void {
       }
       if (signal.aborted) return;
       store.start();
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      // Cache folders of GitSyncs deleted while no controller ran (or whose delete was missed) go once the store
+      // has synced, and every 10 minutes after that.
+      await store.waitForSync(signal);
+      while (!signal.aborted) {
+        try {
+          const removed = await removeStaleEntries(cacheDir, (ns, name) => store.get(keyOf(ns, name)) !== undefined);
+          if (removed.length > 0) log.info({ removed: removed.length }, 'removed Git cache folders of GitSyncs that no longer exist');
+        } catch (err) {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, `could not clean the Git cache ${cacheDir}; retrying later`);
+        }
+        await sleep(CACHE_SWEEP_MS, signal);
+      }
       await store.stop();
     },
   });
   manager.http.route('POST', HOOK_PREFIX, hookHandler({
-    client: manager.client, logger: log,
+    logger: log, secrets: new WebhookSecretCache(tokenLoader(manager.client)), limiter: new HookRateLimiter(),
     webhookSecretOf: (ns, name) => store.get(keyOf(ns, name))?.webhookSecret,
     trigger: (ns, name) => queue.add(keyOf(ns, name)),
   }));

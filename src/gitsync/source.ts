@@ -1,16 +1,25 @@
 // One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
-// at spec.path; then rendering against API discovery. Used by the syncer and by `keelson diff`.
+// at spec.path; then rendering against API discovery. Transport policy and size limits are checked here, before
+// anything is read. Used by the syncer and by `keelson diff`.
 
+import { realpath } from 'node:fs/promises';
 import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
-import { type GitAuth, type KeyedMutex, ensureRepo, fetchCommit, listFiles, lsRemote, openSession, readBlobs, repoDirFor } from './git.js';
+import { type GitAuth, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, missingObjects, openSession, readBlobs, repoDirFor } from './git.js';
+import { DEFAULT_LIMITS, type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import { type DesiredObject, type SourceFile, finalize, isManifestPath, parseFiles } from './render.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
+import { filePathOf, isWithin, transportVerdict } from './transport.js';
 import { trustedKeysOf, verifyCommit } from './verify.js';
+
+/** The GitSync's URL uses a transport the controller does not allow; nothing was fetched. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+}
 
 /** A Secret the GitSync names is missing or unusable; the message says which and what to put in it. */
 export class SecretRefError extends Error {
@@ -55,13 +64,34 @@ export interface FetchOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called with the revision as soon as it is resolved (before fetch), so a failure can still name it. */
   readonly onResolved?: (revision: string) => void;
+  /** http://, git:// and file:// allowed (--allow-insecure-git); default false. */
+  readonly allowInsecure?: boolean;
+  /** Default DEFAULT_LIMITS (64 MiB, 10,000 objects); only maxBytes is used here, objects are counted in rendering. */
+  readonly limits?: RevisionLimits;
+}
+
+/**
+ * Refuses a URL the transport policy forbids before anything (Secrets, git) is touched. For file:// the real path
+ * is checked too, so a symlink cannot lead into the Git cache.
+ */
+export async function checkTransport(url: string, allowInsecure: boolean, cacheDir: string): Promise<void> {
+  const verdict = transportVerdict(url, { allowInsecure, cacheDir });
+  if (!verdict.ok) throw new TransportError(verdict.message);
+  const path = filePathOf(url);
+  if (path === undefined) return;
+  const real = await realpath(path).catch(() => path);
+  const cache = await realpath(cacheDir).catch(() => cacheDir);
+  if (isWithin(real, cache) || isWithin(cache, real)) throw new TransportError(`spec.url file://${path} resolves into or above the controller's Git cache, where other GitSyncs' repositories are kept; point it at a repository elsewhere`);
 }
 
 /** Resolves, fetches, verifies and reads the manifests of the revision the GitSync's ref points at now. */
 export async function fetchRevision(o: FetchOptions): Promise<Revision> {
+  const allowInsecure = o.allowInsecure ?? false;
+  await checkTransport(o.spec.url, allowInsecure, o.cacheDir);
+  const limits = o.limits ?? DEFAULT_LIMITS;
   const auth = await readAuth(o.client, o.namespace, o.spec);
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
-  const session = await openSession(auth);
+  const session = await openSession(auth, { allowInsecure });
   try {
     return await o.mutex.with(o.spec.url, async () => {
       const refs = o.spec.ref.kind === 'commit' ? new Map<string, string>() : parseLsRemote(await lsRemote(session, o.spec.url, lsRemotePatterns(o.spec.ref), o.signal));
@@ -70,10 +100,19 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       o.onResolved?.(revision);
       const dir = repoDirFor(o.cacheDir, o.namespace, o.name, o.spec.url);
       await ensureRepo(session, dir, o.signal);
-      await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal);
+      await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
       if (keys) await verifyCommit(session, dir, resolved.sha, keys, o.signal);
       const listed = (await listFiles(session, dir, resolved.sha, o.spec.path)).filter((f) => isManifestPath(f.path, o.spec.path));
-      const blobs = await readBlobs(session, dir, listed.map((f) => f.oid));
+      // A manifest the filtered fetch left out is by itself over the limit; it is never downloaded.
+      const missing = await missingObjects(session, dir, resolved.sha, o.spec.path);
+      const tooBig = listed.filter((f) => missing.has(f.oid)).map((f) => f.path);
+      if (tooBig.length > 0) {
+        throw new RevisionTooLargeError(`revision ${revision}: ${tooBig.slice(0, 3).join(', ')}${tooBig.length > 3 ? ` and ${tooBig.length - 3} more` : ''} ${tooBig.length === 1 ? 'is' : 'are each'} over the limit of ${formatBytes(limits.maxBytes)} (--max-revision-bytes) and ${tooBig.length === 1 ? 'was' : 'were'} not downloaded. Narrow spec.path or split the repository`);
+      }
+      // Sizes first: a revision over the limit is refused before one byte of it is read into memory.
+      const sizes = await blobSizes(session, dir, listed.map((f) => f.oid));
+      checkRevisionBytes(listed.map((f, i) => ({ path: f.path, size: sizes[i]! })), limits.maxBytes, `revision ${revision}`);
+      const blobs = await readBlobs(session, dir, listed.map((f) => f.oid), limits.maxBytes);
       const files = listed.map((f, i) => ({ path: f.path, content: blobs[i]!.toString('utf8') }));
       return { revision, sha: resolved.sha, files };
     });
@@ -83,8 +122,8 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
 }
 
 /** Parses and validates the files and gives every object its namespace and owner labels. */
-export async function renderRevision(files: readonly SourceFile[], spec: GitSyncSpec, owner: { namespace: string; name: string }, discovery: Discovery): Promise<DesiredObject[]> {
-  const parsed = parseFiles(files);
+export async function renderRevision(files: readonly SourceFile[], spec: GitSyncSpec, owner: { namespace: string; name: string }, discovery: Discovery, limits: RevisionLimits = DEFAULT_LIMITS): Promise<DesiredObject[]> {
+  const parsed = parseFiles(files, limits.maxObjects);
   const scopes = new Map<string, boolean | undefined>();
   for (const p of parsed) {
     const key = `${p.group}/${p.version}/${p.kind}`;

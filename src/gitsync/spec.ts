@@ -89,11 +89,19 @@ function secretName(spec: Record<string, unknown>, field: string): string | unde
   return name;
 }
 
-function duration(spec: Record<string, unknown>, field: string, fallback: number): number {
+/**
+ * The longest spec.timeout: one sync holds one of --max-concurrent-syncs slots for at most this long. A larger
+ * value is refused (InvalidSpec) rather than clamped, so what runs is what the spec says; the default
+ * (the interval, at least 1m) is capped at it.
+ */
+export const MAX_TIMEOUT_MS = 30 * 60_000;
+
+function duration(spec: Record<string, unknown>, field: string, fallback: number, max = Infinity): number {
   const t = str(spec, field);
   if (t === undefined) return fallback;
   const ms = parseDuration(t);
   if (ms === undefined || ms <= 0) throw new SpecError(`spec.${field} "${t}" is not a positive duration such as 30s, 5m or 1h`);
+  if (ms > max) throw new SpecError(`spec.${field} "${t}" is over the ceiling of ${max / 60_000}m; use ${max / 60_000}m or less`);
   return ms;
 }
 
@@ -182,7 +190,7 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
     verify,
     webhookSecretRef: secretName(spec, 'webhookSecretRef'),
     suspend: spec.suspend === true,
-    timeoutMs: duration(spec, 'timeout', Math.max(intervalMs, 60_000)),
+    timeoutMs: duration(spec, 'timeout', Math.min(Math.max(intervalMs, 60_000), MAX_TIMEOUT_MS), MAX_TIMEOUT_MS),
   };
 }
 

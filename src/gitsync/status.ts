@@ -7,7 +7,8 @@ import type { Condition, GitSyncStatus } from './spec.js';
 export type Reason =
   | 'ReconciliationSucceeded' | 'Progressing' | 'InvalidSpec' | 'GitOperationFailed' | 'VerificationFailed'
   | 'ValidationFailed' | 'ApplyFailed' | 'PruneFailed' | 'EmptyRevision' | 'ReconciliationFailed' | 'Suspended'
-  | 'ServiceAccountRequired' | 'Forbidden';
+  | 'ServiceAccountRequired' | 'Forbidden'
+  | 'InsecureTransport' | 'RevisionTooLarge';
 
 /** Replaces (or adds) a condition; lastTransitionTime moves only when status changes. */
 export function setCondition(conditions: readonly Condition[] | undefined, next: Condition, now: string): Condition[] {

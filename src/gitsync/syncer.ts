@@ -5,8 +5,7 @@
 // written and pruned with the GitSync's identity (identity.ts); the GitSync, its Secrets, status and Events use
 // Keelson's own.
 
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import { type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { type EventRecorder, involvedObjectOf } from '../kube/events.js';
 import { GITSYNCS, splitKey } from '../kube/resources.js';
@@ -15,13 +14,15 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { ApplyError, ForbiddenError, ValidationError, apiMessage, applyPlan, forbiddenMessage, planRevision } from './apply.js';
 import type { Discovery } from './discovery.js';
-import { GitError, type KeyedMutex } from './git.js';
+import { removeStaleEntries } from './cache.js';
+import { GitError, type KeyedMutex, repoDirFor } from './git.js';
 import { type Identity, type IdentityPolicy, identityFor, identityName } from './identity.js';
+import { type RevisionLimits, RevisionTooLargeError } from './limits.js';
 import { emptyRevisionBlocked, inventoryOf, pruneVerdict, staleEntries } from './prune.js';
 import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
-import { SecretRefError, fetchRevision, renderRevision } from './source.js';
+import { SecretRefError, TransportError, fetchRevision, renderRevision } from './source.js';
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
 import { VerificationError } from './verify.js';
@@ -36,6 +37,10 @@ export interface SyncerDeps {
   readonly mutex: KeyedMutex;
   /** Whose rights apply a GitSync's content: --controller-namespace and --default-service-account. */
   readonly identityPolicy: IdentityPolicy;
+  /** --allow-insecure-git */
+  readonly allowInsecureGit: boolean;
+  /** --max-revision-bytes and --max-revision-objects */
+  readonly limits: RevisionLimits;
 }
 
 class EmptyRevisionError extends Error {}
@@ -44,6 +49,8 @@ class PruneError extends Error {}
 /** The condition reason for a failure, and whether retrying can help without a change to the GitSync. */
 export function classify(err: unknown): Reason {
   if (err instanceof ForbiddenError) return 'Forbidden';
+  if (err instanceof TransportError) return 'InsecureTransport';
+  if (err instanceof RevisionTooLargeError) return 'RevisionTooLarge';
   if (err instanceof VerificationError) return 'VerificationFailed';
   if (err instanceof RenderError || err instanceof ValidationError) return 'ValidationFailed';
   if (err instanceof GitError || err instanceof RefError || err instanceof SecretRefError) return 'GitOperationFailed';
@@ -99,8 +106,13 @@ export class GitSyncer {
     const owner = { namespace: ns, name };
     let revision: string | undefined;
     try {
-      const rev = await fetchRevision({ client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; } });
-      const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery);
+      // A changed URL gets a new cache folder; the old one goes now rather than when the GitSync is deleted.
+      await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
+      const rev = await fetchRevision({
+        client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; },
+        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits,
+      });
+      const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits);
       const inventory = inventoryOf(objects);
       const allowEmpty = obj.metadata.annotations?.[ALLOW_EMPTY] === 'true';
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {
@@ -137,7 +149,8 @@ export class GitSyncer {
       const message = timeout.aborted
         ? `sync timed out after ${Math.round(spec.timeoutMs / 1000)}s (spec.timeout)${revision ? ` at revision ${revision}` : ''}`
         : redact(err instanceof Error ? (err.name === 'ApiError' ? apiMessage(err) : err.message) : String(err));
-      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision }, { ready: 'False', reason, message }, log);
+      // A refused transport stays refused until the spec or the controller's flags change: Stalled, like InvalidSpec.
+      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision }, { ready: 'False', reason, message, stalled: reason === 'InsecureTransport' }, log);
       this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
     } finally {
       this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);
@@ -246,8 +259,6 @@ export class GitSyncer {
   private async forget(namespace: string, name: string): Promise<void> {
     this.deps.metrics.gitsyncDrifted.remove({ namespace, name });
     this.deps.metrics.gitsyncLastApplied.remove({ namespace, name });
-    const prefix = `${namespace}_${name}_`;
-    const entries = await readdir(this.deps.cacheDir).catch(() => [] as string[]);
-    for (const e of entries) if (e.startsWith(prefix) && /^[0-9a-f]{16}$/.test(e.slice(prefix.length))) await rm(join(this.deps.cacheDir, e), { recursive: true, force: true });
+    await removeStaleEntries(this.deps.cacheDir, (ns, n) => !(ns === namespace && n === name));
   }
 }

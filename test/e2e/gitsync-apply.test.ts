@@ -42,7 +42,7 @@ describe('gitsync: apply, update, prune, drift', () => {
     [cp, servers] = await Promise.all([startControlPlane(), startGitServers()]);
     await letServiceAccountsApply(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git']);
   });
   after(async () => {
     await ctl?.stop();
@@ -218,7 +218,7 @@ spec:
     const synced = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
     await ctl.stop();
     rmSync(cache, { recursive: true, force: true });
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git']);
     await eventually('three syncs after the restart', async () => metricValue(await ctl.metrics(), 'keelson_gitsync_runs_total', { namespace: ns, name: 'app', result: 'success' }) >= 3, 20_000);
     assert.deepEqual(await rvs(), before);
     const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);

@@ -36,7 +36,7 @@ describe('gitsync: credentials, signatures, refs', () => {
     await installGitSyncCrd(cp.client);
     await letServiceAccountsApply(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git']);
     const { password, bearerToken } = servers.httpAuth;
     // The private key's body lines, each long enough to be recognisable if it leaked.
     const keyLines = servers.ssh.identity.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));

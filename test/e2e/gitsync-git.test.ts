@@ -35,7 +35,7 @@ describe('gitsync: git against real servers', () => {
 
   const spec = (s: Record<string, unknown>): GitSyncSpec => parseSpec({ metadata: { name: 'g', namespace: 'ns' }, spec: { interval: '1s', ...s } });
   const fetch = (name: string, s: GitSyncSpec, secrets: Record<string, Record<string, string>> = {}) =>
-    fetchRevision({ client: fakeClient(secrets), namespace: 'ns', name, spec: s, cacheDir: cache, mutex });
+    fetchRevision({ client: fakeClient(secrets), namespace: 'ns', name, spec: s, cacheDir: cache, mutex, allowInsecure: true });
 
   it('fetches a branch over git:// and a new commit after a push, reading only manifests under path', async () => {
     const repo = servers.repo('daemon');
@@ -130,7 +130,7 @@ describe('gitsync: git against real servers', () => {
 
   it('never runs remote helpers such as ext:: even if a URL got past validation', async () => {
     const marker = join(cache, 'pwned');
-    const session = await openSession(undefined);
+    const session = await openSession(undefined, { allowInsecure: true });
     try {
       const { lsRemote } = await import('../../src/gitsync/git.js');
       await assert.rejects(lsRemote(session, `ext::sh -c touch% ${marker}`, []), /transport 'ext' not allowed/);
@@ -166,7 +166,7 @@ describe('gitsync: git against real servers', () => {
     const keys = trustedKeysOf({ 'pgp.asc': trusted.armoredPublicKey, 'ssh.pub': `${sshTrusted.publicKey} ci@example.com\n` });
     assert.equal(keys.pgp.length, 1);
     assert.equal(keys.ssh.length, 1);
-    const session = await openSession(undefined as GitAuth | undefined);
+    const session = await openSession(undefined as GitAuth | undefined, { allowInsecure: true });
     try {
       const check = async (sha: string) => {
         await fetch('signed', spec({ url: servers.daemonUrl('signed') }));

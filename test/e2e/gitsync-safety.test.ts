@@ -30,7 +30,7 @@ describe('gitsync: bad revisions, suspend, triggers, CLI', () => {
     await installGitSyncCrd(cp.client);
     await letServiceAccountsApply(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS]);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git']);
   });
   after(async () => {
     await ctl?.stop();

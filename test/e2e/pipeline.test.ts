@@ -59,7 +59,7 @@ describe('pipeline: Git → SealedSecret → Secret → roll, exactly once', () 
     await installGitSyncCrd(cp.client);
     await createNamespace(cp.client, 'keelson-system');
     await createNamespace(cp.client, NS);
-    controller = await startController(cp, ['--key-size', '2048']);
+    controller = await startController(cp, ['--key-size', '2048', '--allow-insecure-git']);
     cert = await eventually('the sealing certificate', async () => { const r = await fetch(`${controller.httpUrl}/v1/cert.pem`); return r.ok ? r.text() : undefined; });
     repo = git.repo('shop');
   });

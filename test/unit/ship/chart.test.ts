@@ -194,6 +194,9 @@ describe('chart: values', () => {
     assert.equal(values.sealing.keyRenewPeriod, def('key-renew-period'));
     assert.equal(values.sealing.keySize, def('key-size'));
     assert.equal(values.gitsync.maxConcurrentSyncs, def('max-concurrent-syncs'));
+    assert.equal(values.gitsync.allowInsecureGit, def('allow-insecure-git'));
+    assert.equal(values.gitsync.maxRevisionBytes, def('max-revision-bytes'));
+    assert.equal(values.gitsync.maxRevisionObjects, def('max-revision-objects'));
     assert.equal(values.shutdownTimeout, def('shutdown-timeout'));
     assert.equal(values.logLevel, def('log-level'));
     assert.equal(values.gitsync.applyClusterRoleBinding.enabled, false, 'the broad Git-sync binding is opt-in');
