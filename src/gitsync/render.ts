@@ -3,7 +3,7 @@
 // target namespace, duplicates rejected, owner labels added. Pure: files and API scopes in, objects or an error
 // naming the file and object out.
 
-import { parseAllDocuments } from 'yaml';
+import { type CST, Composer, type Document, LineCounter, Parser, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { KubeObject } from '../kube/types.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
 
@@ -31,6 +31,90 @@ export class RenderError extends Error {
 }
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+
+/**
+ * Deepest collection nesting a manifest may have. yaml's composer (and later JSON.stringify and canonical JSON)
+ * recurse once per level: a 4 KB file of nested `[` overflowed the stack, and repeated overflows crashed the whole
+ * process in V8's RegExp compiler. Kubernetes objects, CRD schemas included, stay far below this.
+ */
+export const MAX_NESTING = 100;
+
+/** Deepest collection nesting in one CST token, walked with an explicit stack (yaml's CST parser is iterative). */
+export function yamlNestingDepth(token: CST.Token): number {
+  let max = 0;
+  const stack: [CST.Token | null | undefined, number][] = [[token, 0]];
+  while (stack.length > 0) {
+    const [t, depth] = stack.pop()!;
+    if (!t) continue;
+    if (t.type === 'document') stack.push([t.value, depth]);
+    else if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
+      max = Math.max(max, depth + 1);
+      for (const item of t.items) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return max;
+}
+
+/** Deepest array/object nesting in JSON text (strings skipped); linear, never recursive. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/**
+ * Offset of the first repeated key of any mapping in the document, or undefined. yaml's own uniqueKeys check
+ * compares each key with every earlier one (a 150 KB map of distinct keys took 4.7 s); this uses one Set per map.
+ */
+export function duplicateKeyOffset(doc: Document.Parsed): number | undefined {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        if (isScalar(pair.key)) {
+          if (seen.has(pair.key.value)) return pair.key.range?.[0] ?? 0;
+          seen.add(pair.key.value);
+        } else stack.push(pair.key);
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) stack.push(...node.items);
+  }
+  return undefined;
+}
+
+/** The documents of one YAML file, refusing nesting past MAX_NESTING before yaml's recursive composer sees it. */
+function yamlDocuments(file: string, content: string) {
+  const lines = new LineCounter();
+  const composer = new Composer({ uniqueKeys: false });
+  function* bounded(tokens: Generator<CST.Token>): Generator<CST.Token> {
+    let doc = 0;
+    for (const t of tokens) {
+      if (t.type === 'document') doc++;
+      if (yamlNestingDepth(t) > MAX_NESTING) throw new RenderError(`${file} (document ${Math.max(doc, 1)}): nested deeper than ${MAX_NESTING} levels`);
+      yield t;
+    }
+  }
+  const docs = [...composer.compose(bounded(new Parser(lines.addNewLine).parse(content)))];
+  const where = (offset: number) => { const { line, col } = lines.linePos(offset); return ` at line ${line}, column ${col}`; };
+  return docs.map((d) => {
+    if (d.errors[0]) return { doc: d, error: `${d.errors[0].message.split('\n')[0]}${where(d.errors[0].pos[0])}` };
+    const dup = duplicateKeyOffset(d);
+    return { doc: d, error: dup === undefined ? undefined : `Map keys must be unique${where(dup)}` };
+  });
+}
 
 /** Whether a repository path is a manifest under basePath ("." is the whole repository). */
 export function isManifestPath(path: string, basePath: string): boolean {
@@ -83,17 +167,18 @@ export function parseFiles(files: readonly SourceFile[]): ParsedObject[] {
   const out: ParsedObject[] = [];
   for (const f of sorted) {
     if (/\.json$/i.test(f.path)) {
+      if (jsonNestingDepth(f.content) > MAX_NESTING) throw new RenderError(`${f.path}: nested deeper than ${MAX_NESTING} levels`);
       let raw: unknown;
       try { raw = JSON.parse(f.content); } catch (err) { throw new RenderError(`${f.path}: invalid JSON: ${(err as Error).message}`); }
       out.push(...objectsOf(raw, f.path, 1));
       continue;
     }
-    const docs = parseAllDocuments(f.content, { prettyErrors: true, uniqueKeys: true });
-    if (!Array.isArray(docs)) throw new RenderError(`${f.path}: could not be parsed as YAML`);
-    docs.forEach((d, i) => {
-      const err = d.errors[0];
-      if (err) throw new RenderError(`${f.path} (document ${i + 1}): invalid YAML: ${err.message.split('\n')[0]}`);
-      out.push(...objectsOf(d.toJS({ maxAliasCount: 100 }), f.path, i + 1));
+    yamlDocuments(f.path, f.content).forEach(({ doc: d, error }, i) => {
+      if (error) throw new RenderError(`${f.path} (document ${i + 1}): invalid YAML: ${error}`);
+      let raw: unknown;
+      // Too many aliases (a "billion laughs") is the author's to fix, like any other invalid YAML.
+      try { raw = d.toJS({ maxAliasCount: 100 }); } catch (err) { throw new RenderError(`${f.path} (document ${i + 1}): invalid YAML: ${(err as Error).message.split('\n')[0]}`); }
+      out.push(...objectsOf(raw, f.path, i + 1));
     });
   }
   return out;
