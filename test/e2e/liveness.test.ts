@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/wait.js';
 
 const script = fileURLToPath(new URL('../support/blocked-loop.ts', import.meta.url));
-const MAX_BLOCK_MS = 300;
+// Stalls under a tenth of the limit (100 ms) never count, so scheduling jitter on a loaded machine cannot flake this.
+const MAX_BLOCK_MS = 1000;
 const WINDOW_MS = 3000;
 
 describe('/healthz and a blocked event loop', () => {
@@ -41,16 +42,16 @@ describe('/healthz and a blocked event loop', () => {
   });
 
   it('answers 503 naming the stall after a block over the limit, also to a probe sent during the block, then recovers', async () => {
-    child.stdin.write('block 1500\n');
-    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.write('block 2500\n');
+    await new Promise((r) => setTimeout(r, 500));
     // Sent while the loop is frozen: answered only after it, and already unhealthy.
     const during = await healthz();
     assert.equal(during.status, 503);
-    assert.match(during.text, /^unhealthy: event loop (was )?blocked for 1\.\ds/);
+    assert.match(during.text, /^unhealthy: event loop (was )?blocked for [2-9]\.\ds/);
     assert.equal((await lines.next()).value, 'unblocked');
     const afterBlock = await healthz();
     assert.equal(afterBlock.status, 503);
-    assert.match(afterBlock.text, /was blocked for 1\.\ds .* ago \(limit 0\.3s\)/);
+    assert.match(afterBlock.text, /was blocked for [2-9]\.\ds .* ago \(limit 1\.0s\)/);
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal((await healthz()).status, 503, 'still failing inside the window');
     await eventually('/healthz recovers after the window', async () => (await healthz()).status === 200, 5000);
@@ -58,11 +59,11 @@ describe('/healthz and a blocked event loop', () => {
 
   it('answers 503 when shorter stalls keep recurring', async () => {
     for (let i = 0; i < 5; i++) {
-      child.stdin.write('block 100\n');
+      child.stdin.write('block 300\n');
       assert.equal((await lines.next()).value, 'unblocked');
     }
     const r = await healthz();
     assert.equal(r.status, 503);
-    assert.match(r.text, /blocked \d+ times for 0\.\ds in total/);
+    assert.match(r.text, /blocked \d+ times for \d\.\ds in total/);
   });
 });
