@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Parser, parseAllDocuments, stringify } from 'yaml';
-import { MAX_NESTING, RenderError, jsonNestingDepth, parseFiles, yamlNestingDepth } from '../../../src/gitsync/render.js';
+import { MAX_NESTING, RenderError, finalize, jsonNestingDepth, parseFiles, yamlNestingDepth } from '../../../src/gitsync/render.js';
 import { KiB, MiB, anyText, assertFast, grammar, onlyThrows, repeated } from '../../support/props.js';
 
 const YAML = ['a', 'b', ':', ': ', '- ', '? ', '\n', '  ', '[', ']', '{', '}', ',', '"', "'", '#', '&x ', '*x', '!!str ', '|', '>', '---\n', '...\n', '%YAML 1.2\n', '\\', '<<: ', 'kind: List\n', 'items:\n', '\t', '1', 'null', '~'];
@@ -41,6 +41,21 @@ describe('manifest rendering (properties)', () => {
       const list = { apiVersion: 'v1', kind: 'List', items: unique };
       assert.deepEqual(parseFiles([{ path: 'm.json', content: JSON.stringify(list) }]).map((p) => clean(p.object)), unique.map(clean));
     }), { numRuns: 200 });
+  });
+
+  it('finalize: namespaced objects get one, cluster-scoped ones lose it, ids are unique or it is a RenderError', () => {
+    fc.assert(fc.property(fc.array(object, { maxLength: 8 }), name, (objects, target) => {
+      const parsed = parseFiles([{ path: 'f.json', content: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) }]);
+      const scope = (_g: string, _v: string, kind: string) => (kind === 'Widget' ? undefined : kind !== 'Namespace' && kind !== 'ConfigMap' ? true : kind === 'ConfigMap');
+      const out = onlyThrows(() => finalize(parsed, { targetNamespace: target, owner: { namespace: 'team', name: 'g' }, scope }), RenderError);
+      if (!out) return;
+      assert.equal(new Set(out.map((o) => o.id)).size, out.length);
+      for (const o of out) {
+        assert.equal(o.object.metadata.namespace === undefined, !o.namespaced);
+        if (o.namespaced) assert.equal(o.object.metadata.namespace, parsed[out.indexOf(o)]!.object.metadata.namespace || target);
+        assert.equal(o.object.metadata.labels?.['gitsync.keelson.dev/name'], 'g');
+      }
+    }), { numRuns: 300 });
   });
 
   it('finds duplicate keys exactly where yaml\'s own (quadratic) uniqueKeys check does', () => {
