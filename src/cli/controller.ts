@@ -36,6 +36,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   const manager = new Manager({
     client, logger, metrics, events,
     httpAddr: options.httpAddr, metricsAddr: options.metricsAddr, shutdownTimeoutMs: options.shutdownTimeoutMs,
+    maxEventLoopBlockMs: options.maxEventLoopBlockMs,
     ...(elector ? { elector } : {}),
   });
   const ctx: FeatureContext = { manager, options, logger };

@@ -19,6 +19,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: CORE, name: 'controller-namespace', type: 'string', default: undefined, help: 'namespace Keelson runs in; default $POD_NAMESPACE, else keelson-system' },
   { group: CORE, name: 'workers', type: 'int', min: 1, default: 4, help: 'reconciles run at once per controller' },
   { group: CORE, name: 'shutdown-timeout', type: 'duration', default: '8s', help: 'how long SIGTERM waits for in-flight work' },
+  { group: CORE, name: 'max-event-loop-block', type: 'duration', default: '10s', help: '/healthz fails for a while after the event loop was blocked this long (or this long in total, in stalls); 0 disables' },
   { group: CORE, name: 'disable-reload', type: 'boolean', default: false, help: 'turn off the reload controller' },
   { group: CORE, name: 'disable-sealing', type: 'boolean', default: false, help: 'turn off the SealedSecret controller and its endpoints' },
   { group: CORE, name: 'disable-gitsync', type: 'boolean', default: false, help: 'turn off the GitSync controller and its hooks' },
@@ -69,6 +70,7 @@ export interface Options {
   readonly podName: string;
   readonly workers: number;
   readonly shutdownTimeoutMs: number;
+  readonly maxEventLoopBlockMs: number;
   readonly reload: {
     readonly enabled: boolean;
     readonly strategy: 'annotations' | 'env-vars';
@@ -179,6 +181,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
     podName: env.POD_NAME || env.HOSTNAME || 'keelson',
     workers: get<number>('workers'),
     shutdownTimeoutMs: get<number>('shutdown-timeout'),
+    maxEventLoopBlockMs: get<number>('max-event-loop-block'),
     reload: {
       enabled: !get<boolean>('disable-reload'),
       strategy: get<'annotations' | 'env-vars'>('reload-strategy'),

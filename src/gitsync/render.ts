@@ -3,7 +3,7 @@
 // namespace (spec.targetNamespace overrides), duplicates rejected, owner labels added. Pure: files and API scopes
 // in, objects or an error naming the file and object out.
 
-import { Composer, LineCounter, Parser } from 'yaml';
+import { type CST, Composer, type Document, Lexer, LineCounter, Parser, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { KubeObject } from '../kube/types.js';
 import { RevisionTooLargeError, checkObjectCount, formatBytes } from './limits.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
@@ -32,6 +32,123 @@ export class RenderError extends Error {
 }
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+
+/**
+ * Deepest collection nesting a manifest may have. yaml's composer (and later JSON.stringify and canonical JSON)
+ * recurse once per level: a 4 KB file of nested `[` overflowed the stack, and repeated overflows crashed the whole
+ * process in V8's RegExp compiler. Kubernetes objects, CRD schemas included, stay far below this.
+ */
+export const MAX_NESTING = 100;
+
+/** Deepest collection nesting in one CST token, walked with an explicit stack (yaml's CST parser is iterative). */
+export function yamlNestingDepth(token: CST.Token): number {
+  let max = 0;
+  const stack: [CST.Token | null | undefined, number][] = [[token, 0]];
+  while (stack.length > 0) {
+    const [t, depth] = stack.pop()!;
+    if (!t) continue;
+    if (t.type === 'document') stack.push([t.value, depth]);
+    else if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
+      max = Math.max(max, depth + 1);
+      for (const item of t.items) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return max;
+}
+
+/** Deepest array/object nesting in JSON text (strings skipped); linear, never recursive. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/**
+ * Offset of the first repeated key of any mapping in the document, or undefined. yaml's own uniqueKeys check
+ * compares each key with every earlier one (a 150 KB map of distinct keys took 4.7 s); this uses one Set per map.
+ */
+export function duplicateKeyOffset(doc: Document.Parsed): number | undefined {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        if (isScalar(pair.key)) {
+          if (seen.has(pair.key.value)) return pair.key.range?.[0] ?? 0;
+          seen.add(pair.key.value);
+        } else stack.push(pair.key);
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) stack.push(...node.items);
+  }
+  return undefined;
+}
+
+/**
+ * yaml's CST parser fed lexeme by lexeme, refusing flow nesting (`[[[…`) and one-line block nesting (`- - - …`) past
+ * MAX_NESTING as soon as it is seen: the parser spends ~11 µs per nested `[` (12 s for 1 MiB), ~3× a normal file.
+ */
+function* boundedCst(file: string, content: string, lines: LineCounter): Generator<CST.Token> {
+  const parser = new Parser(lines.addNewLine);
+  lines.addNewLine(0);
+  let offset = 0;
+  let flow = 0;
+  let indicators = 0;
+  const deep = () => new RenderError(`${file}: nested deeper than ${MAX_NESTING} levels (line ${lines.linePos(offset).line})`);
+  for (const lexeme of new Lexer().lex(content)) {
+    if (lexeme === '[' || lexeme === '{') { if (++flow > MAX_NESTING) throw deep(); }
+    else if (lexeme === ']' || lexeme === '}') flow = Math.max(0, flow - 1);
+    else if (lexeme === '\n' || lexeme === '\r\n') indicators = 0;
+    else if (flow === 0 && (lexeme === '-' || lexeme === '?') && ++indicators > MAX_NESTING) throw deep();
+    yield* parser.next(lexeme);
+    offset += lexeme.length;
+  }
+  yield* parser.end();
+}
+
+/**
+ * The documents of one YAML file, one at a time (a document's syntax tree is dropped before the next is built),
+ * refusing nesting past MAX_NESTING before yaml's recursive composer sees it. Each comes with its first error, if any.
+ */
+function* yamlDocuments(file: string, content: string): Generator<{ doc: Document.Parsed; error: string | undefined }> {
+  const lines = new LineCounter();
+  const composer = new Composer({ uniqueKeys: false });
+  function* bounded(tokens: Generator<CST.Token>): Generator<CST.Token> {
+    let doc = 0;
+    for (const t of tokens) {
+      if (t.type === 'document') doc++;
+      if (yamlNestingDepth(t) > MAX_NESTING) throw new RenderError(`${file} (document ${Math.max(doc, 1)}): nested deeper than ${MAX_NESTING} levels`);
+      yield t;
+    }
+  }
+  const where = (offset: number) => { const { line, col } = lines.linePos(offset); return ` at line ${line}, column ${col}`; };
+  const documents = composer.compose(bounded(boundedCst(file, content, lines)));
+  for (;;) {
+    // A hostile file can make yaml report one error per token (170,000 for 512 KB of "&a "); without stack traces
+    // each costs little. Only the synchronous step runs with the limit lowered, never the caller's code.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let next: IteratorResult<Document.Parsed>;
+    try { next = documents.next(); } finally { Error.stackTraceLimit = limit; }
+    if (next.done) return;
+    const d = next.value;
+    if (d.errors[0]) { yield { doc: d, error: `${d.errors[0].message.split('\n')[0]}${where(d.errors[0].pos[0])}` }; continue; }
+    const dup = duplicateKeyOffset(d);
+    yield { doc: d, error: dup === undefined ? undefined : `Map keys must be unique${where(dup)}` };
+  }
+}
 
 /** Whether a repository path is a manifest under basePath ("." is the whole repository). */
 export function isManifestPath(path: string, basePath: string): boolean {
@@ -117,7 +234,6 @@ export function checkDocumentSizes(file: string, content: string): void {
     line++;
   }
 }
-const YAML_OPTIONS = { uniqueKeys: true };
 
 /**
  * Parses the manifest files (any order in, sorted by path), every document of each, one document at a time (a
@@ -136,22 +252,17 @@ export function parseFiles(files: readonly SourceFile[], maxObjects = Infinity):
   };
   for (const f of sorted) {
     if (/\.json$/i.test(f.path)) {
+      if (jsonNestingDepth(f.content) > MAX_NESTING) throw new RenderError(`${f.path}: nested deeper than ${MAX_NESTING} levels`);
       let raw: unknown;
       try { raw = JSON.parse(f.content); } catch (err) { throw new RenderError(`${f.path}: invalid JSON: ${(err as Error).message}`); }
       push(objectsOf(raw, f.path, 1), f.path);
       continue;
     }
     checkDocumentSizes(f.path, f.content);
-    const lines = new LineCounter();
-    const composer = new Composer(YAML_OPTIONS);
     let i = 0;
-    for (const d of composer.compose(new Parser(lines.addNewLine).parse(f.content))) {
+    for (const { doc: d, error } of yamlDocuments(f.path, f.content)) {
       i++;
-      const err = d.errors[0];
-      if (err) {
-        const at = lines.linePos(err.pos[0]);
-        throw new RenderError(`${f.path} (document ${i}): invalid YAML at line ${at.line}, column ${at.col}: ${err.message.split('\n')[0]}`);
-      }
+      if (error) throw new RenderError(`${f.path} (document ${i}): invalid YAML: ${error}`);
       checkObjectCount(units + 1, maxObjects, f.path);
       const size = d.range[1] - d.range[0];
       if (size > MAX_DOCUMENT_CHARS) throw documentTooLarge(f.path, i, size);
@@ -159,8 +270,8 @@ export function parseFiles(files: readonly SourceFile[], maxObjects = Infinity):
       // Copied through JSON: the strings yaml builds keep large parts of its input alive, which made 10,000
       // documents (63 MiB) peak at 2.3 GiB RSS instead of 325 MiB. JSON is also exactly what the API gets.
       try { raw = JSON.parse(JSON.stringify(d.toJS({ maxAliasCount: MAX_ALIASES }))) as unknown; } catch (e) {
-        // yaml throws a ReferenceError past maxAliasCount, and deep nesting can exhaust the stack.
-        throw new RenderError(`${f.path} (document ${i}): cannot be expanded: ${(e as Error).message} (at most ${MAX_ALIASES} alias uses per document)`);
+        // Too many aliases (a "billion laughs") is the author's to fix, like any other invalid YAML.
+        throw new RenderError(`${f.path} (document ${i}): cannot be expanded: ${(e as Error).message.split('\n')[0]} (at most ${MAX_ALIASES} alias uses per document)`);
       }
       push(objectsOf(raw, f.path, i), f.path);
     }

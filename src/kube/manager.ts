@@ -5,6 +5,7 @@
 
 import type { Address } from '../config/options.js';
 import type { Logger } from '../observe/logger.js';
+import { LoopWatchdog } from '../observe/loop-watchdog.js';
 import type { Metrics } from '../observe/metrics.js';
 import { HttpServer, sendText } from '../server/http.js';
 import type { KubeClient } from './client.js';
@@ -37,6 +38,10 @@ export interface ManagerOptions {
   readonly metricsAddr: Address | undefined;
   readonly shutdownTimeoutMs: number;
   readonly elector?: LeaderElector;
+  /** /healthz fails for a while after the event loop was blocked longer than this; 0 or absent: never. */
+  readonly maxEventLoopBlockMs?: number;
+  /** How long a stall counts against /healthz; default stallWindowFor(maxEventLoopBlockMs). Tests shorten it. */
+  readonly eventLoopWindowMs?: number;
 }
 
 interface Controller { queue: WorkQueue; reconcile: Reconciler }
@@ -60,6 +65,7 @@ export class Manager {
   private started = false;
   private stopped: Promise<void> | undefined;
   private lostHandler: (() => void) | undefined;
+  private readonly watchdog: LoopWatchdog | undefined;
   httpPort = 0;
   metricsPort = 0;
 
@@ -69,7 +75,17 @@ export class Manager {
     this.metrics = opts.metrics;
     this.events = opts.events;
     this.http = new HttpServer('http', opts.logger);
-    this.http.route('GET', '/healthz', (_req, res) => sendText(res, 200, 'ok\n'));
+    if (opts.maxEventLoopBlockMs) {
+      this.watchdog = new LoopWatchdog({
+        maxBlockMs: opts.maxEventLoopBlockMs,
+        ...(opts.eventLoopWindowMs ? { windowMs: opts.eventLoopWindowMs } : {}),
+        onTick: (ms) => opts.metrics.eventLoopBlocked.set(ms / 1000),
+      });
+    }
+    this.http.route('GET', '/healthz', (_req, res) => {
+      const why = this.watchdog?.verdict();
+      sendText(res, why ? 503 : 200, why ? `unhealthy: ${why}\n` : 'ok\n');
+    });
     this.http.route('GET', '/readyz', (_req, res) => {
       const why = this.notReady();
       sendText(res, why ? 503 : 200, why ? `not ready: ${why}\n` : `ok (${this.leading ? 'leader' : 'standby'})\n`);
@@ -124,6 +140,7 @@ export class Manager {
   async start(): Promise<void> {
     if (this.started) throw new Error('manager already started');
     this.started = true;
+    this.watchdog?.start();
     this.httpPort = await this.http.listen(this.opts.httpAddr);
     if (this.metricsServer) this.metricsPort = await this.metricsServer.listen(this.opts.metricsAddr!);
     this.logger.info({ httpPort: this.httpPort, metricsPort: this.metricsPort || undefined }, 'serving health and metrics');
@@ -181,6 +198,7 @@ export class Manager {
     await Promise.race([Promise.all(this.running), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
     await Promise.all(this.stores.map((s) => s.stop()));
     await Promise.all([this.http.close(), this.metricsServer?.close()]);
+    this.watchdog?.stop();
     this.client.close();
     this.logger.info('stopped');
   }

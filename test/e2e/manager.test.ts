@@ -35,6 +35,7 @@ describe('Manager', () => {
       assert.equal(metricValue(text, 'keelson_build_info'), 1);
       assert.match(text, /process_resident_memory_bytes/);
       assert.match(text, /nodejs_eventloop_lag_seconds/);
+      assert.match(text, /^keelson_eventloop_blocked_seconds \d/m);
       assert.equal(metricValue(text, 'keelson_leader'), 1);
       assert.equal((await fetch(`${c.httpUrl}/nope`)).status, 404);
       assert.equal((await fetch(`${c.httpUrl}/healthz`, { method: 'POST' })).status, 405);

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseDuration } from '../../../src/config/duration.js';
 import { CONTROLLER_FLAGS } from '../../../src/config/options.js';
+import { stallWindowFor } from '../../../src/observe/loop-stalls.js';
 import type { KubeObject } from '../../../src/kube/types.js';
 import { MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects, readObjects } from '../../support/manifests.js';
 
@@ -199,6 +201,12 @@ describe('manifests: Deployment and Service', () => {
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
     assert.equal(defaultOf('http-addr'), ':8080');
     assert.equal(defaultOf('metrics-addr'), ':9090');
+  });
+
+  it('restarts a replica whose event loop was blocked: /healthz fails longer than the liveness probe needs to trip', () => {
+    const p = c.livenessProbe;
+    const window = stallWindowFor(parseDuration(String(defaultOf('max-event-loop-block')))!);
+    assert.ok(p.failureThreshold * p.periodSeconds * 1000 + p.timeoutSeconds * 1000 < window, `${JSON.stringify(p)} vs ${window} ms`);
   });
 
   it('passes POD_NAMESPACE and POD_NAME from the downward API', () => {
