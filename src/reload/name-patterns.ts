@@ -10,16 +10,21 @@ export const MAX_PATTERN_LENGTH = 253;
 /** Entries per annotation value; the rest are ignored with a warning. */
 export const MAX_ENTRIES = 64;
 /**
- * Compiled program size per entry. RE2 already rejects repeat counts over 1000; this also bounds what a pattern of
- * 253 characters can expand to (e.g. `[a-z]{999}` written 20 times), so matching a 253-character name stays cheap.
+ * Compiled program size per entry and per list. RE2 already rejects repeat counts over 1000; this also bounds what
+ * 253 characters can expand to (`[a-z]{999}`, nested counted groups). Matching costs about name length × program
+ * size (a few ns each), so one name against a whole list stays around a millisecond at worst; realistic lists
+ * (names, `prefix-.*`) are a few dozen instructions.
  */
-export const MAX_PROGRAM_SIZE = 2000;
+export const MAX_PROGRAM_SIZE = 600;
+export const MAX_LIST_PROGRAM_SIZE = 2000;
 /** The cache holds at most this many values and this many characters of them (annotation values can be 256 KiB). */
 const CACHE_ENTRIES = 1000;
 const CACHE_CHARS = 2_000_000;
 
 export interface NamePattern {
   readonly source: string;
+  /** RE2 program size (instructions). */
+  readonly size: number;
   /** A plain name (no regex syntax but '.'): it names one config even while that config does not exist. */
   readonly literal: boolean;
   readonly matches: (name: string) => boolean;
@@ -64,8 +69,8 @@ export function compileEntry(entry: string): NamePattern | RejectedEntry {
   } catch (err) {
     return { entry, reason: reasonOf(err) };
   }
-  if (re.programSize() > MAX_PROGRAM_SIZE) return { entry, reason: `expands to more than ${MAX_PROGRAM_SIZE} instructions` };
-  return { source: entry, literal: isLiteral(entry), matches: (name) => re.test(name) };
+  if (re.programSize() > MAX_PROGRAM_SIZE) return { entry, reason: `too complex (more than ${MAX_PROGRAM_SIZE} RE2 instructions)` };
+  return { source: entry, literal: isLiteral(entry), size: re.programSize(), matches: (name) => re.test(name) };
 }
 
 function compileUncached(value: string): CompiledList {
@@ -73,16 +78,36 @@ function compileUncached(value: string): CompiledList {
   const rejected: RejectedEntry[] = [];
   let count = 0;
   let skipped = 0;
+  let size = 0;
   // split(',') is linear; the value itself is bounded by the API server (256 KiB of annotations per object).
   for (const raw of value.split(',')) {
     const entry = raw.trim();
     if (entry === '') continue;
     if (++count > MAX_ENTRIES) { skipped++; continue; }
     const r = compileEntry(entry);
-    if ('matches' in r) patterns.push(r); else rejected.push(r);
+    if (!('matches' in r)) { rejected.push(r); continue; }
+    if (size + r.size > MAX_LIST_PROGRAM_SIZE) { rejected.push({ entry, reason: `the list is too complex (more than ${MAX_LIST_PROGRAM_SIZE} RE2 instructions in all)` }); continue; }
+    size += r.size;
+    patterns.push(memoised(r));
   }
   if (skipped > 0) rejected.push({ entry: `${skipped} more`, reason: `only the first ${MAX_ENTRIES} entries are used` });
   return { patterns, rejected };
+}
+
+/** Match results by list value and name: reconciles repeat the same names of a namespace against the same lists. */
+const results = new LRUCache<string, boolean>({ max: 20_000 });
+
+function memoised(p: NamePattern): NamePattern {
+  if (p.literal && !p.source.includes('.')) return { ...p, matches: (name) => name === p.source };
+  return {
+    ...p,
+    matches: (name) => {
+      const k = `${p.source.length}:${p.source}\u0000${name}`;
+      let hit = results.get(k);
+      if (hit === undefined) { hit = p.matches(name); results.set(k, hit); }
+      return hit;
+    },
+  };
 }
 
 const cache = new LRUCache<string, CompiledList>({
