@@ -49,7 +49,7 @@ describe('reload options', () => {
       await waitForReplicaSets(cp.client, ns, 'web', 2);
       const d = await cp.client.get(DEPLOYMENTS, ns, 'web');
       const v = containerEnv(d).find((e) => e.name === 'KEELSON_APP_CONFIG_CONFIGMAP');
-      assert.match(v?.value ?? '', /^[0-9a-f]{64}$/);
+      assert.match(v?.value ?? '', /^h1:[0-9a-f]{64}$/, 'keyed (HMAC) form');
       assert.equal(templateAnnotations(d)[CONFIG_HASH], undefined);
       await cp.client.apply(DEPLOYMENTS, manifest(), { fieldManager: 'keelson-sync' });
       const again = await cp.client.get(DEPLOYMENTS, ns, 'web');
