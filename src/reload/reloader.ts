@@ -29,6 +29,7 @@ import { inScope } from './scope.js';
 const CONFIG_KINDS: readonly ConfigKind[] = ['ConfigMap', 'Secret'];
 const MAX_CONFLICT_RETRIES = 3;
 const FORBIDDEN_RETRY_MS = 5 * 60_000;
+const MAX_EVENT_TEXT = 1000;
 
 export interface ReloaderDeps {
   readonly client: KubeClient;
@@ -280,7 +281,9 @@ export class Reloader {
   /** One Warning event per workload and set of problems (not one per reconcile). */
   private async warnProblems(key: string, w: WorkloadRecord, policy: TriggerPolicy): Promise<void> {
     if (policy.problems.length === 0) { this.warned.delete(key); return; }
-    const text = policy.problems.map(describeProblem).join(' ');
+    const all = policy.problems.map(describeProblem).join(' ');
+    // 64 rejected entries of 253 characters would make a 20 KB event: the first ones say what to fix.
+    const text = all.length > MAX_EVENT_TEXT ? `${all.slice(0, MAX_EVENT_TEXT)}... (${policy.problems.length} problems)` : all;
     if (this.warned.get(key) === `${w.uid}|${text}`) return;
     this.warned.set(key, `${w.uid}|${text}`);
     this.deps.logger.warn({ workload: `${w.kind} ${w.namespace}/${w.name}`, problems: policy.problems }, 'invalid reload annotation; using the default');
