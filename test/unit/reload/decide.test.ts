@@ -170,3 +170,20 @@ describe('decide: keyed digests, the upgrade from plain ones and key changes', (
     assert.equal(parseObserved(JSON.stringify({ v: 3, kid: 'k', sel: 's', hash: 'x', configs: {} })), undefined);
   });
 });
+
+describe('decide: properties (the baseline annotation is writable by anyone who may edit the workload)', () => {
+  it('parseObserved never throws, and decide never throws nor rolls on a baseline that does not parse', async () => {
+    const fc = (await import('fast-check')).default;
+    const t = [trig('app', D1)];
+    const observedText = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.record({ v: fc.constantFrom(1, 2, 3, '1'), kid: fc.option(fc.string({ maxLength: 20 })), sel: fc.string({ maxLength: 10 }), hash: fc.string({ maxLength: 70 }),
+        configs: fc.dictionary(fc.string({ maxLength: 20 }), fc.oneof(fc.string({ maxLength: 20 }), fc.integer())) }).map((o) => JSON.stringify(o)),
+    );
+    fc.assert(fc.property(observedText, (text) => {
+      const o = parseObserved(text);
+      const d = decide(input({ observed: o, triggers: t }));
+      if (!o) assert.notEqual(d.action, 'roll');
+    }), { numRuns: 500 });
+  });
+});
