@@ -1,7 +1,7 @@
 // Reload against hostile or legacy input on the real control plane: the ReDoS annotation of issue 11 while a normal
 // workload elsewhere still rolls in time, an entry RE2 rejects (one Warning event naming the annotation, the other
 // entries working), the upgrade from plain (v1) baselines without a roll, and the digest key Secret (one key for
-// concurrent replicas, a changed key picked up).
+// concurrent replicas, a changed key picked up, a rotation through the running controller without a roll).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -38,7 +38,7 @@ describe('reload: hostile annotations, legacy baselines, the digest key', () => 
     await cp?.stop();
   });
 
-  it('"(a|a)*b" with a ConfigMap of 40 a\'s: a workload in another namespace still rolls within 5 s of its change', async () => {
+  it('"(a|a)*b" with a ConfigMap of 40 a\'s: a workload in another namespace still rolls within 5 s of its change', async (t) => {
     const calm = await createNamespace(cp.client, 'calm');
     await cp.client.create(CONFIGMAPS, configMap(calm, 'app', { v: '1' }));
     await cp.client.create(DEPLOYMENTS, deployment(calm, 'web', { 'keelson.dev/auto': 'true' }, { volumesFrom: [{ kind: 'ConfigMap', name: 'app' }] }));
@@ -57,6 +57,7 @@ describe('reload: hostile annotations, legacy baselines, the digest key', () => 
     await waitForReplicaSets(cp.client, calm, 'web', 2, 5000);
     const ms = Date.now() - started;
     assert.ok(ms < 5000, `rolled after ${ms} ms`);
+    t.diagnostic(`the other namespace's workload rolled ${ms} ms after its change (debounce 1 s included)`);
 
     // The hostile workload is just a workload whose patterns match nothing: no roll, no warning.
     await assertStillReplicaSets(cp.client, redos, 'victim', 1);
@@ -105,6 +106,31 @@ describe('reload: hostile annotations, legacy baselines, the digest key', () => 
     await assertStillReplicaSets(cp.client, ns, 'same', 1);
     await assertStillReplicaSets(cp.client, ns, 'changed', 2);
     assert.ok(ctl.logs.some((l) => l.why === 'upgrade'), 'the re-baseline is logged');
+  });
+
+  it('rotating the cluster key (README procedure) moves every baseline to it without a roll; the next change rolls once', async () => {
+    const ns = await createNamespace(cp.client, 'rotate');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'app', { v: '1' }));
+    await cp.client.create(DEPLOYMENTS, deployment(ns, 'web', { 'keelson.dev/auto': 'true' }, { volumesFrom: [{ kind: 'ConfigMap', name: 'app' }] }));
+    await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+    await setData(cp.client, ns, 'app', { v: '2' });
+    await waitForReplicaSets(cp.client, ns, 'web', 2);
+    const before = (await observedOf(cp, ns, 'web'))!;
+
+    const old = (await cp.client.get(SECRETS, 'keelson-system', DIGEST_KEY_SECRET)).data as Record<string, string>;
+    const fresh = Buffer.alloc(32, 7).toString('base64');
+    await cp.client.patch(SECRETS, 'keelson-system', DIGEST_KEY_SECRET, 'merge', { data: { key: fresh, previous: old.key } });
+    const kid = keyId(Buffer.from(fresh, 'base64'));
+    // Re-read every 30 s, then every workload is re-queued.
+    await eventually('the baseline under the new key', async () => (await observedOf(cp, ns, 'web'))?.kid === kid, 45_000);
+    const after = (await observedOf(cp, ns, 'web'))!;
+    assert.notEqual(after.hash, before.hash);
+    assert.ok(ctl.logs.some((l) => l.why === 'key-change'));
+    await assertStillReplicaSets(cp.client, ns, 'web', 2);
+
+    await setData(cp.client, ns, 'app', { v: '3' });
+    await waitForReplicaSets(cp.client, ns, 'web', 3);
+    await assertStillReplicaSets(cp.client, ns, 'web', 3);
   });
 
   it('the digest key: concurrent replicas converge on one Secret; a changed key is picked up and the old one kept for comparing', async () => {
