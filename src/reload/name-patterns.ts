@@ -94,7 +94,7 @@ function compileUncached(value: string): CompiledList {
   return { patterns, rejected };
 }
 
-/** Match results by list value and name: reconciles repeat the same names of a namespace against the same lists. */
+/** Match results by entry and name: reconciles repeat the same names of a namespace against the same entries. */
 const results = new LRUCache<string, boolean>({ max: 20_000 });
 
 function memoised(p: NamePattern): NamePattern {
