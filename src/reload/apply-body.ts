@@ -5,6 +5,7 @@
 
 import { CONFIG_HASH, LAST_RELOAD, OBSERVED } from './annotations.js';
 import { type Observed, formatObserved } from './decide.js';
+import { KEYED_PREFIX } from './digest.js';
 import type { WorkloadRecord } from './records.js';
 import type { ConfigKind } from './references.js';
 
@@ -48,6 +49,16 @@ export function parseLastReload(text: string | undefined): LastReload | undefine
 }
 
 /**
+ * A last-reload written before keyed digests holds a plain SHA-256 config hash. It is metadata (rewriting it restarts
+ * nothing), so every write carries it forward with the hash emptied rather than keep publishing a plain digest.
+ */
+export function scrubPlainHash(text: string | undefined): string | undefined {
+  const last = parseLastReload(text);
+  if (!last || last.hash === '' || last.hash.startsWith(KEYED_PREFIX)) return text;
+  return JSON.stringify({ ...last, hash: '' });
+}
+
+/**
  * Removes the baseline (the workload is no longer a reload target). A merge patch with nulls, not an apply that
  * omits the fields: another manager may co-own them, and then an apply would only give up keelson-reload's share.
  */
@@ -70,7 +81,7 @@ const API_VERSION = 'apps/v1';
 
 export function applyBody(w: WorkloadRecord, change: ApplyChange): Record<string, unknown> {
   const annotations: Record<string, string> = { [OBSERVED]: formatObserved(change.observed) };
-  const last = change.roll ? JSON.stringify(change.roll.lastReload) : w.annotations[LAST_RELOAD];
+  const last = change.roll ? JSON.stringify(change.roll.lastReload) : scrubPlainHash(w.annotations[LAST_RELOAD]);
   if (last !== undefined) annotations[LAST_RELOAD] = last;
   const hash = change.roll?.configHash ?? w.templateAnnotations[CONFIG_HASH];
   const env = change.roll?.env ?? w.ownedEnv;

@@ -1,28 +1,34 @@
 // The exactly-once decision, pure. The baseline lives on the workload (annotation keelson.dev/observed: the
 // selection fingerprint, the config hash and a short digest per trigger, "-" for one that does not exist), so a
 // restart, a relist or a duplicate event compares the same two states and reaches the same answer.
+// Baselines are versioned: v1 holds plain SHA-256 digests (written before keyed digests), v2 holds HMACs under the
+// key named by `kid`. A baseline in another form than the current one is compared in its own form when Keelson can
+// compute it (v1 always; an earlier key while it is known), then re-recorded in the current form without a roll.
 
-import { workloadDigest } from './digest.js';
+import { type DigestForm, PLAIN_FORM, digestHex } from './digest.js';
 import type { ConfigKind } from './references.js';
 
 export interface Observed {
-  readonly v: 1;
+  /** 1: plain digests; 2: keyed digests under `kid`. */
+  readonly v: 1 | 2;
+  readonly kid?: string;
   /** TriggerPolicy.selection when this was recorded. */
   readonly sel: string;
-  /** workloadDigest of the triggers that existed. */
+  /** The config hash (DigestForm.workload) of the triggers that existed. */
   readonly hash: string;
-  /** "ConfigMap/name" → first 16 hex digits of its content digest, or "-" while it does not exist. */
+  /** "ConfigMap/name" → first 16 hex digits of its published digest, or "-" while it does not exist. */
   readonly configs: Readonly<Record<string, string>>;
 }
 
 export const ABSENT = '-';
-export const shortDigest = (d: string): string => d.slice(0, 16);
+export const shortDigest = (published: string): string => digestHex(published).slice(0, 16);
 
 export function parseObserved(text: string | undefined): Observed | undefined {
   if (!text) return undefined;
   try {
     const o = JSON.parse(text) as Partial<Observed>;
-    if (o.v !== 1 || typeof o.sel !== 'string' || typeof o.hash !== 'string' || !o.configs || typeof o.configs !== 'object') return undefined;
+    if ((o.v !== 1 && o.v !== 2) || typeof o.sel !== 'string' || typeof o.hash !== 'string' || !o.configs || typeof o.configs !== 'object') return undefined;
+    if (o.v === 2 && typeof o.kid !== 'string') return undefined;
     for (const v of Object.values(o.configs)) if (typeof v !== 'string') return undefined;
     return o as Observed;
   } catch {
@@ -34,7 +40,9 @@ export function parseObserved(text: string | undefined): Observed | undefined {
 export function formatObserved(o: Observed): string {
   const configs: Record<string, string> = {};
   for (const k of Object.keys(o.configs).sort()) configs[k] = o.configs[k]!;
-  return JSON.stringify({ v: 1, sel: o.sel, hash: o.hash, configs });
+  return o.v === 1
+    ? JSON.stringify({ v: 1, sel: o.sel, hash: o.hash, configs })
+    : JSON.stringify({ v: 2, kid: o.kid, sel: o.sel, hash: o.hash, configs });
 }
 
 export interface TriggerState {
@@ -49,12 +57,18 @@ export interface TriggerState {
 }
 
 export type Change = 'changed' | 'created' | 'deleted';
+/**
+ * first-sight: no baseline yet. baseline-update: the trigger set or a non-rolling change moved it. upgrade: a v1
+ * (plain) baseline re-recorded keyed. key-change: a baseline under an earlier, still known key re-recorded under the
+ * current one. unknown-key: a baseline under a key Keelson no longer has, re-recorded without comparing.
+ */
+export type RecordWhy = 'first-sight' | 'baseline-update' | 'upgrade' | 'key-change' | 'unknown-key';
 export interface Cause { readonly id: string; readonly change: Change }
 
 export type Decision =
   | { readonly action: 'none' }
   /** Write the baseline without touching the pod template. */
-  | { readonly action: 'record'; readonly observed: Observed; readonly why: 'first-sight' | 'baseline-update' }
+  | { readonly action: 'record'; readonly observed: Observed; readonly why: RecordWhy }
   /** Not a reload target any more: remove the baseline so adding the annotation again is a first sight. */
   | { readonly action: 'forget' }
   | { readonly action: 'roll'; readonly observed: Observed; readonly causes: readonly Cause[]; readonly previousHash: string };
@@ -66,24 +80,41 @@ export interface DecideInput {
   readonly triggers: readonly TriggerState[];
   readonly reloadOnCreate: boolean;
   readonly reloadOnDelete: boolean;
+  /** The form baselines are written in now (keyed under the current key; PLAIN_FORM only in tests). */
+  readonly form: DigestForm;
+  /** Earlier keyed forms still known (the key Secret's `previous`, keys seen since start), to read older baselines. */
+  readonly earlierForms?: readonly DigestForm[];
 }
 
-export function nextObserved(selection: string, triggers: readonly TriggerState[]): Observed {
+/** The baseline of these triggers in a form. `digest` of a trigger is the plain content digest (never published). */
+export function nextObserved(selection: string, triggers: readonly TriggerState[], form: DigestForm = PLAIN_FORM): Observed {
   const configs: Record<string, string> = {};
-  for (const t of triggers) configs[t.id] = t.digest === undefined ? ABSENT : shortDigest(t.digest);
+  for (const t of triggers) configs[t.id] = t.digest === undefined ? ABSENT : shortDigest(form.config(t.digest));
   const present = triggers.filter((t) => t.digest !== undefined).map((t) => ({ kind: t.kind, namespace: t.namespace, name: t.name, digest: t.digest! }));
-  return { v: 1, sel: selection, hash: workloadDigest(present), configs };
+  const hash = form.workload(present);
+  return form.kid === undefined ? { v: 1, sel: selection, hash, configs } : { v: 2, kid: form.kid, sel: selection, hash, configs };
+}
+
+/** The form a recorded baseline was written in, when Keelson can still compute it. */
+function formOf(observed: Observed, input: DecideInput): DigestForm | undefined {
+  if (observed.v === 1) return PLAIN_FORM;
+  if (observed.kid === input.form.kid) return input.form;
+  return input.earlierForms?.find((f) => f.kid !== undefined && f.kid === observed.kid);
 }
 
 export function decide(input: DecideInput): Decision {
   const { observed, triggers } = input;
   if (!input.active) return observed ? { action: 'forget' } : { action: 'none' };
-  const next = nextObserved(input.selection, triggers);
+  const next = nextObserved(input.selection, triggers, input.form);
   if (!observed) return triggers.length === 0 ? { action: 'none' } : { action: 'record', observed: next, why: 'first-sight' };
+  const form = formOf(observed, input);
+  // A key Keelson no longer has: nothing to compare with, and rolling would restart every workload of the cluster.
+  if (!form) return { action: 'record', observed: next, why: 'unknown-key' };
+  const comparable = form === input.form ? next : nextObserved(input.selection, triggers, form);
   const causes: Cause[] = [];
   for (const t of triggers) {
     const before = observed.configs[t.id];
-    const now = next.configs[t.id]!;
+    const now = comparable.configs[t.id]!;
     if (before === undefined) {
       // New to the trigger set. A new reference comes with a pod-template change (which rolls by itself), and a
       // changed named list is the user's edit: both only extend the baseline. A config that newly matches an
@@ -97,6 +128,7 @@ export function decide(input: DecideInput): Decision {
     else causes.push({ id: t.id, change: 'changed' });
   }
   if (causes.length > 0) return { action: 'roll', observed: next, causes, previousHash: observed.hash };
+  if (form !== input.form) return { action: 'record', observed: next, why: form === PLAIN_FORM ? 'upgrade' : 'key-change' };
   if (formatObserved(next) !== formatObserved(observed)) return { action: 'record', observed: next, why: 'baseline-update' };
   return { action: 'none' };
 }

@@ -5,14 +5,10 @@
 import { createHash } from 'node:crypto';
 import { DURATION_FORM, parseDuration } from '../config/duration.js';
 import { CONFIG, WORKLOAD, firstOf, hasTriggerAnnotation } from './annotations.js';
+import { type NamePattern, compileNameList } from './name-patterns.js';
 import type { ConfigKind } from './references.js';
 
-export interface NamePattern {
-  readonly source: string;
-  /** A plain name (no regex syntax but '.'): it names one config even while that config does not exist. */
-  readonly literal: boolean;
-  readonly re: RegExp;
-}
+export type { NamePattern } from './name-patterns.js';
 
 /** An annotation value Keelson could not use; reported as a Warning event, the default applies. */
 export interface Problem {
@@ -37,7 +33,7 @@ export interface TriggerPolicy {
 export type TriggerReason = 'named' | 'search' | 'auto';
 
 const BOOL_FORM = '"true" or "false"';
-const LIST_FORM = 'a comma-separated list of names or anchored regular expressions';
+const LIST_FORM = 'a comma-separated list of names or RE2 regular expressions (anchored as ^entry$)';
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
@@ -47,21 +43,15 @@ export function parseBool(text: string): boolean | undefined {
   return TRUE.has(s) ? true : FALSE.has(s) ? false : undefined;
 }
 
-const LITERAL = /^[A-Za-z0-9._-]+$/;
-
-/** "a, b ,web-.*": entries trimmed, empty ones dropped, each an anchored regular expression (as Reloader does). */
+/**
+ * "a, b ,web-.*": entries trimmed, empty ones dropped, each an RE2 expression anchored as Reloader anchors it
+ * (see name-patterns.ts). An entry RE2 rejects, or over the caps, is a problem (Warning event) and matches nothing;
+ * the other entries of the list still work.
+ */
 export function parseNameList(annotation: string, value: string, problems: Problem[]): NamePattern[] {
-  const out: NamePattern[] = [];
-  for (const raw of value.split(',')) {
-    const source = raw.trim();
-    if (source === '') continue;
-    try {
-      out.push({ source, literal: LITERAL.test(source), re: new RegExp(`^(?:${source})$`) });
-    } catch {
-      problems.push({ annotation, value: source, expected: LIST_FORM });
-    }
-  }
-  return out;
+  const { patterns, rejected } = compileNameList(value);
+  for (const r of rejected) problems.push({ annotation, value: r.entry, expected: `${LIST_FORM}: ${r.reason}` });
+  return [...patterns];
 }
 
 export interface PolicyOptions { readonly autoReloadAll: boolean }
@@ -129,7 +119,7 @@ export function isMatch(configAnnotations: Readonly<Record<string, string>> | un
   return !!hit && parseBool(hit[1]) === true;
 }
 
-const matches = (patterns: readonly NamePattern[], name: string) => patterns.some((p) => p.re.test(name));
+const matches = (patterns: readonly NamePattern[], name: string) => patterns.some((p) => p.matches(name));
 
 /** Why this config triggers the workload, or undefined when it does not. */
 export function triggerReason(policy: TriggerPolicy, c: Candidate): TriggerReason | undefined {
@@ -153,5 +143,5 @@ export function hasPatterns(policy: TriggerPolicy, kind: ConfigKind): boolean {
 }
 
 export function describeProblem(p: Problem): string {
-  return `annotation ${p.annotation}: "${p.value}" is not valid; expected ${p.expected}. Using the default.`;
+  return `annotation ${p.annotation}: "${p.value}" is not valid; expected ${p.expected}. ${p.expected.startsWith(LIST_FORM) ? 'That entry is ignored.' : 'Using the default.'}`;
 }

@@ -14,7 +14,9 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { FIELD_MANAGER, LAST_RELOAD, OBSERVED, WORKLOAD, firstOf } from './annotations.js';
 import { applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
-import { type Decision, type Observed, type TriggerState, decide, parseObserved } from './decide.js';
+import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, parseObserved } from './decide.js';
+import { type DigestForm, KEYED_PREFIX } from './digest.js';
+import type { DigestKeys } from './digest-key.js';
 import { TokenBucket } from './ratelimit.js';
 import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, configIndexKey, currentConfigHash, workloadRecord } from './records.js';
 import { type ConfigKind, configId } from './references.js';
@@ -27,6 +29,7 @@ import { inScope } from './scope.js';
 const CONFIG_KINDS: readonly ConfigKind[] = ['ConfigMap', 'Secret'];
 const MAX_CONFLICT_RETRIES = 3;
 const FORBIDDEN_RETRY_MS = 5 * 60_000;
+const MAX_EVENT_TEXT = 1000;
 
 export interface ReloaderDeps {
   readonly client: KubeClient;
@@ -35,8 +38,18 @@ export interface ReloaderDeps {
   readonly logger: Logger;
   readonly options: Options['reload'];
   readonly stores: ReloadStores;
+  /** The keys of the published digests; undefined until loaded (reconciles wait for it). */
+  readonly digestKeys: { keys(): DigestKeys | undefined };
   readonly now?: () => number;
 }
+
+const RECORD_LOG: Readonly<Record<RecordWhy, string>> = {
+  'first-sight': 'baseline recorded without a roll (first sight)',
+  'baseline-update': 'baseline updated without a roll',
+  upgrade: 'baseline in the plain (unkeyed) form re-recorded keyed, without a roll',
+  'key-change': 'baseline re-recorded under the new digest key, without a roll',
+  'unknown-key': 'baseline under a digest key Keelson no longer has: re-recorded under the current key without comparing, without a roll',
+};
 
 export const workloadKey = (kind: WorkloadKind, namespace: string, name: string): string => `${kind}:${namespace}/${name}`;
 
@@ -80,6 +93,11 @@ export class Reloader {
       const g = stores.group(e.key);
       for (const kind of WORKLOAD_KINDS) for (const k of g?.workloads[kind].byIndex(NAMESPACE_INDEX, e.key) ?? []) this.enqueue(kind, k);
     });
+  }
+
+  /** Every cached workload: after a digest-key change, so baselines move to the new key while content is unchanged. */
+  enqueueAll(): void {
+    for (const g of this.deps.stores.groupsList()) for (const kind of WORKLOAD_KINDS) for (const k of g.workloads[kind].keys()) this.enqueue(kind, k);
   }
 
   private enqueue(kind: WorkloadKind, storeKey: string, afterMs = 0): void {
@@ -131,7 +149,7 @@ export class Reloader {
     const { stores, options, client } = this.deps;
     const g = stores.group(namespace);
     if (!g) return;
-    if (!stores.synced(g)) return { requeueAfterMs: 1000 };
+    if (!stores.synced(g) || !this.deps.digestKeys.keys()) return { requeueAfterMs: 1000 };
     let w = g.workloads[kind].get(`${namespace}/${name}`);
     if (!w || !inScope(namespace, options, stores.selected())) { this.forgetKey(key); return; }
     this.resumeTracking(key, w);
@@ -177,7 +195,12 @@ export class Reloader {
     await this.warnProblems(key, w, policy);
     const observed = parseObserved(w.annotations[OBSERVED]);
     const triggers = this.triggersOf(w, policy, g, observed);
-    const d: Decision = decide({ active: policy.active, selection: policy.selection, observed, triggers, reloadOnCreate: options.reloadOnCreate, reloadOnDelete: options.reloadOnDelete });
+    const keys = this.deps.digestKeys.keys();
+    if (!keys) return { requeueAfterMs: 1000 };
+    const d: Decision = decide({
+      active: policy.active, selection: policy.selection, observed, triggers, reloadOnCreate: options.reloadOnCreate, reloadOnDelete: options.reloadOnDelete,
+      form: keys.current, earlierForms: keys.earlier,
+    });
     switch (d.action) {
       case 'none':
         this.pending.delete(key);
@@ -192,15 +215,14 @@ export class Reloader {
         await this.write(w, applyBody(w, { observed: d.observed }));
         this.pending.delete(key);
         this.slots.delete(key);
-        logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: d.observed.hash.slice(0, 12) },
-          d.why === 'first-sight' ? 'baseline recorded without a roll (first sight)' : 'baseline updated without a roll');
+        logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: hashPrefix(d.observed.hash) }, RECORD_LOG[d.why]);
         return;
       case 'roll':
-        return await this.roll(key, w, policy, d, triggers, retryingRoll);
+        return await this.roll(key, w, policy, d, triggers, retryingRoll, keys.current);
     }
   }
 
-  private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retryingRoll: boolean): Promise<ReconcileResult | void> {
+  private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retryingRoll: boolean, form: DigestForm): Promise<ReconcileResult | void> {
     const { options, logger, metrics, events } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
     const now = this.now();
@@ -223,7 +245,8 @@ export class Reloader {
     const trigger = `${causeTrigger.kind} ${w.namespace}/${causeTrigger.name}`;
     const previous = currentConfigHash(w) ?? d.previousHash;
     const lastReload = { at: new Date(now).toISOString(), trigger, change: cause.change, hash: d.observed.hash, generation: w.rollout.generation + 1 };
-    const present = triggers.filter((t) => t.digest !== undefined).map((t) => ({ kind: t.kind, name: t.name, digest: t.digest! }));
+    // Published values are keyed; the plain content digests never leave the process.
+    const present = triggers.filter((t) => t.digest !== undefined).map((t) => ({ kind: t.kind, name: t.name, digest: form.config(t.digest!) }));
     const roll = options.strategy === 'annotations'
       ? { lastReload, configHash: d.observed.hash }
       : { lastReload, env: envVarsFor(w, present) };
@@ -244,9 +267,9 @@ export class Reloader {
     }
     metrics.reloadsTotal.inc({ kind: w.kind, result: 'rolled' });
     metrics.reloadLatency.observe(Math.max(0, this.now() - since) / 1000);
-    logger.info({ workload: ref, trigger, change: cause.change, causes: d.causes.length, from: previous.slice(0, 12), to: d.observed.hash.slice(0, 12), strategy: options.strategy, generation }, 'rolled');
+    logger.info({ workload: ref, trigger, change: cause.change, causes: d.causes.length, from: hashPrefix(previous), to: hashPrefix(d.observed.hash), strategy: options.strategy, generation }, 'rolled');
     await events.record(involvedWorkload(w), 'Normal', 'Reloaded',
-      `${trigger} ${cause.change}${more}: config hash ${previous.slice(0, 12)} → ${d.observed.hash.slice(0, 12)}; rolling (${options.strategy})`);
+      `${trigger} ${cause.change}${more}: config hash ${hashPrefix(previous)} → ${hashPrefix(d.observed.hash)}; rolling (${options.strategy})`);
     this.tracker.start(key, w, generation, trigger);
     return { requeueAfterMs: options.rolloutTimeoutMs };
   }
@@ -258,7 +281,9 @@ export class Reloader {
   /** One Warning event per workload and set of problems (not one per reconcile). */
   private async warnProblems(key: string, w: WorkloadRecord, policy: TriggerPolicy): Promise<void> {
     if (policy.problems.length === 0) { this.warned.delete(key); return; }
-    const text = policy.problems.map(describeProblem).join(' ');
+    const all = policy.problems.map(describeProblem).join(' ');
+    // 64 rejected entries of 253 characters would make a 20 KB event: the first ones say what to fix.
+    const text = all.length > MAX_EVENT_TEXT ? `${all.slice(0, MAX_EVENT_TEXT)}... (${policy.problems.length} problems)` : all;
     if (this.warned.get(key) === `${w.uid}|${text}`) return;
     this.warned.set(key, `${w.uid}|${text}`);
     this.deps.logger.warn({ workload: `${w.kind} ${w.namespace}/${w.name}`, problems: policy.problems }, 'invalid reload annotation; using the default');
@@ -294,6 +319,9 @@ export class Reloader {
     return out;
   }
 }
+
+/** The first 12 hex digits of a config hash, with its form prefix ("h1:") if any. */
+const hashPrefix = (h: string): string => (h.startsWith(KEYED_PREFIX) ? h.slice(0, KEYED_PREFIX.length + 12) : h.slice(0, 12));
 
 function earliest(a: number | undefined, b: number | undefined): ReconcileResult | void {
   const v = a === undefined ? b : b === undefined ? a : Math.min(a, b);

@@ -66,7 +66,7 @@ describe('Manager', () => {
     const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
     assert.equal(build.status, 0, build.stderr);
     const child = spawn(`${root}node_modules/.bin/node`, [`${root}bin/keelson.js`, 'controller', '--kubeconfig', cp.kubeconfigPath,
-      '--http-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--disable-sealing', '--disable-gitsync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--http-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--controller-namespace', 'mgr', '--disable-sealing', '--disable-gitsync'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });

@@ -27,7 +27,7 @@ describe('reload conflict handling', () => {
   before(async () => {
     cp = await startControlPlane({ controllerManager: ['deployment', 'replicaset'] });
     await createNamespace(cp.client, ns);
-    const options = loadOptions(['--kubeconfig', cp.kubeconfigPath, '--http-addr', '127.0.0.1:0', '--metrics-addr', '0', '--namespaces', ns, '--debounce', '0'], {});
+    const options = loadOptions(['--kubeconfig', cp.kubeconfigPath, '--http-addr', '127.0.0.1:0', '--metrics-addr', '0', '--namespaces', ns, '--debounce', '0', '--controller-namespace', ns], {});
     const logger = createLogger({ level: 'debug', format: 'json' }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
     const client = new KubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }));
     manager = new Manager({ client, logger, metrics: createMetrics({ processMetrics: false }), events: new EventRecorder(client, logger), httpAddr: options.httpAddr, metricsAddr: undefined, shutdownTimeoutMs: 2000 });

@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { NAMESPACES } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
+import { DIGEST_KEY_SECRET } from '../../src/reload/digest-key.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
 import { type FakeKubelet, startFakeKubelet } from '../support/fake-kubelet.js';
@@ -49,7 +51,7 @@ describe('reload options', () => {
       await waitForReplicaSets(cp.client, ns, 'web', 2);
       const d = await cp.client.get(DEPLOYMENTS, ns, 'web');
       const v = containerEnv(d).find((e) => e.name === 'KEELSON_APP_CONFIG_CONFIGMAP');
-      assert.match(v?.value ?? '', /^[0-9a-f]{64}$/);
+      assert.match(v?.value ?? '', /^h1:[0-9a-f]{64}$/, 'keyed (HMAC) form');
       assert.equal(templateAnnotations(d)[CONFIG_HASH], undefined);
       await cp.client.apply(DEPLOYMENTS, manifest(), { fieldManager: 'keelson-sync' });
       const again = await cp.client.get(DEPLOYMENTS, ns, 'web');
@@ -248,6 +250,20 @@ describe('reload options', () => {
     await cp.client.create(ROLEBINDINGS, {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'keelson-reload', namespace: ok },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'keelson-reload' },
+      subjects: [{ kind: 'User', name: 'limited', apiGroup: 'rbac.authorization.k8s.io' }],
+    });
+    // As manifests/role.yaml grants in the controller namespace: the reload digest key Secret.
+    if (!(await cp.client.tryGet(NAMESPACES, undefined, 'keelson-system'))) await createNamespace(cp.client, 'keelson-system');
+    await cp.client.create(ROLES, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'keelson-digest-key', namespace: 'keelson-system' },
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [DIGEST_KEY_SECRET], verbs: ['get'] },
+      ],
+    });
+    await cp.client.create(ROLEBINDINGS, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'keelson-digest-key', namespace: 'keelson-system' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'keelson-digest-key' },
       subjects: [{ kind: 'User', name: 'limited', apiGroup: 'rbac.authorization.k8s.io' }],
     });
     await cp.client.create(CONFIGMAPS, configMap(ok, 'app', { k: '1' }));

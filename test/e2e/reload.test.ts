@@ -45,7 +45,7 @@ describe('reload (default flags)', () => {
     await setData(cp.client, ns, 'app', { 'a.conf': 'two' });
     await waitForReplicaSets(cp.client, ns, 'web', 2);
     const d = await cp.client.get(DEPLOYMENTS, ns, 'web');
-    assert.match(templateAnnotations(d)[CONFIG_HASH] ?? '', /^[0-9a-f]{64}$/);
+    assert.match(templateAnnotations(d)[CONFIG_HASH] ?? '', /^h1:[0-9a-f]{64}$/, 'keyed (HMAC) form');
     const last = JSON.parse(d.metadata.annotations![LAST_RELOAD]!) as { trigger: string; hash: string; at: string };
     assert.equal(last.trigger, `ConfigMap ${ns}/app`);
     assert.equal(last.hash, templateAnnotations(d)[CONFIG_HASH]);

@@ -4,7 +4,9 @@
 import { Writable } from 'node:stream';
 import { buildController } from '../../src/cli/controller.js';
 import { loadOptions } from '../../src/config/options.js';
+import { isAlreadyExists } from '../../src/kube/client.js';
 import type { Manager } from '../../src/kube/manager.js';
+import { NAMESPACES } from '../../src/kube/resources.js';
 import { createLogger } from '../../src/observe/logger.js';
 import type { ControlPlane } from './control-plane.js';
 
@@ -26,6 +28,10 @@ export async function startController(cp: ControlPlane, flags: readonly string[]
   const sink = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter((l) => l !== '')); cb(); } });
   const options = loadOptions(['--kubeconfig', cp.kubeconfigPath, '--http-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--controller-namespace', 'keelson-system', ...flags], env);
   const logger = createLogger({ level: process.env.KEELSON_TEST_LOG_LEVEL ?? 'debug', format: 'json' }, sink);
+  // The controller namespace exists where Keelson runs (the reload digest key Secret lives there).
+  if (!(await cp.client.tryGet(NAMESPACES, undefined, options.controllerNamespace))) {
+    await cp.client.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: options.controllerNamespace } }).catch((e: unknown) => { if (!isAlreadyExists(e)) throw e; });
+  }
   const manager = await buildController(options, env, logger);
   await manager.start();
   const httpUrl = `http://127.0.0.1:${manager.httpPort}`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyBody, envVarName, envVarsFor, forgetBody, parseLastReload } from '../../../src/reload/apply-body.js';
+import { applyBody, envVarName, envVarsFor, forgetBody, parseLastReload, scrubPlainHash } from '../../../src/reload/apply-body.js';
 import { nextObserved } from '../../../src/reload/decide.js';
 import { workloadRecord } from '../../../src/reload/records.js';
 
@@ -41,6 +41,16 @@ describe('applyBody', () => {
     assert.equal(body.spec.template.metadata.annotations['keelson.dev/config-hash'], 'old');
     assert.deepEqual(body.spec.template.spec.containers, [{ name: 'app', env: [{ name: 'KEELSON_APP_CONFIG_CONFIGMAP', value: 'x' }] }]);
     assert.equal(body.metadata.annotations['keelson.dev/last-reload'], '{"at":"t"}');
+  });
+
+  it('a carried-forward last-reload loses a plain (pre-keyed) hash and keeps a keyed one', () => {
+    const plain = JSON.stringify({ at: 't', trigger: 'ConfigMap ns/a', change: 'changed', hash: 'f'.repeat(64), generation: 3 });
+    const body = applyBody(w({}, [], { 'keelson.dev/last-reload': plain }), { observed }) as any;
+    assert.deepEqual(JSON.parse(body.metadata.annotations['keelson.dev/last-reload']), { at: 't', trigger: 'ConfigMap ns/a', change: 'changed', hash: '', generation: 3 });
+    const keyed = JSON.stringify({ at: 't', trigger: 'ConfigMap ns/a', change: 'changed', hash: `h1:${'e'.repeat(64)}` });
+    assert.equal(scrubPlainHash(keyed), keyed);
+    assert.equal(scrubPlainHash(undefined), undefined);
+    assert.equal(scrubPlainHash('garbage'), 'garbage');
   });
 
   it('an annotations roll sets the pod-template hash and last-reload', () => {

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DecideInput, type Observed, type TriggerState, decide, formatObserved, nextObserved, parseObserved } from '../../../src/reload/decide.js';
+import { PLAIN_FORM, keyedForm } from '../../../src/reload/digest.js';
+
+/** The production path: baselines keyed under a cluster key. */
+const KEYED = keyedForm(Buffer.alloc(32, 7));
 
 const D1 = 'a'.repeat(64);
 const D2 = 'b'.repeat(64);
 const trig = (name: string, digest: string | undefined, named = false, kind: 'ConfigMap' | 'Secret' = 'ConfigMap'): TriggerState =>
   ({ id: `${kind}/${name}`, kind, namespace: 'ns', name, digest, named });
-const base = (triggers: TriggerState[], sel = 's1'): Observed => nextObserved(sel, triggers);
-const input = (over: Partial<DecideInput>): DecideInput => ({ active: true, selection: 's1', observed: undefined, triggers: [], reloadOnCreate: false, reloadOnDelete: false, ...over });
+const base = (triggers: TriggerState[], sel = 's1'): Observed => nextObserved(sel, triggers, KEYED);
+const input = (over: Partial<DecideInput>): DecideInput => ({ active: true, selection: 's1', observed: undefined, triggers: [], reloadOnCreate: false, reloadOnDelete: false, form: KEYED, ...over });
 
 describe('decide', () => {
   it('records a baseline on first sight, without a roll', () => {
@@ -103,5 +107,83 @@ describe('observed annotation', () => {
   it('the hash covers present configs only, and changes with content', () => {
     assert.equal(base([trig('a', D1), trig('x', undefined)]).hash, base([trig('a', D1)]).hash);
     assert.notEqual(base([trig('a', D1)]).hash, base([trig('a', D2)]).hash);
+  });
+});
+
+describe('decide: keyed digests, the upgrade from plain ones and key changes', () => {
+  const K2 = keyedForm(Buffer.alloc(32, 9));
+  const t1 = [trig('app', D1), trig('creds', D2, false, 'Secret'), trig('gone', undefined, true)];
+  const plain = (triggers: TriggerState[]): Observed => nextObserved('s1', triggers, PLAIN_FORM);
+
+  it('publishes no plain digest: the keyed baseline holds none of the plain values, and names its key', () => {
+    const o = base(t1);
+    assert.equal(o.v, 2);
+    assert.equal(o.kid, KEYED.kid);
+    assert.match(o.hash, /^h1:[0-9a-f]{64}$/);
+    const p = plain(t1);
+    assert.notEqual(o.hash.slice(3), p.hash);
+    for (const id of ['ConfigMap/app', 'Secret/creds']) assert.notEqual(o.configs[id], p.configs[id]);
+    assert.equal(o.configs['ConfigMap/gone'], '-');
+    assert.equal(nextObserved('s1', t1, K2).hash === o.hash, false, 'another key, another digest');
+    assert.deepEqual(parseObserved(formatObserved(o)), o);
+  });
+
+  it('an old (plain, v1) baseline of unchanged content is re-recorded keyed without a roll', () => {
+    const old = parseObserved(formatObserved(plain(t1)))!;
+    assert.equal(old.v, 1);
+    const d = decide(input({ observed: old, triggers: t1 }));
+    assert.equal(d.action, 'record');
+    assert.equal(d.action === 'record' && d.why, 'upgrade');
+    assert.deepEqual(d.action === 'record' && d.observed, base(t1));
+    assert.deepEqual(decide(input({ observed: base(t1), triggers: t1 })), { action: 'none' }, 'and then it is settled');
+  });
+
+  it('an old baseline with content changed since rolls exactly once, recording the keyed baseline', () => {
+    const changed = [trig('app', D2), trig('creds', D2, false, 'Secret'), trig('gone', undefined, true)];
+    const d = decide(input({ observed: plain(t1), triggers: changed }));
+    assert.equal(d.action, 'roll');
+    if (d.action !== 'roll') return;
+    assert.deepEqual(d.causes, [{ id: 'ConfigMap/app', change: 'changed' }]);
+    assert.deepEqual(d.observed, base(changed));
+    assert.deepEqual(decide(input({ observed: d.observed, triggers: changed })), { action: 'none' });
+  });
+
+  it('a baseline under an earlier key still known is compared under that key, then moved without a roll', () => {
+    const d = decide(input({ form: K2, earlierForms: [KEYED], observed: base(t1), triggers: t1 }));
+    assert.equal(d.action === 'record' && d.why, 'key-change');
+    assert.equal(d.action === 'record' && d.observed.kid, K2.kid);
+    const changed = [trig('app', D2), ...t1.slice(1)];
+    const r = decide(input({ form: K2, earlierForms: [KEYED], observed: base(t1), triggers: changed }));
+    assert.equal(r.action, 'roll', 'a real change during a key rotation still rolls');
+  });
+
+  it('a baseline under a key no longer known is re-recorded without a roll (never a cluster-wide restart)', () => {
+    const changed = [trig('app', D2), ...t1.slice(1)];
+    for (const triggers of [t1, changed]) {
+      const d = decide(input({ form: K2, observed: base(t1), triggers }));
+      assert.equal(d.action === 'record' && d.why, 'unknown-key');
+    }
+  });
+
+  it('rejects a v2 baseline without a key id and any unknown version', () => {
+    assert.equal(parseObserved(JSON.stringify({ v: 2, sel: 's', hash: 'h1:x', configs: {} })), undefined);
+    assert.equal(parseObserved(JSON.stringify({ v: 3, kid: 'k', sel: 's', hash: 'x', configs: {} })), undefined);
+  });
+});
+
+describe('decide: properties (the baseline annotation is writable by anyone who may edit the workload)', () => {
+  it('parseObserved never throws, and decide never throws nor rolls on a baseline that does not parse', async () => {
+    const fc = (await import('fast-check')).default;
+    const t = [trig('app', D1)];
+    const observedText = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.record({ v: fc.constantFrom(1, 2, 3, '1'), kid: fc.option(fc.string({ maxLength: 20 })), sel: fc.string({ maxLength: 10 }), hash: fc.string({ maxLength: 70 }),
+        configs: fc.dictionary(fc.string({ maxLength: 20 }), fc.oneof(fc.string({ maxLength: 20 }), fc.integer())) }).map((o) => JSON.stringify(o)),
+    );
+    fc.assert(fc.property(observedText, (text) => {
+      const o = parseObserved(text);
+      const d = decide(input({ observed: o, triggers: t }));
+      if (!o) assert.notEqual(d.action, 'roll');
+    }), { numRuns: 500 });
   });
 });

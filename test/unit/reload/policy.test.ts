@@ -19,18 +19,21 @@ describe('parseNameList', () => {
     const problems: Problem[] = [];
     const list = parseNameList('k', ' a , ,b-.*,', problems);
     assert.deepEqual(list.map((p) => [p.source, p.literal]), [['a', true], ['b-.*', false]]);
-    assert.ok(list[0]!.re.test('a'));
-    assert.ok(!list[0]!.re.test('ab'), 'anchored at the end');
-    assert.ok(!list[0]!.re.test('xa'), 'anchored at the start');
-    assert.ok(list[1]!.re.test('b-anything'));
-    assert.ok(!list[1]!.re.test('xb-'));
+    assert.ok(list[0]!.matches('a'));
+    assert.ok(!list[0]!.matches('ab'), 'anchored at the end');
+    assert.ok(!list[0]!.matches('xa'), 'anchored at the start');
+    assert.ok(list[1]!.matches('b-anything'));
+    assert.ok(!list[1]!.matches('xb-'));
     assert.deepEqual(problems, []);
   });
 
-  it('anchors alternations as a whole', () => {
+  it('anchors by concatenation, as Reloader does: "a|b" is "^a|b$" (starts with a, or ends with b)', () => {
     const [p] = parseNameList('k', 'a|b', []);
-    assert.ok(p!.re.test('a') && p!.re.test('b'));
-    assert.ok(!p!.re.test('ab') && !p!.re.test('xa'));
+    assert.ok(p!.matches('a') && p!.matches('b'));
+    assert.ok(p!.matches('ab') && p!.matches('a-anything') && p!.matches('anything-b'));
+    assert.ok(!p!.matches('xa') && !p!.matches('bx'));
+    const [g] = parseNameList('k', '(a|b)', []);
+    assert.ok(g!.matches('a') && g!.matches('b') && !g!.matches('ab'), 'a group anchors the whole alternation');
   });
 
   it('reports an invalid regular expression and keeps the others', () => {
@@ -45,7 +48,7 @@ describe('parseNameList', () => {
   it('treats names with a dot as plain names (a dot still matches any character, as in Reloader)', () => {
     const [p] = parseNameList('k', 'app.v1', []);
     assert.equal(p!.literal, true);
-    assert.ok(p!.re.test('app.v1') && p!.re.test('appXv1'));
+    assert.ok(p!.matches('app.v1') && p!.matches('appXv1'));
   });
 });
 

@@ -10,6 +10,7 @@ import { parseDuration } from '../../../src/config/duration.js';
 import { CONTROLLER_FLAGS } from '../../../src/config/options.js';
 import { stallWindowFor } from '../../../src/observe/loop-stalls.js';
 import type { KubeObject } from '../../../src/kube/types.js';
+import { DIGEST_KEY_SECRET } from '../../../src/reload/digest-key.js';
 import { MANIFESTS, ROOT, exists, kustomizationResources, manifestFiles, manifestObjects, readObjects } from '../../support/manifests.js';
 
 interface Rule { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
@@ -132,12 +133,13 @@ describe('manifests: RBAC', () => {
     });
   });
 
-  it('the Role covers the key Secrets and the Lease named by --leader-election-id, in keelson-system only', () => {
+  it('the Role covers the key Secrets, the reload digest key and the Lease named by --leader-election-id, in keelson-system only', () => {
     const role = find('Role', 'keelson');
     assert.deepEqual(grants(rulesOf(role)), {
       'coordination.k8s.io/leases': ['create'],
       [`coordination.k8s.io/leases[${String(defaultOf('leader-election-id'))}]`]: ['get', 'update'],
       'core/secrets': ['create', 'get', 'list', 'watch'],
+      [`core/secrets[${DIGEST_KEY_SECRET}]`]: ['get'],
     });
   });
 
