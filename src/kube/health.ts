@@ -46,23 +46,27 @@ interface WorkloadStatus {
 export function rolloutFields(kind: WorkloadKind, obj: KubeObject): RolloutFields {
   const spec = (obj.spec ?? {}) as WorkloadSpec;
   const st = (obj.status ?? {}) as WorkloadStatus;
-  const base = { generation: obj.metadata.generation ?? 0, observedGeneration: st.observedGeneration ?? 0 };
+  const base = { generation: num(obj.metadata.generation), observedGeneration: num(st.observedGeneration) };
   if (kind === 'DaemonSet') {
     return {
-      ...base, desired: st.desiredNumberScheduled ?? 0, current: st.currentNumberScheduled ?? 0, updated: st.updatedNumberScheduled ?? 0,
-      ready: st.numberReady ?? 0, available: st.numberAvailable ?? 0, strategy: spec.updateStrategy?.type,
+      ...base, desired: num(st.desiredNumberScheduled), current: num(st.currentNumberScheduled), updated: num(st.updatedNumberScheduled),
+      ready: num(st.numberReady), available: num(st.numberAvailable), strategy: text(spec.updateStrategy?.type),
     };
   }
-  const progressing = st.conditions?.find((c) => c.type === 'Progressing');
+  const progressing = Array.isArray(st.conditions) ? st.conditions.find((c) => c?.type === 'Progressing') : undefined;
   return {
-    ...base, desired: spec.replicas ?? 1, current: st.replicas ?? 0, updated: st.updatedReplicas ?? 0,
-    ready: st.readyReplicas ?? 0, available: st.availableReplicas ?? 0,
-    strategy: kind === 'StatefulSet' ? spec.updateStrategy?.type : spec.strategy?.type,
-    partition: spec.updateStrategy?.rollingUpdate?.partition,
-    currentRevision: st.currentRevision, updateRevision: st.updateRevision,
-    progressFailure: progressing?.status === 'False' ? progressing.reason : undefined,
+    ...base, desired: num(spec.replicas, 1), current: num(st.replicas), updated: num(st.updatedReplicas),
+    ready: num(st.readyReplicas), available: num(st.availableReplicas),
+    strategy: text(kind === 'StatefulSet' ? spec.updateStrategy?.type : spec.strategy?.type),
+    partition: typeof spec.updateStrategy?.rollingUpdate?.partition === 'number' ? spec.updateStrategy.rollingUpdate.partition : undefined,
+    currentRevision: text(st.currentRevision), updateRevision: text(st.updateRevision),
+    progressFailure: progressing?.status === 'False' ? text(progressing.reason) : undefined,
   };
 }
+
+// The API server types these fields; the guards only keep a malformed object from throwing.
+const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function rolloutState(kind: WorkloadKind, f: RolloutFields): RolloutState {
   if (f.observedGeneration < f.generation) return { state: 'progressing', detail: 'waiting for the controller to observe the new generation' };
