@@ -168,7 +168,8 @@ export class GitSyncer {
         ? `sync timed out after ${Math.round(spec.timeoutMs / 1000)}s (spec.timeout)${revision ? ` at revision ${revision}` : ''}`
         : redact(err instanceof Error ? (err.name === 'ApiError' ? apiMessage(err) : err.message) : String(err));
       // A refused transport stays refused until the spec or the controller's flags change: Stalled, like InvalidSpec.
-      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision }, { ready: 'False', reason, message, stalled: reason === 'InsecureTransport' }, log);
+      // A failed sync ends any health wait: the next reconcile must sync again, not go on judging the old revision.
+      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision, healthCheckStartedAt: null }, { ready: 'False', reason, message, stalled: reason === 'InsecureTransport' }, log);
       this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
     } finally {
       this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);

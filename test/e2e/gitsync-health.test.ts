@@ -1,8 +1,8 @@
 // GitSync health checks and ordering on the real control plane with kube-controller-manager and the stand-in
 // kubelet: spec.wait keeps a GitSync Reconciling until its Deployment is available (Ready after, not before);
 // pods that never become ready give HealthCheckFailed naming the Deployment, at spec.timeout or at once on
-// ProgressDeadlineExceeded; spec.dependsOn holds B until A is Ready (requeued by the index, not polling); a cycle
-// is reported.
+// ProgressDeadlineExceeded; a controller restart keeps the wait's deadline; spec.dependsOn holds B until A is Ready
+// (requeued by the index, not polling); a cycle is reported.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { type RunningController, startController } from '../support/controller.j
 import { type FakeKubelet, startFakeKubelet } from '../support/fake-kubelet.js';
 import { type GitServers, startGitServers } from '../support/git-servers.js';
 import { GITSYNC_SA_FLAGS, createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, letServiceAccountsApply, ready, waitApplied } from '../support/gitsync-fixture.js';
-import { eventually } from '../support/wait.js';
+import { delay, eventually } from '../support/wait.js';
 
 const deployment = (name: string, image: string, extra = '') => `apiVersion: apps/v1
 kind: Deployment
@@ -41,12 +41,14 @@ describe('gitsync: health checks and dependsOn', () => {
   let ctl: RunningController;
   let kubelet: FakeKubelet | undefined;
   let cache: string;
+  let controllerFlags: string[] = [];
 
   before(async () => {
     [cp, servers] = await Promise.all([startControlPlane({ controllerManager: true }), startGitServers()]);
     await Promise.all([letServiceAccountsApply(cp.client), installGitSyncCrd(cp.client)]);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git']);
+    controllerFlags = ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git'];
+    ctl = await startController(cp, controllerFlags);
   });
   after(async () => {
     await ctl?.stop();
@@ -109,6 +111,22 @@ describe('gitsync: health checks and dependsOn', () => {
     assert.equal(st.healthCheckStartedAt, undefined, 'the wait ended');
     const events = await eventsFor(cp.client, ns, 'slow');
     assert.ok(events.some((e) => e.reason === 'HealthCheckFailed' && e.type === 'Warning'));
+  });
+
+  it('a controller restart keeps the wait\'s deadline (its start is in status)', async () => {
+    const ns = await createNamespace(cp.client, 'wait-restart');
+    servers.repo('wait-restart').write({ 'web.yaml': deployment('web', 'example/never-ready:1') }).commit('never ready');
+    await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('wait-restart'), wait: true, timeout: '10s', interval: '1h' });
+    const started = await eventually('the wait to start', async () => (await gitSyncStatus(cp.client, ns, 'app')).healthCheckStartedAt ?? undefined);
+    await ctl.stop();
+    await delay(Math.max(0, Date.parse(started) + 12_000 - Date.now()));
+    ctl = await startController(cp, controllerFlags);
+    const r = await eventually('HealthCheckFailed after the restart', async () => {
+      const x = ready(await gitSyncStatus(cp.client, ns, 'app'));
+      return x.reason === 'HealthCheckFailed' ? x : undefined;
+    }, 30_000);
+    const after = Number(/health check failed after (\d+)s/.exec(r.message ?? '')?.[1]);
+    assert.ok(after >= 12, `measured from the recorded start, not from the restart: ${r.message}`);
   });
 
   it('dependsOn: B waits for A, applies once A is Ready; a cycle is reported', async () => {
