@@ -21,7 +21,10 @@ export async function readHealth(
   const types = new Map<string, ResourceType | undefined>();
   for (const t of targets) {
     const k = `${t.group}/${t.version}/${t.kind}`;
-    if (!types.has(k)) types.set(k, await discovery.resourceFor(t.group, t.version, t.kind));
+    if (types.has(k)) continue;
+    signal.throwIfAborted();
+    // A discovery error leaves the kind unknown (progressing) for this look; the wait's deadline still holds.
+    types.set(k, await discovery.resourceFor(t.group, t.version, t.kind).catch(() => undefined));
   }
   const typeOf = (t: HealthTarget) => types.get(`${t.group}/${t.version}/${t.kind}`);
   const groups = new Map<string, HealthTarget[]>();
@@ -29,7 +32,8 @@ export async function readHealth(
     const type = typeOf(t);
     if (!type || !t.applied) continue;
     const k = `${type.group}/${type.plural}/${type.namespaced ? t.namespace ?? '' : ''}`;
-    groups.set(k, [...(groups.get(k) ?? []), t]);
+    const g = groups.get(k);
+    if (g) g.push(t); else groups.set(k, [t]);
   }
   const listed = new Map<HealthTarget, KubeObject | undefined>();
   const selector = `${OWNER_NAME_LABEL}=${owner.name},${OWNER_NAMESPACE_LABEL}=${owner.namespace}`;
@@ -41,7 +45,7 @@ export async function readHealth(
     try {
       items = await client.listAll(type, { namespace: type.namespaced ? group[0]!.namespace : undefined, labelSelector: selector });
     } catch (err) {
-      if (!isForbidden(err)) throw err;
+      if (signal.aborted) throw err;
       continue; // read one by one below, so each object gets its own message
     }
     const byName = new Map(items.map((o) => [o.metadata.name, o]));
@@ -56,7 +60,9 @@ export async function readHealth(
       return { target: t, health: objectHealth(await client.tryGet(type, type.namespaced ? t.namespace : undefined, t.name)) };
     } catch (err) {
       if (isForbidden(err)) return { target: t, health: { status: 'failed', detail: `${identityName(who)} may not read it (${apiMessage(err)}); grant it get on ${type.plural}` } };
-      throw err;
+      if (signal.aborted) throw err;
+      // Any other error (a timeout, a 5xx) is "not known healthy yet": the next look retries, the deadline holds.
+      return { target: t, health: { status: 'progressing', detail: `could not read it: ${apiMessage(err)}` } };
     }
   });
 }

@@ -112,7 +112,7 @@ export class GitSyncer {
     }
     const content = this.contentClient(identity);
     const waitStart = checksHealth(spec) ? pendingWaitStart(status, generation, requestedAt) : undefined;
-    if (waitStart !== undefined && status.lastAppliedRevision) return this.continueWait(obj, spec, base, content, identity, waitStart, log);
+    if (waitStart !== undefined && status.lastAppliedRevision) return this.continueWait(obj, spec, base, content, identity, waitStart, signal, log);
 
     const started = Date.now();
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
@@ -181,12 +181,12 @@ export class GitSyncer {
    * A reconcile during a health wait: no fetch and no apply, one look at the objects of lastAppliedRevision
    * (with the GitSync's identity), then Ready, HealthCheckFailed, or another short requeue.
    */
-  private async continueWait(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, content: KubeClient, identity: Identity, startedAtMs: number, log: Logger): Promise<ReconcileResult> {
+  private async continueWait(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, content: KubeClient, identity: Identity, startedAtMs: number, signal: AbortSignal, log: Logger): Promise<ReconcileResult> {
     const status = obj.status ?? {};
     const revision = status.lastAppliedRevision!;
     const step = await healthStep({
       client: content, discovery: this.deps.discovery, identity, spec, owner: { namespace: obj.metadata.namespace!, name: obj.metadata.name! },
-      inventory: status.inventory, revision, startedAtMs, nowMs: Date.now(), signal: AbortSignal.timeout(spec.timeoutMs),
+      inventory: status.inventory, revision, startedAtMs, nowMs: Date.now(), signal: AbortSignal.any([signal, AbortSignal.timeout(Math.min(spec.timeoutMs, 60_000))]),
     });
     await this.finish(obj, { ...base, ...step.status }, step.outcome, log);
     if (step.retryMs !== undefined) return { requeueAfterMs: step.retryMs };

@@ -60,7 +60,9 @@ describe('gitsync: health checks and dependsOn', () => {
   it('with wait, stays Reconciling until the Deployment is available, then Ready', async () => {
     // No kubelet yet: the pods cannot run, so the wait is observable; then the kubelet lets them.
     const ns = await createNamespace(cp.client, 'wait-ok');
-    const sha = servers.repo('wait-ok').write({ 'web.yaml': deployment('web', 'nginx:1') }).commit('web');
+    // Five ConfigMaps: read with one LIST by the owner labels (more than four of a kind), the Deployment with a GET.
+    const configs = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`cm-${i}.yaml`, cm(`cm-${i}`)]));
+    const sha = servers.repo('wait-ok').write({ 'web.yaml': deployment('web', 'nginx:1'), ...configs }).commit('web');
     const rev = `main@sha1:${sha}`;
     await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('wait-ok'), wait: true, timeout: '5m', interval: '1h' });
     const waiting = await eventually('the GitSync to wait for its Deployment', async () => {
@@ -68,7 +70,7 @@ describe('gitsync: health checks and dependsOn', () => {
       return st.lastAppliedRevision === rev && condition(st, 'Reconciling')?.status === 'True' ? st : undefined;
     }, 60_000);
     assert.notEqual(ready(waiting).status, 'True');
-    assert.match(ready(waiting).message ?? '', new RegExp(`waiting for 1 of 1 objects to become healthy: Deployment ${ns}/web: `));
+    assert.match(ready(waiting).message ?? '', new RegExp(`waiting for 1 of 6 objects to become healthy: Deployment ${ns}/web: `));
     assert.ok(waiting.healthCheckStartedAt, 'the start of the wait is in status');
     assert.equal(waiting.lastHealthyRevision, undefined);
     assert.ok(await cp.client.tryGet(DEPLOYMENTS, ns, 'web'), 'applied before waiting');
@@ -83,7 +85,7 @@ describe('gitsync: health checks and dependsOn', () => {
     assert.equal(st.lastHealthyRevision, rev);
     assert.equal(condition(st, 'Reconciling'), undefined);
     assert.equal(st.healthCheckStartedAt, undefined);
-    assert.match(ready(st).message ?? '', /1 object healthy/);
+    assert.match(ready(st).message ?? '', /6 objects healthy/);
   });
 
   it('reports HealthCheckFailed naming the Deployment: at spec.timeout, or at once on ProgressDeadlineExceeded', async () => {
