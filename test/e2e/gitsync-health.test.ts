@@ -14,7 +14,7 @@ import { type ControlPlane, startControlPlane } from '../support/control-plane.j
 import { type RunningController, startController } from '../support/controller.js';
 import { type FakeKubelet, startFakeKubelet } from '../support/fake-kubelet.js';
 import { type GitServers, startGitServers } from '../support/git-servers.js';
-import { GITSYNC_SA_FLAGS, createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, letServiceAccountsApply, ready, waitApplied } from '../support/gitsync-fixture.js';
+import { GITSYNC_SA_FLAGS, createGitSync, runCli, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, letServiceAccountsApply, ready, waitApplied } from '../support/gitsync-fixture.js';
 import { delay, eventually } from '../support/wait.js';
 
 const deployment = (name: string, image: string, extra = '') => `apiVersion: apps/v1
@@ -75,7 +75,17 @@ describe('gitsync: health checks and dependsOn', () => {
     assert.equal(waiting.lastHealthyRevision, undefined);
     assert.ok(await cp.client.tryGet(DEPLOYMENTS, ns, 'web'), 'applied before waiting');
 
+    // `keelson sync` follows the wait and reports the outcome once the objects are healthy.
+    const sync = runCli(['sync', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath]);
+    await eventually('the sync request handled, still waiting', async () => {
+      const s = await gitSyncStatus(cp.client, ns, 'app');
+      return s.lastHandledRequestedAt !== undefined && condition(s, 'Reconciling')?.status === 'True';
+    });
     kubelet = await startFakeKubelet(cp.client);
+    const out = await sync;
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /◎ applied revision .*; waiting for 1 of 6 objects/);
+    assert.match(out.stdout, /✔ applied revision .*; 6 objects healthy/);
     const st = await eventually('Ready after the Deployment is available', async () => {
       const s = await gitSyncStatus(cp.client, ns, 'app');
       return ready(s).status === 'True' ? s : undefined;
