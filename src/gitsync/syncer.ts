@@ -16,8 +16,8 @@ import { ApplyError, ForbiddenError, ValidationError, apiMessage, applyPlan, for
 import type { Discovery } from './discovery.js';
 import { removeStaleEntries } from './cache.js';
 import { type OrderRecord, dependencyBlock } from './depends.js';
-import { checksHealth, pendingWaitStart } from './health.js';
-import { healthStep } from './health-gate.js';
+import { checksHealth, pendingWaitStart } from './health-wait.js';
+import { healthStep } from './health-step.js';
 import { GitError, type KeyedMutex, repoDirFor } from './git.js';
 import { type Identity, type IdentityPolicy, identityFor, identityName } from './identity.js';
 import { type RevisionLimits, RevisionTooLargeError } from './limits.js';

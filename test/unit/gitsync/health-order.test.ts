@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type OrderRecord, dependencyBlock, findCycle, orderRecord, readyAtLatest } from '../../../src/gitsync/depends.js';
-import { type TargetHealth, checksHealth, describeTarget, healthTargets, pendingWaitStart, pollDelay, waitOutcome } from '../../../src/gitsync/health.js';
+import { type TargetHealth, checksHealth, describeTarget, healthTargets, pendingWaitStart, pollDelay, waitOutcome } from '../../../src/gitsync/health-wait.js';
 import { type GitSyncStatus, SpecError, parseHealthAndOrder, parseSpec } from '../../../src/gitsync/spec.js';
 import type { Health } from '../../../src/kube/health.js';
 

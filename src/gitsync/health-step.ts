@@ -4,8 +4,8 @@
 
 import type { KubeClient } from '../kube/client.js';
 import type { Discovery } from './discovery.js';
-import { healthTargets, waitOutcome } from './health.js';
-import { readHealth } from './health-check.js';
+import { healthTargets, waitOutcome } from './health-wait.js';
+import { readHealth } from './health-read.js';
 import type { Identity } from './identity.js';
 import type { GitSyncSpec, GitSyncStatus, InventoryEntry } from './spec.js';
 import type { Reason } from './status.js';

@@ -8,7 +8,7 @@ import type { ResourceType } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import { PARALLEL_REQUESTS, apiMessage, mapLimit } from './apply.js';
 import type { Discovery } from './discovery.js';
-import type { HealthTarget, TargetHealth } from './health.js';
+import type { HealthTarget, TargetHealth } from './health-wait.js';
 import { type Identity, identityName } from './identity.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
 
