@@ -43,7 +43,8 @@ export const syncCommand: Command = async (argv, io) => {
       const st = cur.status ?? {};
       const reconciling = st.conditions?.find((c) => c.type === 'Reconciling' && c.status === 'True');
       if (reconciling && reconciling.message !== last) { last = reconciling.message; io.stdout.write(`◎ ${reconciling.message}\n`); }
-      if (st.lastHandledRequestedAt === requestedAt) {
+      // Handled, unless still Reconciling: a GitSync with spec.wait reports Ready once its objects are healthy.
+      if (st.lastHandledRequestedAt === requestedAt && !reconciling) {
         const ready = readyCondition(st);
         if (ready?.status === 'True') {
           io.stdout.write(`✔ ${ready.message}${st.drifted ? ` (${st.drifted} drifted objects re-applied)` : ''}\n`);

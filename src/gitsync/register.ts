@@ -11,6 +11,7 @@ import { CRDS, GITSYNCS, keyOf } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
 import { removeStaleEntries } from './cache.js';
+import { type OrderRecord, orderRecord } from './depends.js';
 import { Discovery } from './discovery.js';
 import { KeyedMutex } from './git.js';
 import { HookRateLimiter, WebhookSecretCache } from './hook-guard.js';
@@ -22,12 +23,15 @@ export const GITSYNC_CRD = 'gitsyncs.keelson.dev';
 const CACHE_SWEEP_MS = 10 * 60_000;
 
 /** What triggers a sync: a new generation, deletion or a new requested-at; status writes do not. */
-interface GitSyncRecord { readonly generation: number; readonly deleting: boolean; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined }
+interface GitSyncRecord { readonly generation: number; readonly deleting: boolean; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined; readonly order: OrderRecord }
+
+/** Index of GitSyncs by the keys of the GitSyncs they depend on: who to requeue when one becomes (not) Ready. */
+const DEPENDS_ON_INDEX = 'dependsOn';
 
 export function gitSyncRecord(obj: KubeObject): GitSyncRecord {
   const spec = (obj.spec ?? {}) as { webhookSecretRef?: { name?: unknown } };
   const ws = spec.webhookSecretRef?.name;
-  return { generation: obj.metadata.generation ?? 0, deleting: !!obj.metadata.deletionTimestamp, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined };
+  return { generation: obj.metadata.generation ?? 0, deleting: !!obj.metadata.deletionTimestamp, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined, order: orderRecord(obj) };
 }
 
 export function registerGitSync(ctx: FeatureContext): void {
@@ -41,6 +45,7 @@ export function registerGitSync(ctx: FeatureContext): void {
     identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
     allowInsecureGit: options.gitsync.allowInsecureGit,
     limits: { maxBytes: options.gitsync.maxRevisionBytes, maxObjects: options.gitsync.maxRevisionObjects },
+    order: (key) => store.get(key)?.order,
   });
   const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
     await store.waitForSync(signal);
@@ -50,6 +55,12 @@ export function registerGitSync(ctx: FeatureContext): void {
   store.onChange((e) => {
     if (e.type === 'update' && e.old.generation === e.record.generation && e.old.deleting === e.record.deleting && e.old.requestedAt === e.record.requestedAt) return;
     queue.add(e.key);
+  });
+  // dependsOn: when a GitSync appears, goes, or its Ready-at-latest changes, requeue the GitSyncs that depend on it.
+  store.addIndex(DEPENDS_ON_INDEX, (r) => r.order.dependsOn);
+  store.onChange((e) => {
+    if (e.type === 'update' && e.old.order.ready === e.record.order.ready && e.old.order.state === e.record.order.state) return;
+    for (const dependent of store.byIndex(DEPENDS_ON_INDEX, e.key)) queue.add(dependent);
   });
   manager.addRunnable({
     name: 'gitsync-store', needsLeader: false,

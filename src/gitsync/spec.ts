@@ -37,7 +37,16 @@ export interface GitSyncSpec {
   readonly webhookSecretRef: string | undefined;
   readonly suspend: boolean;
   readonly timeoutMs: number;
+  /** Health and order (spec.wait, spec.healthChecks, spec.dependsOn): see parseHealthAndOrder. */
+  readonly wait: boolean;
+  readonly healthChecks: readonly HealthCheckRef[];
+  readonly dependsOn: readonly DependencyRef[];
 }
+
+/** An object whose health a GitSync waits for after applying (spec.healthChecks). */
+export interface HealthCheckRef { readonly group: string; readonly version: string; readonly kind: string; readonly name: string; readonly namespace: string | undefined }
+/** A GitSync that must be Ready at its latest revision before this one applies (spec.dependsOn). */
+export interface DependencyRef { readonly namespace: string; readonly name: string }
 
 export interface Condition {
   type: string;
@@ -56,6 +65,10 @@ export interface GitSyncStatus {
   lastAttemptedRevision?: string;
   lastHandledRequestedAt?: string;
   drifted?: number;
+  /** The last revision whose checked objects were all healthy (spec.wait / spec.healthChecks). */
+  lastHealthyRevision?: string;
+  /** When the wait for lastAppliedRevision's objects to become healthy began; null once it ended. */
+  healthCheckStartedAt?: string | null;
   conditions?: Condition[];
   inventory?: InventoryEntry[];
 }
@@ -191,7 +204,62 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
     webhookSecretRef: secretName(spec, 'webhookSecretRef'),
     suspend: spec.suspend === true,
     timeoutMs: duration(spec, 'timeout', Math.min(Math.max(intervalMs, 60_000), MAX_TIMEOUT_MS), MAX_TIMEOUT_MS),
+    ...parseHealthAndOrder(spec, obj.metadata.namespace ?? ''),
   };
+}
+
+/** Most entries of spec.healthChecks and spec.dependsOn (the CRD says the same): bounded work per reconcile. */
+export const MAX_HEALTH_CHECKS = 100;
+export const MAX_DEPENDS_ON = 32;
+
+const KIND = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
+const API_VERSION = /^(?:([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)\/)?(v[0-9][a-z0-9]{0,30})$/;
+
+function entries(spec: Record<string, unknown>, field: string, max: number): Record<string, unknown>[] {
+  const v = spec[field];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new SpecError(`spec.${field} must be a list`);
+  if (v.length > max) throw new SpecError(`spec.${field} has ${v.length} entries; at most ${max} are allowed`);
+  return v.map((e, i) => {
+    if (!e || typeof e !== 'object' || Array.isArray(e)) throw new SpecError(`spec.${field}[${i}] must be an object`);
+    return e as Record<string, unknown>;
+  });
+}
+
+function entryName(e: Record<string, unknown>, where: string, field: 'name' | 'namespace', pattern: RegExp): string | undefined {
+  const v = e[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || !pattern.test(v)) throw new SpecError(`${where}.${field} ${JSON.stringify(v).slice(0, 80)} is not a valid ${field}`);
+  return v;
+}
+
+/**
+ * spec.wait, spec.healthChecks [{apiVersion, kind, name, namespace}] and spec.dependsOn [{name, namespace}]. A
+ * namespace left out is the GitSync's own (for a health check of a cluster-scoped kind it is ignored).
+ */
+export function parseHealthAndOrder(spec: Record<string, unknown>, ownNamespace: string): Pick<GitSyncSpec, 'wait' | 'healthChecks' | 'dependsOn'> {
+  if (spec.wait !== undefined && spec.wait !== null && typeof spec.wait !== 'boolean') throw new SpecError('spec.wait must be true or false');
+  const healthChecks = entries(spec, 'healthChecks', MAX_HEALTH_CHECKS).map((e, i): HealthCheckRef => {
+    const where = `spec.healthChecks[${i}]`;
+    const av = typeof e.apiVersion === 'string' ? API_VERSION.exec(e.apiVersion) : null;
+    if (!av) throw new SpecError(`${where}.apiVersion must be an API version such as apps/v1 or v1`);
+    if (typeof e.kind !== 'string' || !KIND.test(e.kind)) throw new SpecError(`${where}.kind must be a kind such as Deployment`);
+    const name = entryName(e, where, 'name', SECRET_NAME);
+    if (!name) throw new SpecError(`${where}.name is required`);
+    return { group: av[1] ?? '', version: av[3]!, kind: e.kind, name, namespace: entryName(e, where, 'namespace', DNS_LABEL) ?? ownNamespace };
+  });
+  const seen = new Set<string>();
+  const dependsOn: DependencyRef[] = [];
+  for (const [i, e] of entries(spec, 'dependsOn', MAX_DEPENDS_ON).entries()) {
+    const where = `spec.dependsOn[${i}]`;
+    const name = entryName(e, where, 'name', SECRET_NAME);
+    if (!name) throw new SpecError(`${where}.name is required: the name of a GitSync`);
+    const namespace = entryName(e, where, 'namespace', DNS_LABEL) ?? ownNamespace;
+    if (seen.has(`${namespace}/${name}`)) continue;
+    seen.add(`${namespace}/${name}`);
+    dependsOn.push({ namespace, name });
+  }
+  return { wait: spec.wait === true, healthChecks, dependsOn };
 }
 
 /** The name a revision is known by in status: "main@sha1:<hex>", "v1.2.0@sha1:<hex>", or "sha1:<hex>". */

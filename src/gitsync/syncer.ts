@@ -15,6 +15,9 @@ import type { Metrics } from '../observe/metrics.js';
 import { ApplyError, ForbiddenError, ValidationError, apiMessage, applyPlan, forbiddenMessage, planRevision } from './apply.js';
 import type { Discovery } from './discovery.js';
 import { removeStaleEntries } from './cache.js';
+import { type OrderRecord, dependencyBlock } from './depends.js';
+import { checksHealth, pendingWaitStart } from './health-wait.js';
+import { healthStep } from './health-step.js';
 import { GitError, type KeyedMutex, repoDirFor } from './git.js';
 import { type Identity, type IdentityPolicy, identityFor, identityName } from './identity.js';
 import { type RevisionLimits, RevisionTooLargeError } from './limits.js';
@@ -41,6 +44,8 @@ export interface SyncerDeps {
   readonly allowInsecureGit: boolean;
   /** --max-revision-bytes and --max-revision-objects */
   readonly limits: RevisionLimits;
+  /** Other GitSyncs' order records (spec.dependsOn), from Keelson's cache. */
+  readonly order: (key: string) => OrderRecord | undefined;
 }
 
 class EmptyRevisionError extends Error {}
@@ -91,6 +96,12 @@ export class GitSyncer {
     }
 
     const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt };
+    const blocked = dependencyBlock({ namespace: ns, name }, spec.dependsOn, this.deps.order);
+    if (blocked) {
+      // Nothing is fetched or applied; a dependency's Ready change requeues this one (register.ts), the interval too.
+      await this.finish(obj, base, { ready: 'False', reason: 'DependencyNotReady', message: blocked.message, stalled: blocked.cycle }, log);
+      return { requeueAfterMs: withJitter(spec.intervalMs) };
+    }
     const identity = identityFor({ namespace: ns, name, serviceAccountName: spec.serviceAccountName }, this.deps.identityPolicy);
     if (identity.kind === 'refused') {
       // Fail closed before any fetch: nothing of the repository is read, nothing written. A new generation (a
@@ -100,11 +111,14 @@ export class GitSyncer {
       return;
     }
     const content = this.contentClient(identity);
+    const waitStart = checksHealth(spec) ? pendingWaitStart(status, generation, requestedAt) : undefined;
+    if (waitStart !== undefined && status.lastAppliedRevision) return this.continueWait(obj, spec, base, content, identity, waitStart, signal, log);
 
     const started = Date.now();
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
     const owner = { namespace: ns, name };
     let revision: string | undefined;
+    let requeueAfterMs = withJitter(spec.intervalMs);
     try {
       // A changed URL gets a new cache folder; the old one goes now rather than when the GitSync is deleted.
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
@@ -133,14 +147,18 @@ export class GitSyncer {
         ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted,
         inventory: [...inventory, ...keep].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
       };
-      await this.finish(obj, next, { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
+      const health = checksHealth(spec)
+        ? await healthStep({ client: content, discovery: this.deps.discovery, identity, spec, owner, inventory: next.inventory, revision: rev.revision, startedAtMs: Date.now(), nowMs: Date.now(), signal: timeout })
+        : undefined;
+      await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
+      if (health?.retryMs !== undefined) requeueAfterMs = health.retryMs;
       if (newRevision || counts.created + counts.configured + deleted > 0) {
         log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted, as: identityName(identity) }, 'revision applied');
         void this.deps.events.record(involvedObjectOf(obj), 'Normal', drifted > 0 ? 'DriftCorrected' : 'Synced', `revision ${rev.revision}: ${summary}${drifted > 0 ? `; ${drifted} drifted objects re-applied` : ''}`);
       } else {
         log.debug({ revision: rev.revision }, 'in sync');
       }
-      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'success' });
+      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: health?.outcome.ready === 'False' ? 'failure' : 'success' });
       this.deps.metrics.gitsyncDrifted.set({ namespace: ns, name }, drifted);
       this.deps.metrics.gitsyncLastApplied.set({ namespace: ns, name }, Date.now() / 1000);
     } catch (err) {
@@ -150,11 +168,29 @@ export class GitSyncer {
         ? `sync timed out after ${Math.round(spec.timeoutMs / 1000)}s (spec.timeout)${revision ? ` at revision ${revision}` : ''}`
         : redact(err instanceof Error ? (err.name === 'ApiError' ? apiMessage(err) : err.message) : String(err));
       // A refused transport stays refused until the spec or the controller's flags change: Stalled, like InvalidSpec.
-      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision }, { ready: 'False', reason, message, stalled: reason === 'InsecureTransport' }, log);
+      // A failed sync ends any health wait: the next reconcile must sync again, not go on judging the old revision.
+      await this.finish(obj, { ...base, lastAttemptedRevision: revision ?? status.lastAttemptedRevision, healthCheckStartedAt: null }, { ready: 'False', reason, message, stalled: reason === 'InsecureTransport' }, log);
       this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
     } finally {
       this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);
     }
+    return { requeueAfterMs };
+  }
+
+  /**
+   * A reconcile during a health wait: no fetch and no apply, one look at the objects of lastAppliedRevision
+   * (with the GitSync's identity), then Ready, HealthCheckFailed, or another short requeue.
+   */
+  private async continueWait(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, content: KubeClient, identity: Identity, startedAtMs: number, signal: AbortSignal, log: Logger): Promise<ReconcileResult> {
+    const status = obj.status ?? {};
+    const revision = status.lastAppliedRevision!;
+    const step = await healthStep({
+      client: content, discovery: this.deps.discovery, identity, spec, owner: { namespace: obj.metadata.namespace!, name: obj.metadata.name! },
+      inventory: status.inventory, revision, startedAtMs, nowMs: Date.now(), signal: AbortSignal.any([signal, AbortSignal.timeout(Math.min(spec.timeoutMs, 60_000))]),
+    });
+    await this.finish(obj, { ...base, ...step.status }, step.outcome, log);
+    if (step.retryMs !== undefined) return { requeueAfterMs: step.retryMs };
+    if (step.outcome.ready === 'True') log.info({ revision }, 'revision healthy');
     return { requeueAfterMs: withJitter(spec.intervalMs) };
   }
 

@@ -7,7 +7,7 @@ import { CONFIG_HASH, configAnnotationsThatMatter, workloadAnnotationsThatMatter
 import { contentDigest } from './digest.js';
 import { parsePolicy } from './policy.js';
 import { type ConfigKind, type ConfigRef, type PodSpecLike, referencedConfigs } from './references.js';
-import type { RolloutFields, WorkloadKind } from './rollout.js';
+import { type RolloutFields, type WorkloadKind, rolloutFields } from '../kube/health.js';
 
 export interface ConfigRecord {
   readonly kind: ConfigKind;
@@ -57,38 +57,11 @@ export const OWNED_ENV = /^KEELSON_[A-Z0-9_]+_(CONFIGMAP|SECRET)$/;
 
 interface Container { name: string; env?: { name: string; value?: string; valueFrom?: unknown }[] }
 interface WorkloadSpec {
-  replicas?: number;
-  strategy?: { type?: string };
-  updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
   template?: { metadata?: { annotations?: Record<string, string> }; spec?: PodSpecLike & { containers?: Container[] } };
 }
-interface WorkloadStatus {
-  observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number;
-  currentRevision?: string; updateRevision?: string;
-  desiredNumberScheduled?: number; currentNumberScheduled?: number; updatedNumberScheduled?: number; numberReady?: number; numberAvailable?: number;
-  conditions?: { type: string; status: string; reason?: string }[];
-}
 
-export function rolloutFields(kind: WorkloadKind, obj: KubeObject): RolloutFields {
-  const spec = (obj.spec ?? {}) as WorkloadSpec;
-  const st = (obj.status ?? {}) as WorkloadStatus;
-  const base = { generation: obj.metadata.generation ?? 0, observedGeneration: st.observedGeneration ?? 0 };
-  if (kind === 'DaemonSet') {
-    return {
-      ...base, desired: st.desiredNumberScheduled ?? 0, current: st.currentNumberScheduled ?? 0, updated: st.updatedNumberScheduled ?? 0,
-      ready: st.numberReady ?? 0, available: st.numberAvailable ?? 0, strategy: spec.updateStrategy?.type,
-    };
-  }
-  const progressing = st.conditions?.find((c) => c.type === 'Progressing');
-  return {
-    ...base, desired: spec.replicas ?? 1, current: st.replicas ?? 0, updated: st.updatedReplicas ?? 0,
-    ready: st.readyReplicas ?? 0, available: st.availableReplicas ?? 0,
-    strategy: kind === 'StatefulSet' ? spec.updateStrategy?.type : spec.strategy?.type,
-    partition: spec.updateStrategy?.rollingUpdate?.partition,
-    currentRevision: st.currentRevision, updateRevision: st.updateRevision,
-    progressFailure: progressing?.status === 'False' ? progressing.reason : undefined,
-  };
-}
+/** Moved to the shared health rules; re-exported for reload's callers. */
+export { rolloutFields };
 
 export function workloadRecord(kind: WorkloadKind, obj: KubeObject): WorkloadRecord {
   const spec = (obj.spec ?? {}) as WorkloadSpec;

@@ -22,7 +22,7 @@ import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, 
 import { type ConfigKind, configId } from './references.js';
 import { type TriggerPolicy, describeProblem, hasPatterns, literalNames, parsePolicy, triggerReason } from './policy.js';
 import { RolloutTracker, involvedWorkload } from './rollout-tracker.js';
-import { type WorkloadKind, rolloutState } from './rollout.js';
+import { type WorkloadKind, rolloutState } from '../kube/health.js';
 import { type ReloadStores, type StoreGroup, WORKLOAD_KINDS, WORKLOAD_TYPES } from './stores.js';
 import { inScope } from './scope.js';
 

@@ -6,7 +6,7 @@ import type { EventRecorder, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { WorkloadRecord } from './records.js';
-import { rolloutState } from './rollout.js';
+import { rolloutState } from '../kube/health.js';
 
 interface Tracked { uid: string; generation: number; deadline: number; trigger: string }
 

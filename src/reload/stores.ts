@@ -10,7 +10,7 @@ import { Store } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
 import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, configRecord, workloadRecord } from './records.js';
 import type { ConfigKind } from './references.js';
-import type { WorkloadKind } from './rollout.js';
+import type { WorkloadKind } from '../kube/health.js';
 import { ignoreFieldSelector, inScope, watchedNamespaces } from './scope.js';
 
 const SECRET_PAGE_SIZE = 100;

@@ -180,6 +180,22 @@ describe('gitsync identity: each GitSync applies with its own ServiceAccount', (
     assert.equal((await runCli(['diff', 'team-a/nosa', '--kubeconfig', cp.kubeconfigPath, '--default-service-account', 'deployer'])).code, 1, 'as the default ServiceAccount: a ConfigMap to create');
   });
 
+  it('health checks read as the ServiceAccount: an object it may not read fails the check, Keelson\'s rights are not lent', async () => {
+    const repo = servers.repo('probe');
+    repo.write({ 'cm.yaml': settings('p').replace('settings', 'probe') }).commit('one');
+    await createGitSync(cp.client, 'team-a', 'probe', {
+      url: servers.httpsUrl('probe'), secretRef: { name: 'git' }, serviceAccountName: 'deployer', timeout: '1m',
+      healthChecks: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'keelson', namespace: 'keelson-system' }],
+    });
+    const st = await eventually('HealthCheckFailed', async () => {
+      const s = await gitSyncStatus(cp.client, 'team-a', 'probe');
+      return ready(s).reason === 'HealthCheckFailed' ? s : undefined;
+    });
+    assert.match(ready(st).message!, /Deployment keelson-system\/keelson: ServiceAccount team-a\/deployer may not read it/);
+    assert.doesNotMatch(ready(st).message!, /replicas/, 'nothing of the Deployment\'s status is shown');
+    await cp.client.delete(GITSYNCS, 'team-a', 'probe');
+  });
+
   it('a pruning GitSync that loses its ServiceAccount stops, and its deletion leaves its objects in place', async () => {
     const repo = servers.repo('orphan');
     const rev = `main@sha1:${repo.write({ 'cm.yaml': settings('z').replace('settings', 'kept') }).commit('one')}`;

@@ -70,8 +70,8 @@ describe('syncer and registration decisions', async () => {
   });
   it('keeps only what triggers a sync in the store record', () => {
     assert.deepEqual(gitSyncRecord({ metadata: { name: 'a', generation: 3, annotations: { 'keelson.dev/requested-at': 'now', other: 'x' } }, spec: { url: 'u', webhookSecretRef: { name: 'hook' } }, status: { big: 'x' } }),
-      { generation: 3, deleting: false, requestedAt: 'now', webhookSecret: 'hook' });
-    assert.deepEqual(gitSyncRecord({ metadata: { name: 'a' } }), { generation: 0, deleting: false, requestedAt: undefined, webhookSecret: undefined });
+      { generation: 3, deleting: false, requestedAt: 'now', webhookSecret: 'hook', order: { dependsOn: [], ready: false, state: 'its latest generation is not reconciled yet' } });
+    assert.deepEqual(gitSyncRecord({ metadata: { name: 'a' } }), { generation: 0, deleting: false, requestedAt: undefined, webhookSecret: undefined, order: { dependsOn: [], ready: false, state: 'not reconciled yet' } });
     assert.equal(gitSyncRecord({ metadata: { name: 'a', deletionTimestamp: '2026-01-01T00:00:00Z' } }).deleting, true);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type RolloutFields, rolloutState } from '../../../src/reload/rollout.js';
+import { type RolloutFields, rolloutState } from '../../../src/kube/health.js';
 
 const f = (over: Partial<RolloutFields>): RolloutFields => ({ generation: 2, observedGeneration: 2, desired: 3, current: 3, updated: 3, ready: 3, available: 3, ...over });
 
