@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { MAX_RENDERED_BYTES, MAX_TEMPLATE_BYTES, TemplateError, renderTemplate, renderTemplates } from '../../../src/sealing/template.js';
+import { cpuMs } from '../../support/props.js';
 
 const values = new Map([['user', Buffer.from('admin')], ['pass', Buffer.from('pw')], ['my.key', Buffer.from('dotted')], ['a', Buffer.from('A')], ['}}', Buffer.from('braces')]]);
 
@@ -120,18 +121,18 @@ describe('template scanner (bounds)', () => {
 
   it('scans 64 KiB of adversarial input in linear time (generous bound)', () => {
     for (const [name, t] of Object.entries(adversarial(MAX_TEMPLATE_BYTES))) {
-      const t0 = performance.now();
+      const t0 = cpuMs();
       attempt(t);
-      const ms = performance.now() - t0;
+      const ms = cpuMs() - t0;
       assert.ok(ms < 500, `${name}: ${ms.toFixed(0)} ms for 64 KiB`);
     }
   });
 
   it('refuses a template over 64 KiB at once, even 1 MiB of "{{" + spaces', () => {
-    const t0 = performance.now();
+    const t0 = cpuMs();
     assert.throws(() => renderTemplate('k', `{{${' '.repeat(1024 * 1024)}`, values), /is over 65536 bytes/);
     assert.throws(() => renderTemplate('k', 'é'.repeat(MAX_TEMPLATE_BYTES / 2 + 1), values), /is over 65536 bytes/); // bytes, not characters
-    assert.ok(performance.now() - t0 < 1000);
+    assert.ok(cpuMs() - t0 < 1000);
     assert.equal(renderTemplate('k', 'x'.repeat(MAX_TEMPLATE_BYTES), values).length, MAX_TEMPLATE_BYTES);
   });
 
