@@ -1,7 +1,9 @@
 // Whether a rolled workload has finished rolling out, as `kubectl rollout status` judges it, from the few spec and
 // status fields a workload record keeps. Pure.
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+import type { WorkloadKind } from './workload-kinds.js';
+
+export type { WorkloadKind } from './workload-kinds.js';
 
 export interface RolloutFields {
   readonly generation: number;
@@ -56,5 +58,8 @@ export function rolloutState(kind: WorkloadKind, f: RolloutFields): RolloutState
       if (f.available < f.desired) return { state: 'progressing', detail: `${f.available} of ${f.desired} updated pods available` };
       return { state: 'complete', detail: `${f.updated} pods updated and available` };
     }
+    // Not tracked (KINDS[kind].tracked): a Job run or an Argo rollout has its own status and controller.
+    default:
+      return { state: 'complete', detail: 'not tracked' };
   }
 }
