@@ -26,7 +26,7 @@ import { type TriggerPolicy, describeProblem, hasPatterns, literalNames, parsePo
 import { RolloutTracker, involvedWorkload } from './rollout-tracker.js';
 import { rolloutState } from './rollout.js';
 import type { ReloadStores, StoreGroup } from './stores.js';
-import { KINDS, type WorkloadKind, derivedJobName, jobBaseName, jobFromCronJob, recreatedJob, RECREATED_FROM } from './workload-kinds.js';
+import { KINDS, RECREATED_FROM, type WorkloadKind, derivedJobName, jobBaseName, jobFromCronJob, parsePausePeriod, recreatedJob } from './workload-kinds.js';
 import { inScope } from './scope.js';
 
 const CONFIG_KINDS: readonly ConfigKind[] = ['ConfigMap', 'Secret'];
@@ -157,7 +157,7 @@ export class Reloader {
     const { stores, options, client } = this.deps;
     const g = stores.group(namespace);
     if (!g) return;
-    if (!stores.synced(g) || !this.deps.digestKeys.keys()) return { requeueAfterMs: 1000 };
+    if (!stores.synced(g, kind) || !this.deps.digestKeys.keys()) return { requeueAfterMs: 1000 };
     let w = g.workloads[kind]?.get(`${namespace}/${name}`);
     if (!w || !inScope(namespace, options, stores.selected())) { this.forgetKey(key); return; }
     this.resumeTracking(key, w);
@@ -260,8 +260,8 @@ export class Reloader {
     if (w.kind !== 'Deployment') return undefined;
     const hit = firstOf(w.annotations, WORKLOAD.pausePeriod);
     if (!hit) return undefined;
-    const ms = parseDuration(hit[1]);
-    if (ms === undefined) this.deps.logger.warn({ workload: `${w.kind} ${w.namespace}/${w.name}`, annotation: hit[0], value: hit[1] }, 'invalid pause-period (expected a duration such as 5m): rolling without a pause');
+    const ms = parsePausePeriod(hit[1]);
+    if (ms === undefined) this.deps.logger.warn({ workload: `${w.kind} ${w.namespace}/${w.name}`, annotation: hit[0], value: hit[1].slice(0, 64) }, 'invalid pause-period (expected a duration from 1s to 168h, such as 5m): rolling without a pause');
     return ms;
   }
 

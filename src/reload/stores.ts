@@ -98,8 +98,9 @@ export class ReloadStores {
     return this.groupsList().flatMap((g) => [...Object.values(g.configs), ...Object.values(g.workloads)] as Store<unknown>[]);
   }
 
-  synced(g: StoreGroup): boolean {
-    return [...Object.values(g.configs), ...Object.values(g.workloads)].every((s) => s.synced) && (this.namespaces?.synced ?? true);
+  /** A kind's reconciles need the configs and that kind's store only: one kind Keelson may not list blocks no other. */
+  synced(g: StoreGroup, kind: WorkloadKind): boolean {
+    return [...Object.values(g.configs), g.workloads[kind]].every((s) => s?.synced) && (this.namespaces?.synced ?? true);
   }
 
   /** The namespaces --namespace-selector matches now, or undefined without a selector. */

@@ -3,6 +3,7 @@
 // special-casing kinds; the Job builders (a Job from a CronJob, a Job re-created) are here too. Pure.
 
 import { createHash } from 'node:crypto';
+import { parseDuration } from '../config/duration.js';
 import type { KubeObject } from '../kube/types.js';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job' | 'Rollout';
@@ -48,6 +49,15 @@ export function podTemplateOf(kind: WorkloadKind, obj: KubeObject): Record<strin
   let at: unknown = obj;
   for (const k of KINDS[kind].templatePath) at = at && typeof at === 'object' ? (at as Record<string, unknown>)[k] : undefined;
   return at && typeof at === 'object' ? at as Record<string, unknown> : undefined;
+}
+
+/** Longest pause-period taken: a tenant's "99999999h" would otherwise overflow the resume date (and mean "never"). */
+export const MAX_PAUSE_PERIOD_MS = 7 * 24 * 3600_000;
+
+/** A pause-period annotation value in ms, or undefined when it is not a positive duration of at most 7 days. */
+export function parsePausePeriod(value: string): number | undefined {
+  const ms = parseDuration(value);
+  return ms !== undefined && ms > 0 && ms <= MAX_PAUSE_PERIOD_MS ? ms : undefined;
 }
 
 // Job names become the `job-name` label of its pods, so they must stay valid label values: at most 63 characters.

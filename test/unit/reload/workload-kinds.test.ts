@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WRITTEN_KEYS } from '../../../src/reload/annotations.js';
 import { workloadRecord } from '../../../src/reload/records.js';
-import { ALL_WORKLOAD_KINDS, IGNORABLE_WORKLOAD_TYPES, KINDS, RECREATED_FROM, derivedJobName, jobBaseName, jobFromCronJob, podTemplateOf, recreatedJob } from '../../../src/reload/workload-kinds.js';
+import { ALL_WORKLOAD_KINDS, IGNORABLE_WORKLOAD_TYPES, KINDS, RECREATED_FROM, derivedJobName, jobBaseName, jobFromCronJob, parsePausePeriod, podTemplateOf, recreatedJob } from '../../../src/reload/workload-kinds.js';
 
 const pod = { metadata: { labels: { app: 'x', 'controller-uid': 'u0', 'job-name': 'old' } as Record<string, string>, annotations: { 'keelson.dev/auto': 'true' } as Record<string, string> }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'cfg' } }] }] } };
 const cronJob = {
@@ -81,5 +81,17 @@ describe('recreatedJob', () => {
   it('keeps a selector the user chose (manualSelector: true)', () => {
     const j = recreatedJob({ ...old, spec: { ...old.spec, manualSelector: true, selector: { matchLabels: { app: 'x' } } } }, { name: 'n', annotations: {}, templateAnnotations: {} }, WRITTEN_KEYS);
     assert.deepEqual((j.spec as { selector: unknown }).selector, { matchLabels: { app: 'x' } });
+  });
+});
+
+describe('parsePausePeriod', () => {
+  it('takes a positive duration up to 7 days; a huge value (the resume date would overflow) is refused', () => {
+    assert.equal(parsePausePeriod('5m'), 300_000);
+    assert.equal(parsePausePeriod('168h'), 7 * 24 * 3600_000);
+    for (const bad of ['0s', 'soon', '169h', '99999999999h', '-5m', '']) assert.equal(parsePausePeriod(bad), undefined, bad);
+    fc.assert(fc.property(fc.string({ maxLength: 40 }), (v) => {
+      const ms = parsePausePeriod(v);
+      return ms === undefined || !Number.isNaN(new Date(Date.now() + ms).getTime());
+    }));
   });
 });
