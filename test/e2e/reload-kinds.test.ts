@@ -1,8 +1,10 @@
 // Reload parity on the real control plane (1.20, which serves CronJob only as batch/v1beta1): a CronJob gets one
 // Job from its jobTemplate, a Job is re-created, an Argo Rollout (CRD only, no Argo controller) gets its pod
 // template or spec.restartAt written, a pause-period Deployment is resumed on time by a restarted controller, and
-// the Reloader flags --resources-to-ignore / --ignored-workload-types. Exactly-once is checked across a restart and
-// with two replicas acting at once (no leader election), which is the worst case of a crash between steps.
+// the Reloader flags --resources-to-ignore / --ignored-workload-types. Exactly-once is checked with the state a crash
+// between the two steps of a roll leaves (made on purpose: the CronJob's baseline put back after its Job was created;
+// a Job re-created by a controller that may not delete the old one), across a restart, and with two replicas acting
+// at once (no leader election).
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,10 +16,12 @@ import { type ControlPlane, startControlPlane } from '../support/control-plane.j
 import { type RunningController, metricValue, startController } from '../support/controller.js';
 import { delay, eventually } from '../support/wait.js';
 import {
-  CONFIGMAPS, CONFIG_HASH, DEPLOYMENTS, OBSERVED, QUIET_MS, SECRETS, configMap, createNamespace, deployment, podTemplate, replicaSetCount,
+  CONFIGMAPS, CONFIG_HASH, DEPLOYMENTS, LAST_RELOAD, OBSERVED, QUIET_MS, SECRETS, configMap, createNamespace, deployment, podTemplate, replicaSetCount,
   secret, setData, setSecret, templateAnnotations, waitForEvent, waitForObserved, waitForReplicaSets,
 } from './reload-support.js';
 
+const ROLES = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role', namespaced: true } as const;
+const ROLEBINDINGS = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true } as const;
 const FLAGS = ['--disable-sealing', '--disable-gitsync', '--argo-rollouts'];
 const NEVER = '0 0 1 1 *'; // the CronJob controller is not running anyway; a schedule that would not fire
 
@@ -53,7 +57,7 @@ describe('reload: CronJob, Job, Argo Rollout, pause-period, Reloader flags', () 
   let ctl: RunningController | undefined;
 
   before(async () => {
-    cp = await startControlPlane({ controllerManager: ['deployment', 'replicaset', 'garbagecollector', 'namespace'] });
+    cp = await startControlPlane({ controllerManager: ['deployment', 'replicaset', 'garbagecollector', 'namespace'], users: { limited: [] } });
     const crd = parse(readFileSync(new URL('../fixtures/argo-rollouts/crd-rollouts.yaml', import.meta.url), 'utf8')) as KubeObject;
     await cp.client.apply(CRDS, crd, { fieldManager: 'keelson-test', force: true });
     await eventually('the Rollout CRD to be Established', async () => {
@@ -74,6 +78,7 @@ describe('reload: CronJob, Job, Argo Rollout, pause-period, Reloader flags', () 
     assert.ok(ctl.logText().includes('CronJob batch/v1beta1'), 'CronJob chosen as batch/v1beta1 by discovery');
     await waitForObserved(cp.client, CRONJOBS_V1BETA1, ns, 'nightly');
     assert.equal((await jobsOf(cp, ns, 'nightly')).length, 0, 'first sight records a baseline, creates no Job');
+    const beforeRoll = (await cp.client.get(CRONJOBS_V1BETA1, ns, 'nightly')).metadata.annotations!;
 
     await setData(cp.client, ns, 'cfg', { k: '2' });
     const [first] = await eventually('a Job from the CronJob', async () => { const j = await jobsOf(cp, ns, 'nightly'); return j.length > 0 ? j : undefined; });
@@ -84,6 +89,15 @@ describe('reload: CronJob, Job, Argo Rollout, pause-period, Reloader flags', () 
     assert.deepEqual([owner.apiVersion, owner.kind, owner.controller], ['batch/v1beta1', 'CronJob', true]);
     assert.match((await waitForEvent(cp.client, ns, 'nightly', 'Reloaded')).message, new RegExp(`ConfigMap cron/cfg changed.*created Job cron/${first!.metadata.name}`));
     assert.equal(metricValue(await ctl.metrics(), 'keelson_reloads_total', { kind: 'CronJob', namespace: ns, result: 'rolled' }), 1);
+
+    // The crash window: the Job created, the baseline not yet recorded. A restarted controller derives the same name.
+    await ctl.stop();
+    const afterRoll = (await cp.client.get(CRONJOBS_V1BETA1, ns, 'nightly')).metadata.annotations!;
+    await cp.client.patch(CRONJOBS_V1BETA1, ns, 'nightly', 'merge', { metadata: { annotations: { [OBSERVED]: beforeRoll[OBSERVED], [LAST_RELOAD]: beforeRoll[LAST_RELOAD] ?? null } } });
+    ctl = await startController(cp, [...FLAGS, '--namespaces', ns]);
+    await eventually('the baseline recorded again', async () => (await cp.client.get(CRONJOBS_V1BETA1, ns, 'nightly')).metadata.annotations?.[OBSERVED] === afterRoll[OBSERVED]);
+    await delay(QUIET_MS);
+    assert.deepEqual((await jobsOf(cp, ns, 'nightly')).map((j) => j.metadata.name), [first!.metadata.name], 'the same Job, not a second one');
 
     // Changed while down, then two replicas at once: both derive the same Job name; the second create is AlreadyExists.
     await ctl.stop();
@@ -133,6 +147,48 @@ describe('reload: CronJob, Job, Argo Rollout, pause-period, Reloader flags', () 
       assert.deepEqual(await jobNames(cp, ns), again, 'exactly one new Job, with two replicas acting');
       assert.ok(again.some((n) => n.startsWith('migrate-') && n.length === 'migrate-'.length + 10), 'named from the chain\'s base name, not growing');
     } finally { await Promise.all([r1!.stop(), r2!.stop()]); }
+    ctl = undefined;
+  });
+
+  it('Job: a crash between creating the new Job and deleting the old one is finished by the next controller, once', async () => {
+    const ns = await createNamespace(cp.client, 'jobs-crash');
+    await cp.client.create(CONFIGMAPS, configMap(ns, 'cfg', { k: '1' }));
+    await cp.client.create(JOBS, job(ns, 'seed', { 'keelson.dev/auto': 'true' }, 'cfg'));
+    // A controller that may create Jobs but not delete them stops exactly in the crash window.
+    await cp.client.create(ROLES, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'no-delete', namespace: ns },
+      rules: [
+        { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch', 'create'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      ],
+    });
+    await cp.client.create(ROLES, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'digest-key', namespace: 'keelson-system' },
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['keelson-digest-key'], verbs: ['get'] }],
+    });
+    for (const [role, where] of [['no-delete', ns], ['digest-key', 'keelson-system']]) {
+      await cp.client.create(ROLEBINDINGS, {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: role, namespace: where },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+        subjects: [{ kind: 'User', name: 'limited', apiGroup: 'rbac.authorization.k8s.io' }],
+      });
+    }
+    const seed = await cp.client.get(JOBS, ns, 'seed');
+    const limited = await startController(cp, [...FLAGS, '--kubeconfig', cp.userKubeConfigPath('limited'), '--namespaces', ns]);
+    let created: string;
+    try {
+      await waitForObserved(cp.client, JOBS, ns, 'seed');
+      await setData(cp.client, ns, 'cfg', { k: '2' });
+      created = await eventually('the new Job created', async () => (await jobNames(cp, ns)).find((n) => n.startsWith('seed-')));
+    } finally { await limited.stop(); }
+    assert.deepEqual(await jobNames(cp, ns), [created, 'seed'].sort(), 'both Jobs: the crash window');
+    assert.equal((await cp.client.get(JOBS, ns, created)).metadata.annotations?.['keelson.dev/recreated-from'], seed.metadata.uid);
+    ctl = await startController(cp, [...FLAGS, '--namespaces', ns]);
+    await eventually('the old Job deleted', async () => !(await jobNames(cp, ns)).includes('seed'));
+    await delay(QUIET_MS);
+    assert.deepEqual(await jobNames(cp, ns), [created], 'no second re-creation');
+    await ctl.stop();
     ctl = undefined;
   });
 
