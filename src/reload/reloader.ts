@@ -1,7 +1,8 @@
 // The reload reconciler. Store events only enqueue workload keys (config events with the workload's debounce); a
 // reconcile reads the cached records, computes the trigger set and asks decide() whether to record a baseline, roll
 // or do nothing, then writes keelson-reload's fields with server-side apply, guarded by the workload's
-// resourceVersion: a 409 rereads the workload and decides again, so a roll is never written twice.
+// resourceVersion: a 409 rereads the workload and decides again, so a roll is never written twice. How a kind rolls
+// (pod template, a Job from a CronJob, a Job re-created) comes from the table in workload-kinds.ts.
 
 import type { Options } from '../config/options.js';
 import { parseDuration } from '../config/duration.js';

@@ -50,7 +50,13 @@ export class ReloadStores {
       };
       const workload = (kind: WorkloadKind, t: ResourceType) => {
         const apiVersion = t.group === '' ? t.version : `${t.group}/${t.version}`;
-        const s = new Store<WorkloadRecord>({ ...common, resource: t, transform: (o) => this.keep(o) ? workloadRecord(kind, o, apiVersion) : undefined });
+        // The runs of a CronJob are never reload targets themselves: not kept, so memory follows the Jobs that can be.
+        const transform = (o: KubeObject) => {
+          if (!this.keep(o)) return undefined;
+          const r = workloadRecord(kind, o, apiVersion);
+          return r.cronJobOwned ? undefined : r;
+        };
+        const s = new Store<WorkloadRecord>({ ...common, resource: t, transform });
         s.addIndex(CONFIG_INDEX, (r) => r.index);
         s.addIndex(NAMESPACE_INDEX, (r) => [r.namespace]);
         return s;
