@@ -40,7 +40,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
     ...(elector ? { elector } : {}),
   });
   const ctx: FeatureContext = { manager, options, logger };
-  if (options.reload.enabled) registerReload(ctx);
+  if (options.reload.enabled) await registerReload(ctx);
   if (options.sealing.enabled) registerSealing(ctx);
   if (options.gitsync.enabled) registerGitSync(ctx);
   return manager;

@@ -34,6 +34,9 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: RELOAD, name: 'resource-label-selector', type: 'string', default: undefined, help: 'only ConfigMaps and Secrets whose labels match this selector' },
   { group: RELOAD, name: 'debounce', type: 'duration', default: '1s', help: 'coalescing window per workload (annotation keelson.dev/debounce overrides)' },
   { group: RELOAD, name: 'max-rolls-per-second', type: 'number', min: 0.1, default: 10, help: 'overall limit on rolls written per second' },
+  { group: RELOAD, name: 'resources-to-ignore', type: 'list', default: [], help: 'configMaps or secrets: never watch or react to that kind (Reloader\'s flag)' },
+  { group: RELOAD, name: 'ignored-workload-types', type: 'list', default: [], help: 'never roll these: jobs, cronjobs, deployments, daemonsets, statefulsets, rollouts' },
+  { group: RELOAD, name: 'argo-rollouts', type: 'boolean', default: false, help: 'also roll Argo Rollouts (argoproj.io/v1alpha1; Reloader\'s --is-Argo-Rollouts)' },
   { group: RELOAD, name: 'rollout-timeout', type: 'duration', default: '10m', help: 'a rollout not complete by then is reported Failed' },
 
   { group: SEALING, name: 'key-namespace', type: 'string', default: undefined, help: 'namespace of the sealing keys (default: the controller namespace)' },
@@ -84,6 +87,11 @@ export interface Options {
     readonly debounceMs: number;
     readonly maxRollsPerSecond: number;
     readonly rolloutTimeoutMs: number;
+    /** --resources-to-ignore: config kinds never watched. */
+    readonly ignoredConfigKinds: readonly ('ConfigMap' | 'Secret')[];
+    /** --ignored-workload-types, as their --ignored-workload-types names (jobs, cronjobs, ...). */
+    readonly ignoredWorkloadTypes: readonly string[];
+    readonly argoRollouts: boolean;
   };
   readonly sealing: {
     readonly enabled: boolean;
@@ -163,6 +171,22 @@ function cidr(flag: string, value: string): string {
   return value;
 }
 
+const CONFIG_KINDS: Readonly<Record<string, 'ConfigMap' | 'Secret'>> = { configmaps: 'ConfigMap', secrets: 'Secret' };
+const WORKLOAD_TYPES = ['jobs', 'cronjobs', 'deployments', 'daemonsets', 'statefulsets', 'rollouts'];
+
+// Reloader spells them configMaps and secrets; any case is taken.
+function configKind(value: string): 'ConfigMap' | 'Secret' {
+  const k = CONFIG_KINDS[value.toLowerCase()];
+  if (!k) throw new UsageError(`invalid value for --resources-to-ignore: "${value}" (expected configMaps or secrets)`);
+  return k;
+}
+
+function workloadType(value: string): string {
+  const v = value.toLowerCase();
+  if (!WORKLOAD_TYPES.includes(v)) throw new UsageError(`invalid value for --ignored-workload-types: "${value}" (expected some of ${WORKLOAD_TYPES.join(', ')})`);
+  return v;
+}
+
 /** Builds Options from argv (after the command word) and the environment; throws UsageError naming the flag. */
 export function loadOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options & { help: boolean } {
   const { values, positionals, help } = parseArgs(CONTROLLER_FLAGS, argv, env);
@@ -195,6 +219,9 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       debounceMs: get<number>('debounce'),
       maxRollsPerSecond: get<number>('max-rolls-per-second'),
       rolloutTimeoutMs: get<number>('rollout-timeout'),
+      ignoredConfigKinds: get<readonly string[]>('resources-to-ignore').map((v) => configKind(v)),
+      ignoredWorkloadTypes: get<readonly string[]>('ignored-workload-types').map((v) => workloadType(v)),
+      argoRollouts: get<boolean>('argo-rollouts'),
     },
     sealing: {
       enabled: !get<boolean>('disable-sealing'),

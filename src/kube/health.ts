@@ -4,7 +4,8 @@
 
 import type { KubeObject } from './types.js';
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+/** The kinds whose rollouts are tracked; rolloutState calls any other kind complete (not tracked). */
+export type RolloutKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
 export interface RolloutFields {
   readonly generation: number;
@@ -43,7 +44,7 @@ interface WorkloadStatus {
 }
 
 /** The few spec and status fields of a workload that rolloutState reads. */
-export function rolloutFields(kind: WorkloadKind, obj: KubeObject): RolloutFields {
+export function rolloutFields(kind: string, obj: KubeObject): RolloutFields {
   const spec = (obj.spec ?? {}) as WorkloadSpec;
   const st = (obj.status ?? {}) as WorkloadStatus;
   const base = { generation: num(obj.metadata.generation), observedGeneration: num(st.observedGeneration) };
@@ -68,7 +69,7 @@ export function rolloutFields(kind: WorkloadKind, obj: KubeObject): RolloutField
 const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-export function rolloutState(kind: WorkloadKind, f: RolloutFields): RolloutState {
+export function rolloutState(kind: string, f: RolloutFields): RolloutState {
   if (f.observedGeneration < f.generation) return { state: 'progressing', detail: 'waiting for the controller to observe the new generation' };
   switch (kind) {
     case 'Deployment': {
@@ -99,6 +100,9 @@ export function rolloutState(kind: WorkloadKind, f: RolloutFields): RolloutState
       if (f.available < f.desired) return { state: 'progressing', detail: `${f.available} of ${f.desired} updated pods available` };
       return { state: 'complete', detail: `${f.updated} pods updated and available` };
     }
+    // Not tracked (reload's KINDS[kind].tracked): a Job run or an Argo rollout has its own status and controller.
+    default:
+      return { state: 'complete', detail: 'not tracked' };
   }
 }
 

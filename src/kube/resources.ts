@@ -20,6 +20,11 @@ export const DEPLOYMENTS = rt('apps', 'v1', 'deployments', 'Deployment');
 export const STATEFULSETS = rt('apps', 'v1', 'statefulsets', 'StatefulSet');
 export const DAEMONSETS = rt('apps', 'v1', 'daemonsets', 'DaemonSet');
 export const REPLICASETS = rt('apps', 'v1', 'replicasets', 'ReplicaSet');
+export const JOBS = rt('batch', 'v1', 'jobs', 'Job');
+/** CronJob is batch/v1 from Kubernetes 1.21; older clusters serve only batch/v1beta1 (reload picks one by discovery). */
+export const CRONJOBS = rt('batch', 'v1', 'cronjobs', 'CronJob');
+export const CRONJOBS_V1BETA1 = rt('batch', 'v1beta1', 'cronjobs', 'CronJob');
+export const ROLLOUTS = rt('argoproj.io', 'v1alpha1', 'rollouts', 'Rollout');
 export const LEASES = rt('coordination.k8s.io', 'v1', 'leases', 'Lease');
 export const CRDS = rt('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false);
 export const SEALEDSECRETS = rt('bitnami.com', 'v1alpha1', 'sealedsecrets', 'SealedSecret');

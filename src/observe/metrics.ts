@@ -15,7 +15,7 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
   return {
     registry,
     buildInfo,
-    reloadsTotal: new Counter({ name: 'keelson_reloads_total', help: 'Rolls written to workloads, by workload kind and result', labelNames: ['kind', 'result'] as const, registers }),
+    reloadsTotal: new Counter({ name: 'keelson_reloads_total', help: 'Rolls written to workloads, by workload kind, result and namespace', labelNames: ['kind', 'result', 'namespace'] as const, registers }),
     reloadLatency: new Histogram({ name: 'keelson_reload_latency_seconds', help: 'From a config change being observed to the roll being written', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers }),
     rolloutsTotal: new Counter({ name: 'keelson_rollouts_total', help: 'Rollouts tracked to an end, by workload kind and result (complete, failed, timeout)', labelNames: ['kind', 'result'] as const, registers }),
     unsealTotal: new Counter({ name: 'keelson_unseal_total', help: 'SealedSecret reconciles, by result', labelNames: ['result'] as const, registers }),

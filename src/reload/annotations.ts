@@ -11,6 +11,10 @@ export const WORKLOAD = {
   autoConfigmaps: ['configmap.reloader.stakater.com/auto'],
   autoSecrets: ['secret.reloader.stakater.com/auto'],
   debounce: ['keelson.dev/debounce'],
+  /** Deployments: the roll is written paused, and resumed after this long (Reloader's pause-period). */
+  pausePeriod: ['keelson.dev/pause-period', 'deployment.reloader.stakater.com/pause-period'],
+  /** Argo Rollouts: "restart" sets spec.restartAt instead of changing the pod template. */
+  rolloutStrategy: ['keelson.dev/rollout-strategy', 'reloader.stakater.com/rollout-strategy'],
 } as const;
 
 export const CONFIG = {
@@ -22,6 +26,8 @@ export const CONFIG = {
 export const CONFIG_HASH = 'keelson.dev/config-hash';
 export const LAST_RELOAD = 'keelson.dev/last-reload';
 export const OBSERVED = 'keelson.dev/observed';
+/** When a Deployment rolled with a pause-period is resumed (RFC 3339): kept on the Deployment so a restart resumes it. */
+export const PAUSED_UNTIL = 'keelson.dev/paused-until';
 
 /** The field manager of every reload write; Git appliers use their own, so neither strips the other's fields. */
 export const FIELD_MANAGER = 'keelson-reload';
@@ -29,7 +35,9 @@ export const FIELD_MANAGER = 'keelson-reload';
 const TRIGGER_KEYS: readonly string[] = [
   ...WORKLOAD.auto, ...WORKLOAD.configmaps, ...WORKLOAD.secrets, ...WORKLOAD.search, ...WORKLOAD.autoConfigmaps, ...WORKLOAD.autoSecrets,
 ];
-const WORKLOAD_KEYS = new Set<string>([...Object.values(WORKLOAD).flat(), CONFIG_HASH, LAST_RELOAD, OBSERVED]);
+const WORKLOAD_KEYS = new Set<string>([...Object.values(WORKLOAD).flat(), CONFIG_HASH, LAST_RELOAD, OBSERVED, PAUSED_UNTIL]);
+/** The annotations only Keelson writes on a workload (a re-created Job gets fresh ones). */
+export const WRITTEN_KEYS: ReadonlySet<string> = new Set([CONFIG_HASH, LAST_RELOAD, OBSERVED, PAUSED_UNTIL]);
 const CONFIG_KEYS = new Set<string>(Object.values(CONFIG).flat());
 
 /** True when an annotation map says anything about triggers (Reloader reads pod-template annotations otherwise). */

@@ -3,11 +3,12 @@
 // the KEELSON_* variables, the two metadata annotations), changed or carried forward, and a Git applier's own
 // apply neither strips them nor is stripped by them. Pure.
 
-import { CONFIG_HASH, LAST_RELOAD, OBSERVED } from './annotations.js';
+import { CONFIG_HASH, LAST_RELOAD, OBSERVED, PAUSED_UNTIL } from './annotations.js';
 import { type Observed, formatObserved } from './decide.js';
 import { KEYED_PREFIX } from './digest.js';
 import type { WorkloadRecord } from './records.js';
 import type { ConfigKind } from './references.js';
+import { KINDS } from './workload-kinds.js';
 
 /** KEELSON_<NAME>_<CONFIGMAP|SECRET>: name upper-cased, runs of non-alphanumerics → "_". */
 export function envVarName(kind: ConfigKind, name: string): string {
@@ -38,6 +39,10 @@ export interface LastReload {
   readonly hash: string;
   /** The workload generation the roll produced, so a restarted controller can resume tracking its rollout. */
   readonly generation?: number;
+  /** CronJob: how many Jobs reload created from it; part of the next Job's name, so each roll gets its own. */
+  readonly seq?: number;
+  /** CronJob: the Job the roll created. */
+  readonly job?: string;
 }
 
 export function parseLastReload(text: string | undefined): LastReload | undefined {
@@ -74,29 +79,43 @@ export interface ApplyChange {
     readonly lastReload: LastReload;
     readonly configHash?: string;
     readonly env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** Argo Rollout, strategy restart: spec.restartAt (RFC 3339) instead of a pod-template change. */
+    readonly restartAt?: string;
+    /** Deployment with a pause-period: written paused, resumed at this time (RFC 3339). */
+    readonly pausedUntil?: string;
   };
+  /** The pause-period is over: drop spec.paused and the resume time (keelson-reload gives up both fields). */
+  readonly resume?: boolean;
 }
-
-const API_VERSION = 'apps/v1';
 
 export function applyBody(w: WorkloadRecord, change: ApplyChange): Record<string, unknown> {
   const annotations: Record<string, string> = { [OBSERVED]: formatObserved(change.observed) };
   const last = change.roll ? JSON.stringify(change.roll.lastReload) : scrubPlainHash(w.annotations[LAST_RELOAD]);
   if (last !== undefined) annotations[LAST_RELOAD] = last;
-  const hash = change.roll?.configHash ?? w.templateAnnotations[CONFIG_HASH];
-  const env = change.roll?.env ?? w.ownedEnv;
+  // Carried forward while a pause runs (an omitted field would be given up, and the Deployment resumed early).
+  const pausedUntil = change.resume ? undefined : w.annotations[PAUSED_UNTIL] ?? change.roll?.pausedUntil;
+  if (pausedUntil !== undefined) annotations[PAUSED_UNTIL] = pausedUntil;
   const body: Record<string, unknown> = {
-    apiVersion: API_VERSION, kind: w.kind,
+    apiVersion: w.apiVersion, kind: w.kind,
     metadata: { name: w.name, namespace: w.namespace, resourceVersion: w.resourceVersion, annotations },
   };
+  // A CronJob or Job roll creates a Job: the workload itself only carries the baseline.
+  if (KINDS[w.kind].mode !== 'template') return body;
+  const hash = change.roll?.configHash ?? w.templateAnnotations[CONFIG_HASH];
+  const env = change.roll?.env ?? w.ownedEnv;
   const containers = w.containers
     .filter((c) => Object.keys(env[c] ?? {}).length > 0)
     .map((c) => ({ name: c, env: Object.entries(env[c]!).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({ name, value })) }));
+  const spec: Record<string, unknown> = {};
   if (hash !== undefined || containers.length > 0) {
     const template: Record<string, unknown> = {};
     if (hash !== undefined) template.metadata = { annotations: { [CONFIG_HASH]: hash } };
     if (containers.length > 0) template.spec = { containers };
-    body.spec = { template };
+    spec.template = template;
   }
+  const restartAt = change.roll?.restartAt ?? w.restartAt;
+  if (restartAt !== undefined) spec.restartAt = restartAt;
+  if (pausedUntil !== undefined) spec.paused = true;
+  if (Object.keys(spec).length > 0) body.spec = spec;
   return body;
 }

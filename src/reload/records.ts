@@ -7,7 +7,8 @@ import { CONFIG_HASH, configAnnotationsThatMatter, workloadAnnotationsThatMatter
 import { contentDigest } from './digest.js';
 import { parsePolicy } from './policy.js';
 import { type ConfigKind, type ConfigRef, type PodSpecLike, referencedConfigs } from './references.js';
-import { type RolloutFields, type WorkloadKind, rolloutFields } from '../kube/health.js';
+import { type RolloutFields, rolloutFields } from '../kube/health.js';
+import { KINDS, type WorkloadKind, podTemplateOf } from './workload-kinds.js';
 
 export interface ConfigRecord {
   readonly kind: ConfigKind;
@@ -35,9 +36,17 @@ export const NAMESPACE_INDEX = 'namespace';
 
 export interface WorkloadRecord {
   readonly kind: WorkloadKind;
+  /** The served apiVersion (a CronJob's depends on the cluster). */
+  readonly apiVersion: string;
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
+  /** metadata.deletionTimestamp is set. */
+  readonly deleting: boolean;
+  /** Argo Rollout: spec.restartAt as keelson-reload last wrote it (carried forward by every write). */
+  readonly restartAt?: string;
+  /** A Job a CronJob controls (its runs are the CronJob's business, never re-created on their own). */
+  readonly cronJobOwned: boolean;
   readonly resourceVersion: string;
   readonly annotations: Readonly<Record<string, string>>;
   readonly templateAnnotations: Readonly<Record<string, string>>;
@@ -63,11 +72,11 @@ interface WorkloadSpec {
 /** Moved to the shared health rules; re-exported for reload's callers. */
 export { rolloutFields };
 
-export function workloadRecord(kind: WorkloadKind, obj: KubeObject): WorkloadRecord {
-  const spec = (obj.spec ?? {}) as WorkloadSpec;
-  const podSpec = spec.template?.spec;
+export function workloadRecord(kind: WorkloadKind, obj: KubeObject, apiVersion = KINDS[kind].apiVersion): WorkloadRecord {
+  const tpl = podTemplateOf(kind, obj) as WorkloadSpec['template'];
+  const podSpec = tpl?.spec;
   const annotations = workloadAnnotationsThatMatter(obj.metadata.annotations);
-  const templateAnnotations = workloadAnnotationsThatMatter(spec.template?.metadata?.annotations);
+  const templateAnnotations = workloadAnnotationsThatMatter(tpl?.metadata?.annotations);
   const refs = referencedConfigs(podSpec);
   const containers = (podSpec?.containers ?? []).map((c) => c.name).filter((n): n is string => typeof n === 'string');
   const ownedEnv: Record<string, Record<string, string>> = {};
@@ -87,9 +96,12 @@ export function workloadRecord(kind: WorkloadKind, obj: KubeObject): WorkloadRec
       if (!p.literal || p.source.includes('.')) index.add(configIndexKey(ns, kind, '*'));
     }
   }
-  const sig = JSON.stringify([annotations, templateAnnotations, refs, containers, ownedEnv]);
+  const deleting = !!obj.metadata.deletionTimestamp;
+  const cronJobOwned = kind === 'Job' && (obj.metadata.ownerReferences ?? []).some((o) => o.kind === 'CronJob' && o.controller === true);
+  const restartAt = kind === 'Rollout' && typeof (obj.spec as { restartAt?: unknown } | undefined)?.restartAt === 'string' ? (obj.spec as { restartAt: string }).restartAt : undefined;
+  const sig = JSON.stringify([annotations, templateAnnotations, refs, containers, ownedEnv, deleting, restartAt]);
   return {
-    kind, namespace: ns, name: obj.metadata.name!, uid: obj.metadata.uid ?? '', resourceVersion: obj.metadata.resourceVersion ?? '',
+    kind, apiVersion, namespace: ns, name: obj.metadata.name!, uid: obj.metadata.uid ?? '', resourceVersion: obj.metadata.resourceVersion ?? '', deleting, cronJobOwned, restartAt,
     annotations, templateAnnotations, refs, containers, ownedEnv, rollout: rolloutFields(kind, obj), index: [...index], sig,
   };
 }

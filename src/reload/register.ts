@@ -4,11 +4,12 @@
 import type { FeatureContext } from '../cli/controller.js';
 import { DIGEST_KEY_SECRET, DigestKeyring } from './digest-key.js';
 import { Reloader } from './reloader.js';
+import { servedWorkloadTypes } from './served-kinds.js';
 import { ReloadStores } from './stores.js';
 
-export function registerReload(ctx: FeatureContext): Reloader {
+export async function registerReload(ctx: FeatureContext): Promise<Reloader> {
   const { manager, options, logger } = ctx;
-  const stores = new ReloadStores(manager, options.reload);
+  const stores = new ReloadStores(manager, options.reload, await servedWorkloadTypes(manager.client, options.reload, logger));
   stores.register();
   // The key of the published digests; a key change re-queues every workload so its baseline moves to the new key.
   let onKeyChange = () => {};

@@ -1,20 +1,23 @@
 // The reload reconciler. Store events only enqueue workload keys (config events with the workload's debounce); a
 // reconcile reads the cached records, computes the trigger set and asks decide() whether to record a baseline, roll
 // or do nothing, then writes keelson-reload's fields with server-side apply, guarded by the workload's
-// resourceVersion: a 409 rereads the workload and decides again, so a roll is never written twice.
+// resourceVersion: a 409 rereads the workload and decides again, so a roll is never written twice. How a kind rolls
+// (pod template, a Job from a CronJob, a Job re-created) comes from the table in workload-kinds.ts.
 
 import type { Options } from '../config/options.js';
 import { parseDuration } from '../config/duration.js';
-import { type KubeClient, isConflict, isForbidden } from '../kube/client.js';
+import { ApiError, type KubeClient, isAlreadyExists, isConflict, isForbidden } from '../kube/client.js';
+import type { InvolvedObject } from '../kube/events.js';
+import { JOBS, type ResourceType } from '../kube/resources.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { StoreEvent } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
 import type { ReconcileResult, WorkQueue } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
-import { FIELD_MANAGER, LAST_RELOAD, OBSERVED, WORKLOAD, firstOf } from './annotations.js';
-import { applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
-import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, parseObserved } from './decide.js';
+import { CONFIG_HASH, FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, WRITTEN_KEYS, firstOf, hasTriggerAnnotation } from './annotations.js';
+import { type LastReload, applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
+import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, parseObserved } from './decide.js';
 import { type DigestForm, KEYED_PREFIX } from './digest.js';
 import type { DigestKeys } from './digest-key.js';
 import { TokenBucket } from './ratelimit.js';
@@ -22,8 +25,9 @@ import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, 
 import { type ConfigKind, configId } from './references.js';
 import { type TriggerPolicy, describeProblem, hasPatterns, literalNames, parsePolicy, triggerReason } from './policy.js';
 import { RolloutTracker, involvedWorkload } from './rollout-tracker.js';
-import { type WorkloadKind, rolloutState } from '../kube/health.js';
-import { type ReloadStores, type StoreGroup, WORKLOAD_KINDS, WORKLOAD_TYPES } from './stores.js';
+import { rolloutState } from '../kube/health.js';
+import type { ReloadStores, StoreGroup } from './stores.js';
+import { KINDS, RECREATED_FROM, type WorkloadKind, derivedJobName, jobBaseName, jobFromCronJob, parsePausePeriod, recreatedJob } from './workload-kinds.js';
 import { inScope } from './scope.js';
 
 const CONFIG_KINDS: readonly ConfigKind[] = ['ConfigMap', 'Secret'];
@@ -86,19 +90,24 @@ export class Reloader {
     this.queue = queue;
     const { stores } = this.deps;
     for (const g of stores.groupsList()) {
-      for (const kind of CONFIG_KINDS) g.configs[kind].onChange((e) => this.onConfig(g, e));
-      for (const kind of WORKLOAD_KINDS) g.workloads[kind].onChange((e) => this.onWorkload(kind, e));
+      for (const kind of CONFIG_KINDS) g.configs[kind]?.onChange((e) => this.onConfig(g, e));
+      for (const kind of this.kinds()) g.workloads[kind]!.onChange((e) => this.onWorkload(kind, e));
     }
     stores.namespaces?.onChange((e) => {
       const g = stores.group(e.key);
-      for (const kind of WORKLOAD_KINDS) for (const k of g?.workloads[kind].byIndex(NAMESPACE_INDEX, e.key) ?? []) this.enqueue(kind, k);
+      for (const kind of this.kinds()) for (const k of g?.workloads[kind]?.byIndex(NAMESPACE_INDEX, e.key) ?? []) this.enqueue(kind, k);
     });
   }
 
   /** Every cached workload: after a digest-key change, so baselines move to the new key while content is unchanged. */
   enqueueAll(): void {
-    for (const g of this.deps.stores.groupsList()) for (const kind of WORKLOAD_KINDS) for (const k of g.workloads[kind].keys()) this.enqueue(kind, k);
+    for (const g of this.deps.stores.groupsList()) for (const kind of this.kinds()) for (const k of g.workloads[kind]!.keys()) this.enqueue(kind, k);
   }
+
+  /** The watched workload kinds. */
+  private kinds(): WorkloadKind[] { return [...this.deps.stores.types.keys()]; }
+
+  private typeOf(kind: WorkloadKind): ResourceType { return this.deps.stores.types.get(kind)!; }
 
   private enqueue(kind: WorkloadKind, storeKey: string, afterMs = 0): void {
     const i = storeKey.indexOf('/');
@@ -111,8 +120,8 @@ export class Reloader {
     const contentChanged = e.type !== 'update' || e.old.digest !== r.digest;
     if (!contentChanged && JSON.stringify(e.type === 'update' ? e.old.annotations : {}) === JSON.stringify(r.annotations)) return;
     const now = this.now();
-    for (const kind of WORKLOAD_KINDS) {
-      const store = g.workloads[kind];
+    for (const kind of this.kinds()) {
+      const store = g.workloads[kind]!;
       const keys = new Set([...store.byIndex(CONFIG_INDEX, configIndexKey(r.namespace, r.kind, r.name)), ...store.byIndex(CONFIG_INDEX, configIndexKey(r.namespace, r.kind, '*'))]);
       for (const k of keys) {
         const w = store.get(k);
@@ -149,8 +158,8 @@ export class Reloader {
     const { stores, options, client } = this.deps;
     const g = stores.group(namespace);
     if (!g) return;
-    if (!stores.synced(g) || !this.deps.digestKeys.keys()) return { requeueAfterMs: 1000 };
-    let w = g.workloads[kind].get(`${namespace}/${name}`);
+    if (!stores.synced(g, kind) || !this.deps.digestKeys.keys()) return { requeueAfterMs: 1000 };
+    let w = g.workloads[kind]?.get(`${namespace}/${name}`);
     if (!w || !inScope(namespace, options, stores.selected())) { this.forgetKey(key); return; }
     this.resumeTracking(key, w);
     const trackingMs = await this.tracker.step(key, w);
@@ -161,15 +170,17 @@ export class Reloader {
       } catch (err) {
         if (isConflict(err) && attempt < MAX_CONFLICT_RETRIES) {
           this.deps.logger.debug({ workload: `${kind} ${namespace}/${name}` }, 'workload changed while writing (409); deciding again from a fresh read');
-          const fresh = await client.tryGet<KubeObject>(WORKLOAD_TYPES[kind], namespace, name);
+          const fresh = await client.tryGet<KubeObject>(this.typeOf(kind), namespace, name);
           if (!fresh) return;
-          w = workloadRecord(kind, fresh);
+          w = workloadRecord(kind, fresh, w.apiVersion);
           continue;
         }
         if (isForbidden(err)) {
-          this.deps.metrics.apiForbidden.inc({ resource: WORKLOAD_TYPES[kind].plural, namespace });
+          const plural = this.typeOf(kind).plural;
+          const verbs = KINDS[kind].mode === 'template' ? 'patch' : KINDS[kind].mode === 'job-from-cronjob' ? 'patch (and create on jobs)' : 'patch, create and delete';
+          this.deps.metrics.apiForbidden.inc({ resource: plural, namespace });
           this.deps.logger.error({ workload: `${kind} ${namespace}/${name}`, err: (err as Error).message },
-            `not allowed to patch ${WORKLOAD_TYPES[kind].plural} in namespace ${namespace}: grant patch on ${WORKLOAD_TYPES[kind].plural} there to Keelson's ServiceAccount`);
+            `not allowed to write ${plural} in namespace ${namespace}: grant ${verbs} on ${plural} there to Keelson's ServiceAccount`);
           return { requeueAfterMs: FORBIDDEN_RETRY_MS };
         }
         throw err;
@@ -181,6 +192,7 @@ export class Reloader {
   private resumeTracking(key: string, w: WorkloadRecord): void {
     if (this.seen.has(key)) return;
     this.seen.add(key);
+    if (!KINDS[w.kind].tracked) return;
     const last = parseLastReload(w.annotations[LAST_RELOAD]);
     const at = last ? Date.parse(last.at) : NaN;
     if (!last || last.generation !== w.rollout.generation || !(at + this.deps.options.rolloutTimeoutMs > this.now())) return;
@@ -191,9 +203,14 @@ export class Reloader {
   private async converge(key: string, w: WorkloadRecord, g: StoreGroup, retryingRoll: boolean): Promise<ReconcileResult | void> {
     const { options, logger } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
-    const policy = parsePolicy(w.annotations, w.templateAnnotations, { autoReloadAll: options.autoReloadAll });
+    if (w.deleting) return;
+    const parsed = parsePolicy(w.annotations, w.templateAnnotations, { autoReloadAll: options.autoReloadAll && KINDS[w.kind].autoReloadAll });
+    // A Job is re-created (run again) only when the Job itself asks for it, and a CronJob's runs never on their own.
+    const policy = w.kind === 'Job' && (w.cronJobOwned || !hasTriggerAnnotation(w.annotations)) ? { ...parsed, active: false } : parsed;
     await this.warnProblems(key, w, policy);
     const observed = parseObserved(w.annotations[OBSERVED]);
+    const pause = await this.resumeIfDue(w, observed);
+    if (pause === 'resumed') return;
     const triggers = this.triggersOf(w, policy, g, observed);
     const keys = this.deps.digestKeys.keys();
     if (!keys) return { requeueAfterMs: 1000 };
@@ -205,9 +222,9 @@ export class Reloader {
       case 'none':
         this.pending.delete(key);
         this.slots.delete(key);
-        return;
+        return earliest(pause, undefined);
       case 'forget':
-        await this.deps.client.patch(WORKLOAD_TYPES[w.kind], w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
+        await this.deps.client.patch(this.typeOf(w.kind), w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
         this.pending.delete(key);
         logger.info({ workload: ref }, 'no longer a reload target: baseline removed');
         return;
@@ -216,10 +233,37 @@ export class Reloader {
         this.pending.delete(key);
         this.slots.delete(key);
         logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: hashPrefix(d.observed.hash) }, RECORD_LOG[d.why]);
-        return;
+        return earliest(pause, undefined);
       case 'roll':
         return await this.roll(key, w, policy, d, triggers, retryingRoll, keys.current);
     }
+  }
+
+  /**
+   * A Deployment rolled with a pause-period carries its resume time: once it has passed (also after a restart or a
+   * failover, when the first reconcile sees it), keelson-reload gives up spec.paused and the time. Returns the ms
+   * left, or 'resumed' after the write (whose store event brings the workload back).
+   */
+  private async resumeIfDue(w: WorkloadRecord, observed: Observed | undefined): Promise<number | 'resumed' | undefined> {
+    const text = w.annotations[PAUSED_UNTIL];
+    if (text === undefined) return undefined;
+    const left = Date.parse(text) - this.now();
+    if (left > 0) return left;
+    const ref = `${w.kind} ${w.namespace}/${w.name}`;
+    if (observed) await this.write(w, applyBody(w, { observed, resume: true }));
+    else await this.deps.client.patch(this.typeOf(w.kind), w.namespace, w.name, 'merge', { metadata: { resourceVersion: w.resourceVersion, annotations: { [PAUSED_UNTIL]: null } }, spec: { paused: false } }, { fieldManager: FIELD_MANAGER });
+    this.deps.logger.info({ workload: ref, pausedUntil: text }, 'pause-period over: rollout resumed');
+    await this.deps.events.record(involvedWorkload(w), 'Normal', 'Resumed', `pause-period over (${text}): rollout resumed`);
+    return 'resumed';
+  }
+
+  private pausePeriodOf(w: WorkloadRecord): number | undefined {
+    if (w.kind !== 'Deployment') return undefined;
+    const hit = firstOf(w.annotations, WORKLOAD.pausePeriod);
+    if (!hit) return undefined;
+    const ms = parsePausePeriod(hit[1]);
+    if (ms === undefined) this.deps.logger.warn({ workload: `${w.kind} ${w.namespace}/${w.name}`, annotation: hit[0], value: hit[1].slice(0, 64) }, 'invalid pause-period (expected a duration from 1s to 168h, such as 5m): rolling without a pause');
+    return ms;
   }
 
   private async roll(key: string, w: WorkloadRecord, policy: TriggerPolicy, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], retryingRoll: boolean, form: DigestForm): Promise<ReconcileResult | void> {
@@ -244,38 +288,114 @@ export class Reloader {
     const causeTrigger = triggers.find((t) => t.id === cause.id)!;
     const trigger = `${causeTrigger.kind} ${w.namespace}/${causeTrigger.name}`;
     const previous = currentConfigHash(w) ?? d.previousHash;
-    const lastReload = { at: new Date(now).toISOString(), trigger, change: cause.change, hash: d.observed.hash, generation: w.rollout.generation + 1 };
-    // Published values are keyed; the plain content digests never leave the process.
-    const present = triggers.filter((t) => t.digest !== undefined).map((t) => ({ kind: t.kind, name: t.name, digest: form.config(t.digest!) }));
-    const roll = options.strategy === 'annotations'
-      ? { lastReload, configHash: d.observed.hash }
-      : { lastReload, env: envVarsFor(w, present) };
-    let res: KubeObject;
+    const lastReload: LastReload = { at: new Date(now).toISOString(), trigger, change: cause.change, hash: d.observed.hash, generation: w.rollout.generation + 1 };
+    const more = d.causes.length > 1 ? ` (and ${d.causes.length - 1} more)` : '';
+    const change = `${trigger} ${cause.change}${more}: config hash ${hashPrefix(previous)} → ${hashPrefix(d.observed.hash)}`;
+    const counted = { kind: w.kind, namespace: w.namespace };
+    let done: { generation: number; how: string; involved: InvolvedObject } | undefined;
     try {
-      res = await this.write(w, applyBody(w, { observed: d.observed, roll }));
+      switch (KINDS[w.kind].mode) {
+        case 'template': done = await this.rollTemplate(w, d, triggers, lastReload, form); break;
+        case 'job-from-cronjob': done = await this.jobFromCronJob(w, d, lastReload); break;
+        case 'recreate-job': done = await this.recreateJob(w, d, lastReload); break;
+      }
     } catch (err) {
       if (isConflict(err)) this.conflictedRolls.add(key);
-      else metrics.reloadsTotal.inc({ kind: w.kind, result: isForbidden(err) ? 'forbidden' : 'error' });
+      else metrics.reloadsTotal.inc({ ...counted, result: isForbidden(err) ? 'forbidden' : 'error' });
       throw err;
     }
     this.pending.delete(key);
-    const generation = res.metadata.generation ?? 0;
-    const more = d.causes.length > 1 ? ` (and ${d.causes.length - 1} more)` : '';
-    if (generation <= w.rollout.generation) {
+    if (!done) {
       logger.info({ workload: ref, trigger, change: cause.change }, 'pod template already carries this content; baseline updated, nothing to roll');
       return;
     }
-    metrics.reloadsTotal.inc({ kind: w.kind, result: 'rolled' });
+    metrics.reloadsTotal.inc({ ...counted, result: 'rolled' });
     metrics.reloadLatency.observe(Math.max(0, this.now() - since) / 1000);
-    logger.info({ workload: ref, trigger, change: cause.change, causes: d.causes.length, from: hashPrefix(previous), to: hashPrefix(d.observed.hash), strategy: options.strategy, generation }, 'rolled');
-    await events.record(involvedWorkload(w), 'Normal', 'Reloaded',
-      `${trigger} ${cause.change}${more}: config hash ${hashPrefix(previous)} → ${hashPrefix(d.observed.hash)}; rolling (${options.strategy})`);
-    this.tracker.start(key, w, generation, trigger);
+    logger.info({ workload: ref, trigger, change: cause.change, causes: d.causes.length, from: hashPrefix(previous), to: hashPrefix(d.observed.hash), how: done.how, generation: done.generation }, 'rolled');
+    await events.record(done.involved, 'Normal', 'Reloaded', `${change}; ${done.how}`);
+    if (!KINDS[w.kind].tracked) return;
+    this.tracker.start(key, w, done.generation, trigger);
     return { requeueAfterMs: options.rolloutTimeoutMs };
   }
 
+  /** Deployments, StatefulSets, DaemonSets, Rollouts: keelson-reload's fields in the pod template (or spec.restartAt). */
+  private async rollTemplate(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, triggers: readonly TriggerState[], lastReload: LastReload, form: DigestForm) {
+    const { options } = this.deps;
+    const restart = w.kind === 'Rollout' && firstOf(w.annotations, WORKLOAD.rolloutStrategy)?.[1].trim().toLowerCase() === 'restart';
+    const pauseMs = w.annotations[PAUSED_UNTIL] === undefined ? this.pausePeriodOf(w) : undefined;
+    const pausedUntil = pauseMs === undefined ? undefined : new Date(this.now() + pauseMs).toISOString();
+    // Published values are keyed; the plain content digests never leave the process.
+    const present = triggers.filter((t) => t.digest !== undefined).map((t) => ({ kind: t.kind, name: t.name, digest: form.config(t.digest!) }));
+    // A Rollout's pod template may have no schema (its containers list would be atomic): only the annotation is safe.
+    const roll = restart
+      ? { lastReload, restartAt: lastReload.at }
+      : options.strategy === 'annotations' || w.kind === 'Rollout'
+        ? { lastReload, configHash: d.observed.hash, pausedUntil }
+        : { lastReload, env: envVarsFor(w, present), pausedUntil };
+    const res = await this.write(w, applyBody(w, { observed: d.observed, roll }));
+    const generation = res.metadata.generation ?? 0;
+    if (generation <= w.rollout.generation) return undefined;
+    const how = restart ? 'spec.restartAt set (rollout-strategy restart)' : `rolling (${options.strategy === 'annotations' || w.kind === 'Rollout' ? 'annotations' : options.strategy})`;
+    return { generation, how: pausedUntil ? `${how}, paused until ${pausedUntil} (pause-period)` : how, involved: involvedWorkload(w) };
+  }
+
+  /**
+   * CronJob: a Job from its jobTemplate. The name comes from the CronJob's uid, the roll's sequence number and the
+   * config hash, so a restart (the baseline not yet written) or a second replica creates the same name, and the
+   * second create meets AlreadyExists: it is done. Then the baseline (with the next sequence number) is written.
+   */
+  private async jobFromCronJob(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, base: LastReload) {
+    const { client } = this.deps;
+    const cronJob = await client.get<KubeObject>(this.typeOf('CronJob'), w.namespace, w.name);
+    if (cronJob.metadata.uid !== w.uid) throw new ApiError(409, 'Conflict', `CronJob ${w.namespace}/${w.name} was replaced`);
+    const seq = (parseLastReload(w.annotations[LAST_RELOAD])?.seq ?? 0) + 1;
+    const name = derivedJobName(w.name, `${w.uid}/${seq}/${d.observed.hash}`);
+    const job = jobFromCronJob(cronJob, w.apiVersion, { name, annotations: {}, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } });
+    let created: KubeObject;
+    try {
+      created = await client.create<KubeObject>(JOBS, job);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
+      if (!existing.metadata.ownerReferences?.some((o) => o.uid === w.uid)) throw new Error(`cannot create Job ${w.namespace}/${name} from CronJob ${w.namespace}/${w.name}: a Job of that name not owned by it exists`);
+      created = existing;
+    }
+    await this.write(w, applyBody(w, { observed: d.observed, roll: { lastReload: { ...base, generation: undefined, seq, job: name } } }));
+    return { generation: 0, how: `created Job ${w.namespace}/${name} (uid ${created.metadata.uid ?? '?'})`, involved: involvedWorkload(w) };
+  }
+
+  /**
+   * Job: re-created under a name derived from the old Job's uid and the config hash, created FIRST and the old
+   * Job deleted after (uid precondition, Background propagation). A crash between the two leaves both: the next
+   * reconcile of the old Job derives the same name, meets AlreadyExists and deletes the old Job. The reverse order
+   * (delete, then create under the same name) would lose the Job to a crash in between.
+   */
+  private async recreateJob(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, base: LastReload) {
+    const { client } = this.deps;
+    const old = await client.get<KubeObject>(JOBS, w.namespace, w.name);
+    if (old.metadata.uid !== w.uid || old.metadata.deletionTimestamp) throw new ApiError(409, 'Conflict', `Job ${w.namespace}/${w.name} changed`);
+    const name = derivedJobName(jobBaseName(old), `${w.uid}/${d.observed.hash}`);
+    const lastReload = { ...base, generation: undefined };
+    const annotations = { [OBSERVED]: formatObserved(d.observed), [LAST_RELOAD]: JSON.stringify(lastReload) };
+    const job = recreatedJob(old, { name, annotations, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } }, WRITTEN_KEYS);
+    let created: KubeObject;
+    try {
+      created = await client.create<KubeObject>(JOBS, job);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
+      if (existing.metadata.annotations?.[RECREATED_FROM] !== w.uid) throw new Error(`cannot re-create Job ${w.namespace}/${w.name} as ${name}: a Job of that name not made from it exists`);
+      created = existing;
+    }
+    await client.delete(JOBS, w.namespace, w.name, { propagationPolicy: 'Background', uid: w.uid });
+    return {
+      generation: 0, how: `re-created as Job ${w.namespace}/${name} (the old Job is deleted)`,
+      involved: { apiVersion: 'batch/v1', kind: 'Job', namespace: w.namespace, name, uid: created.metadata.uid ?? '' },
+    };
+  }
+
   private write(w: WorkloadRecord, body: Record<string, unknown>): Promise<KubeObject> {
-    return this.deps.client.apply(WORKLOAD_TYPES[w.kind], body as KubeObject, { fieldManager: FIELD_MANAGER, force: true });
+    return this.deps.client.apply(this.typeOf(w.kind), body as KubeObject, { fieldManager: FIELD_MANAGER, force: true });
   }
 
   /** One Warning event per workload and set of problems (not one per reconcile). */
@@ -300,9 +420,11 @@ export class Reloader {
     };
     for (const r of w.refs) add(r.kind, r.name, true);
     for (const kind of CONFIG_KINDS) {
+      const store = g.configs[kind];
+      if (!store) continue;
       for (const n of literalNames(policy, kind)) add(kind, n, false);
       if (hasPatterns(policy, kind) || literalNames(policy, kind).some((n) => n.includes('.'))) {
-        for (const k of g.configs[kind].byIndex(NAMESPACE_INDEX, ns)) { const c = g.configs[kind].get(k); if (c) add(kind, c.name, false); }
+        for (const k of store.byIndex(NAMESPACE_INDEX, ns)) { const c = store.get(k); if (c) add(kind, c.name, false); }
       }
     }
     for (const id of Object.keys(observed?.configs ?? {})) {
@@ -312,7 +434,10 @@ export class Reloader {
     }
     const out: TriggerState[] = [];
     for (const [id, c] of candidates) {
-      const rec = g.configs[c.kind].get(`${ns}/${c.name}`);
+      // --resources-to-ignore: that kind is not watched and never triggers.
+      const store = g.configs[c.kind];
+      if (!store) continue;
+      const rec = store.get(`${ns}/${c.name}`);
       const reason = triggerReason(policy, { ...c, annotations: rec?.annotations, wasTrigger: observed?.configs[id] !== undefined });
       if (reason) out.push({ id, kind: c.kind, namespace: ns, name: c.name, digest: rec?.digest, named: reason === 'named' });
     }

@@ -11,7 +11,7 @@ import { rolloutState } from '../kube/health.js';
 interface Tracked { uid: string; generation: number; deadline: number; trigger: string }
 
 export function involvedWorkload(w: WorkloadRecord): InvolvedObject {
-  return { apiVersion: 'apps/v1', kind: w.kind, namespace: w.namespace, name: w.name, uid: w.uid };
+  return { apiVersion: w.apiVersion, kind: w.kind, namespace: w.namespace, name: w.name, uid: w.uid };
 }
 
 export class RolloutTracker {

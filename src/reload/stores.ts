@@ -5,22 +5,25 @@
 
 import type { Options } from '../config/options.js';
 import type { Manager } from '../kube/manager.js';
-import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, NAMESPACES, type ResourceType, SECRETS, STATEFULSETS } from '../kube/resources.js';
+import { CONFIGMAPS, CRONJOBS, DAEMONSETS, DEPLOYMENTS, JOBS, NAMESPACES, type ResourceType, ROLLOUTS, SECRETS, STATEFULSETS } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
 import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, configRecord, workloadRecord } from './records.js';
 import type { ConfigKind } from './references.js';
-import type { WorkloadKind } from '../kube/health.js';
+import type { WorkloadKind } from './workload-kinds.js';
 import { ignoreFieldSelector, inScope, watchedNamespaces } from './scope.js';
 
 const SECRET_PAGE_SIZE = 100;
 
-export const WORKLOAD_TYPES: Readonly<Record<WorkloadKind, ResourceType>> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
-export const WORKLOAD_KINDS = Object.keys(WORKLOAD_TYPES) as WorkloadKind[];
+/** The resource of each kind by default; CronJob's version and whether Rollouts are served come from discovery. */
+export const WORKLOAD_TYPES: Readonly<Record<WorkloadKind, ResourceType>> = {
+  Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS, CronJob: CRONJOBS, Job: JOBS, Rollout: ROLLOUTS,
+};
 
+/** Only the kinds (and config kinds) that are watched: --ignored-workload-types, --resources-to-ignore, --argo-rollouts. */
 export interface StoreGroup {
-  readonly configs: Readonly<Record<ConfigKind, Store<ConfigRecord>>>;
-  readonly workloads: Readonly<Record<WorkloadKind, Store<WorkloadRecord>>>;
+  readonly configs: Readonly<Partial<Record<ConfigKind, Store<ConfigRecord>>>>;
+  readonly workloads: Readonly<Partial<Record<WorkloadKind, Store<WorkloadRecord>>>>;
 }
 
 export class ReloadStores {
@@ -28,7 +31,11 @@ export class ReloadStores {
   private readonly perNamespace: boolean;
   readonly namespaces: Store<string> | undefined;
 
-  constructor(private readonly manager: Manager, private readonly opts: Options['reload']) {
+  /** The watched workload kinds and the resource each is served as. */
+  readonly types: ReadonlyMap<WorkloadKind, ResourceType>;
+
+  constructor(private readonly manager: Manager, private readonly opts: Options['reload'], types: ReadonlyMap<WorkloadKind, ResourceType>) {
+    this.types = types;
     this.perNamespace = opts.namespaces.length > 0;
     const fieldSelector = this.perNamespace ? undefined : ignoreFieldSelector(opts.ignoreNamespaces);
     for (const ns of watchedNamespaces(opts)) {
@@ -41,16 +48,25 @@ export class ReloadStores {
         s.addIndex(NAMESPACE_INDEX, (r) => [r.namespace]);
         return s;
       };
-      const workload = (kind: WorkloadKind) => {
-        const s = new Store<WorkloadRecord>({ ...common, resource: WORKLOAD_TYPES[kind], transform: (o) => this.keep(o) ? workloadRecord(kind, o) : undefined });
+      const workload = (kind: WorkloadKind, t: ResourceType) => {
+        const apiVersion = t.group === '' ? t.version : `${t.group}/${t.version}`;
+        // The runs of a CronJob are never reload targets themselves: not kept, so memory follows the Jobs that can be.
+        const transform = (o: KubeObject) => {
+          if (!this.keep(o)) return undefined;
+          const r = workloadRecord(kind, o, apiVersion);
+          return r.cronJobOwned ? undefined : r;
+        };
+        const s = new Store<WorkloadRecord>({ ...common, resource: t, transform });
         s.addIndex(CONFIG_INDEX, (r) => r.index);
         s.addIndex(NAMESPACE_INDEX, (r) => [r.namespace]);
         return s;
       };
-      this.groups.set(ns, {
-        configs: { ConfigMap: config(CONFIGMAPS, 'ConfigMap'), Secret: config(SECRETS, 'Secret') },
-        workloads: { Deployment: workload('Deployment'), StatefulSet: workload('StatefulSet'), DaemonSet: workload('DaemonSet') },
-      });
+      const configs: Partial<Record<ConfigKind, Store<ConfigRecord>>> = {};
+      if (!opts.ignoredConfigKinds.includes('ConfigMap')) configs.ConfigMap = config(CONFIGMAPS, 'ConfigMap');
+      if (!opts.ignoredConfigKinds.includes('Secret')) configs.Secret = config(SECRETS, 'Secret');
+      const workloads: Partial<Record<WorkloadKind, Store<WorkloadRecord>>> = {};
+      for (const [kind, t] of types) workloads[kind] = workload(kind, t);
+      this.groups.set(ns, { configs, workloads });
     }
     this.namespaces = opts.namespaceSelector
       ? new Store<string>({ client: manager.client, logger: manager.logger, metrics: manager.metrics, resource: NAMESPACES, labelSelector: opts.namespaceSelector, transform: (o) => o.metadata.name! })
@@ -88,8 +104,9 @@ export class ReloadStores {
     return this.groupsList().flatMap((g) => [...Object.values(g.configs), ...Object.values(g.workloads)] as Store<unknown>[]);
   }
 
-  synced(g: StoreGroup): boolean {
-    return [...Object.values(g.configs), ...Object.values(g.workloads)].every((s) => s.synced) && (this.namespaces?.synced ?? true);
+  /** A kind's reconciles need the configs and that kind's store only: one kind Keelson may not list blocks no other. */
+  synced(g: StoreGroup, kind: WorkloadKind): boolean {
+    return [...Object.values(g.configs), g.workloads[kind]].every((s) => s?.synced) && (this.namespaces?.synced ?? true);
   }
 
   /** The namespaces --namespace-selector matches now, or undefined without a selector. */

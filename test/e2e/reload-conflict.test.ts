@@ -31,7 +31,7 @@ describe('reload conflict handling', () => {
     const logger = createLogger({ level: 'debug', format: 'json' }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
     const client = new KubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }));
     manager = new Manager({ client, logger, metrics: createMetrics({ processMetrics: false }), events: new EventRecorder(client, logger), httpAddr: options.httpAddr, metricsAddr: undefined, shutdownTimeoutMs: 2000 });
-    reloader = registerReload({ manager, options, logger });
+    reloader = await registerReload({ manager, options, logger });
     await manager.start();
   });
   after(async () => {
@@ -44,7 +44,7 @@ describe('reload conflict handling', () => {
     await cp.client.create(DEPLOYMENTS, deployment(ns, 'web', { 'keelson.dev/auto': 'true' }, { volumesFrom: [{ kind: 'ConfigMap', name: 'app' }] }));
     await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
     await waitForReplicaSets(cp.client, ns, 'web', 1);
-    const store = reloader.stores.group(ns)!.workloads.Deployment;
+    const store = reloader.stores.group(ns)!.workloads.Deployment!;
     await eventually('the cache to hold the baseline', () => !!store.get(`${ns}/web`)?.annotations[OBSERVED]);
     await store.stop(); // frozen from here on
     await cp.client.patch(DEPLOYMENTS, ns, 'web', 'merge', { metadata: { labels: { bumped: 'by-someone-else' } } });

@@ -83,7 +83,16 @@ describe('loadOptions', () => {
     [['--trusted-proxy-cidrs', '10.0.0.0/33'], {}, /--trusted-proxy-cidrs: "10.0.0.0\/33" is not an IP address or CIDR/],
     [['--trusted-proxy-cidrs', '10.0.0.1,apiserver'], {}, /--trusted-proxy-cidrs: "apiserver"/],
     [['--unseal-workers', '-1'], {}, /--unseal-workers/],
+    [['--resources-to-ignore', 'pods'], {}, /--resources-to-ignore: "pods" \(expected configMaps or secrets\)/],
+    [['--ignored-workload-types', 'jobs,replicasets'], {}, /--ignored-workload-types: "replicasets"/],
   ];
+  it('reads the Reloader flags --resources-to-ignore, --ignored-workload-types and --argo-rollouts', () => {
+    const d = loadOptions([], {}).reload;
+    assert.deepEqual([d.ignoredConfigKinds, d.ignoredWorkloadTypes, d.argoRollouts], [[], [], false]);
+    const o = loadOptions(['--resources-to-ignore=configMaps', '--ignored-workload-types', 'Jobs,cronjobs', '--argo-rollouts'], {}).reload;
+    assert.deepEqual([o.ignoredConfigKinds, o.ignoredWorkloadTypes, o.argoRollouts], [['ConfigMap'], ['jobs', 'cronjobs'], true]);
+    assert.deepEqual(loadOptions([], { KEELSON_RESOURCES_TO_IGNORE: 'secrets' }).reload.ignoredConfigKinds, ['Secret']);
+  });
   it('reads --trusted-proxy-cidrs and --unseal-workers', () => {
     const o = loadOptions(['--trusted-proxy-cidrs', '10.0.0.0/8,192.168.1.7,fd00::/8', '--unseal-workers', '3'], {});
     assert.deepEqual(o.sealing.trustedProxyCidrs, ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);

@@ -79,3 +79,31 @@ describe('applyBody', () => {
     for (const t of [undefined, '', 'x', '{}', '{"at":1}']) assert.equal(parseLastReload(t), undefined);
   });
 });
+
+describe('applyBody for the v0.2 kinds and pause-period', () => {
+  it('a CronJob or Job carries only the baseline, under its served apiVersion', () => {
+    const cj = workloadRecord('CronJob', { metadata: { name: 'c', namespace: 'ns', resourceVersion: '1' }, spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'a' }] } } } } } }, 'batch/v1beta1');
+    const body = applyBody(cj, { observed, roll: { lastReload: { at: 't', trigger: 'x', change: 'changed', hash: 'h', seq: 2, job: 'c-1' }, configHash: 'h' } }) as any;
+    assert.equal(body.apiVersion, 'batch/v1beta1');
+    assert.equal(body.spec, undefined);
+    assert.equal(JSON.parse(body.metadata.annotations['keelson.dev/last-reload']).seq, 2);
+  });
+  it('pause-period: paused with the resume time, carried forward by later writes, dropped on resume', () => {
+    const rolled = applyBody(w(), { observed, roll: { lastReload: { at: 't', trigger: 'x', change: 'changed', hash: 'h' }, configHash: 'h', pausedUntil: '2030-01-01T00:00:00.000Z' } }) as any;
+    assert.equal(rolled.spec.paused, true);
+    assert.equal(rolled.metadata.annotations['keelson.dev/paused-until'], '2030-01-01T00:00:00.000Z');
+    const during = w({ 'keelson.dev/config-hash': 'h' }, [], { 'keelson.dev/paused-until': '2030-01-01T00:00:00.000Z' });
+    assert.equal((applyBody(during, { observed }) as any).spec.paused, true, 'a baseline write during the pause keeps it paused');
+    const resumed = applyBody(during, { observed, resume: true }) as any;
+    assert.equal(resumed.spec.paused, undefined);
+    assert.equal(resumed.metadata.annotations['keelson.dev/paused-until'], undefined);
+    assert.equal(resumed.spec.template.metadata.annotations['keelson.dev/config-hash'], 'h');
+  });
+  it('Rollout restart: spec.restartAt, carried forward', () => {
+    const ro = workloadRecord('Rollout', { metadata: { name: 'r', namespace: 'ns', resourceVersion: '1' }, spec: { restartAt: '2026-01-01T00:00:00Z', template: { spec: { containers: [{ name: 'a' }] } } } });
+    const body = applyBody(ro, { observed }) as any;
+    assert.equal(body.apiVersion, 'argoproj.io/v1alpha1');
+    assert.equal(body.spec.restartAt, '2026-01-01T00:00:00Z');
+    assert.equal((applyBody(ro, { observed, roll: { lastReload: { at: 't', trigger: 'x', change: 'changed', hash: 'h' }, restartAt: '2027-01-01T00:00:00Z' } }) as any).spec.restartAt, '2027-01-01T00:00:00Z');
+  });
+});
