@@ -70,11 +70,12 @@ describe('manifests: files and kustomization', () => {
     assert.ok(!kustomizationResources().some((r) => r.startsWith('examples')));
   });
 
-  it('manifests/optional/ holds only the opt-in Git-sync apply binding, outside the kustomization', () => {
+  it('manifests/optional/ holds the opt-in Git-sync apply binding and the PrometheusRule, outside the kustomization', () => {
     const dir = join(MANIFESTS, 'optional');
-    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml']);
+    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml', 'prometheusrule.yaml']);
     assert.ok(!kustomizationResources().some((r) => r.startsWith('optional')));
     assert.deepEqual(readObjects(join(dir, 'gitsync-apply.yaml')).map((o) => o.kind), ['ClusterRoleBinding']);
+    assert.deepEqual(readObjects(join(dir, 'prometheusrule.yaml')).map((o) => o.kind), ['PrometheusRule']);
   });
 
   it('every namespaced object lives in keelson-system', () => {
