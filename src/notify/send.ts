@@ -31,7 +31,7 @@ export async function send(req: OutboundRequest, signal: AbortSignal, timeoutMs 
     return { ok: false, error: `endpoint answered HTTP ${res.status}`, retry: res.status >= 500 || res.status === 408 || res.status === 429 };
   } catch (err) {
     if (signal.aborted) return { ok: false, error: 'stopped', retry: false };
-    if (limit.aborted) return { ok: false, error: `no answer within ${Math.round(timeoutMs / 1000)}s`, retry: true };
+    if (limit.aborted) return { ok: false, error: `no answer within ${timeoutMs / 1000}s`, retry: true };
     return { ok: false, error: `could not reach the endpoint (${errorCode(err)})`, retry: true };
   }
 }
