@@ -37,6 +37,8 @@ export interface DispatcherOptions {
   /** A Notifier's delivery state changed (first outcome, success after failure, a new failure). */
   readonly onOutcome?: (key: string) => void;
   readonly queueSize?: number;
+  /** Requests in flight at once over all targets, so many slow endpoints cannot hold many sockets. */
+  readonly maxInFlight?: number;
   readonly coalesceMs?: number;
   readonly attempts?: number;
   readonly backoff?: { baseMs: number; maxMs: number };
@@ -60,10 +62,12 @@ export class Dispatcher {
   private readonly targets = new Map<string, Target>();
   private readonly outcomes = new Map<string, DeliveryOutcome>();
   private readonly abort = new AbortController();
-  private readonly o: Required<Pick<DispatcherOptions, 'queueSize' | 'coalesceMs' | 'attempts' | 'backoff'>> & DispatcherOptions;
+  private readonly o: Required<Pick<DispatcherOptions, 'queueSize' | 'maxInFlight' | 'coalesceMs' | 'attempts' | 'backoff'>> & DispatcherOptions;
+  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(opts: DispatcherOptions) {
-    this.o = { queueSize: 100, coalesceMs: 60_000, attempts: 4, backoff: { baseMs: 1000, maxMs: 30_000 }, ...opts };
+    this.o = { queueSize: 100, maxInFlight: 16, coalesceMs: 60_000, attempts: 4, backoff: { baseMs: 1000, maxMs: 30_000 }, ...opts };
   }
 
   /** The last delivery outcome of a Notifier (namespace/name), if it has had one since this process started. */
@@ -78,7 +82,10 @@ export class Dispatcher {
   }
 
   /** Stops delivering (pending notifications are dropped; in-flight requests are aborted). */
-  stop(): void { this.abort.abort(); }
+  stop(): void {
+    this.abort.abort();
+    for (const w of this.slotWaiters.splice(0)) w();
+  }
 
   /** The EventRecorder listener: match and enqueue, nothing else. */
   offer(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -146,7 +153,8 @@ export class Dispatcher {
         last = { ok: false, error: err instanceof Error ? err.message : String(err), retry: true };
         continue;
       }
-      last = await send(req, signal, this.o.timeoutMs);
+      await this.acquire(signal);
+      try { last = await send(req, signal, this.o.timeoutMs); } finally { this.release(); }
       if (last.ok || !last.retry) break;
     }
     if (signal.aborted) return;
@@ -162,6 +170,16 @@ export class Dispatcher {
       log.warn({ notifier: t.key, type: t.type, reason: n.event.reason, attempts: attempt, err: error }, 'notification not delivered');
       this.setOutcome(t.key, { ok: false, message: `could not deliver ${what} after ${attempt} attempts: ${error}` });
     }
+  }
+
+  private acquire(signal: AbortSignal): Promise<void> {
+    if (this.inFlight < this.o.maxInFlight || signal.aborted) { this.inFlight++; return Promise.resolve(); }
+    return new Promise((resolve) => this.slotWaiters.push(() => { this.inFlight++; resolve(); }));
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.slotWaiters.shift()?.();
   }
 
   private setOutcome(key: string, next: DeliveryOutcome): void {

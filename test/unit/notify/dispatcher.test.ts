@@ -145,6 +145,16 @@ describe('Dispatcher', () => {
     assert.deepEqual(outcomes.sort(), ['team-a/down', 'team-a/flaky']);
     d.stop();
   });
+  it('at most maxInFlight requests run at once over all Notifiers', async () => {
+    let now = 0; let peak = 0;
+    routes.set('/p', (_q, res) => { now++; peak = Math.max(peak, now); setTimeout(() => { now--; res.writeHead(200); res.end(); }, 100); });
+    const many = Array.from({ length: 6 }, (_, i) => rec(`ns${i}`, `p${i}`));
+    const { d, count } = setup(many, { maxInFlight: 2, loadSecret: async () => ({ address: `${base}/p`, hmacKey: 'k' }) });
+    for (let i = 0; i < 6; i++) d.offer(obj(`ns${i}`), 'Warning', 'RolloutFailed', 'x');
+    await eventually('all delivered', async () => (await count('webhook', 'success')) === 6, 5000);
+    assert.equal(peak, 2);
+    d.stop();
+  });
   it('Reloader\'s ALERT_* target hears Reloaded in every namespace, and nothing else', async () => {
     const { d, count } = setup([], { reloaderAlert: { sink: 'webhook', url: `${base}/reloader`, additionalInfo: 'prod' } });
     const before = hits.length;
