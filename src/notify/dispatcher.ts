@@ -28,7 +28,8 @@ export interface DispatcherOptions {
   readonly controllerNamespace: string;
   /** Names the controller in payloads (the pod name). */
   readonly controller: string;
-  readonly notifiers: () => Iterable<NotifierRecord>;
+  /** The Notifiers that may hear an Event in this namespace (its own, plus the controller namespace's). */
+  readonly notifiers: (namespace: string) => Iterable<NotifierRecord>;
   /** Reads a Notifier's Secret; throws an Error whose message is safe to show (no values). */
   readonly loadSecret: (notifier: NotifierRecord) => Promise<NotifierSecret>;
   readonly reloaderAlert?: ReloaderAlert | undefined;
@@ -93,7 +94,7 @@ export class Dispatcher {
     const event: NotifyEvent = { kind: obj.kind, namespace: obj.namespace || 'default', name: obj.name, type, reason, message };
     let n: Notification | undefined;
     const note = () => (n ??= notificationOf(event, new Date().toISOString()));
-    for (const r of this.o.notifiers()) {
+    for (const r of this.o.notifiers(event.namespace)) {
       if (!hears(r, event, this.o.controllerNamespace)) continue;
       const key = `${r.namespace}/${r.name}`;
       this.enqueue(this.targetFor(key, r.type, (x) => this.notifierRequest(r, x)), note());

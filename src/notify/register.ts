@@ -16,6 +16,7 @@ import { loadNotifierSecret, readyFor } from './status.js';
 export const NOTIFIER_CRD = 'notifiers.keelson.dev';
 /** The Secret and the endpoint are re-checked this often even without events. */
 const RECHECK_MS = 5 * 60_000;
+const BY_NAMESPACE = 'namespace';
 
 export interface NotifyTuning {
   readonly attempts?: number;
@@ -28,10 +29,15 @@ export function registerNotifications(ctx: FeatureContext, tuning: NotifyTuning 
   const log = ctx.logger.child({ feature: 'notify' });
   const client = manager.client;
   const store = new Store<NotifierRecord>({ client, resource: NOTIFIERS, transform: notifierRecord, logger: log, metrics: manager.metrics });
+  // Matching an Event looks at its namespace's Notifiers and the controller namespace's, not at every Notifier.
+  store.addIndex(BY_NAMESPACE, (r) => [r.namespace]);
+  const ctrl = options.controllerNamespace;
+  const notifiersFor = (ns: string): NotifierRecord[] => [...store.byIndex(BY_NAMESPACE, ns), ...(ns === ctrl ? [] : store.byIndex(BY_NAMESPACE, ctrl))]
+    .map((k) => store.get(k)).filter((r): r is NotifierRecord => r !== undefined);
   const ra = options.reloaderAlert;
   const dispatcher = new Dispatcher({
     controllerNamespace: options.controllerNamespace, controller: options.podName,
-    notifiers: () => store.list(),
+    notifiers: (ns) => notifiersFor(ns),
     loadSecret: (r) => loadNotifierSecret(client, r.namespace, r.secretName, r.type),
     reloaderAlert: ra, metrics: manager.metrics, logger: log,
     onOutcome: (key) => queue.add(key),

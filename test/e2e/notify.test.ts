@@ -118,7 +118,9 @@ describe('notifications: Notifier types, tenancy, ALERT_*, from a commit to a Sl
     await notifierWith('team-a', 'am', 'alertmanager', ['RolloutComplete'], { address: `${base}/am-a`, token: TOKEN });
     await notifierWith('team-b', 'slack', 'slack', all, { address: `${base}/slack-b` });
     await notifierWith('team-b', 'broken', 'slack', ['Reloaded'], { address: `${base}/fail/${SECRET_PATH}` });
-    for (const [ns, n] of [['team-a', 'slack'], ['team-a', 'teams'], ['team-a', 'gchat'], ['team-a', 'hook'], ['team-a', 'am'], ['team-b', 'slack'], ['team-b', 'broken']] as const) {
+    await notifierWith('keelson-system', 'ops', 'googlechat', ['RolloutComplete'], { address: `${base}/ops` });
+    await cp.client.patch(NOTIFIERS, 'keelson-system', 'ops', 'merge', { spec: { allNamespaces: true } });
+    for (const [ns, n] of [['team-a', 'slack'], ['team-a', 'teams'], ['team-a', 'gchat'], ['team-a', 'hook'], ['team-a', 'am'], ['team-b', 'slack'], ['team-b', 'broken'], ['keelson-system', 'ops']] as const) {
       await eventually(`Notifier ${ns}/${n} Ready`, async () => (await readyOf(ns, n))?.status === 'True');
     }
   });
@@ -196,6 +198,10 @@ describe('notifications: Notifier types, tenancy, ALERT_*, from a commit to a Sl
     for (const h of hits.filter((x) => x.path.includes('-a'))) assert.ok(!h.raw.includes('team-b'), `team-a's ${h.path} heard about team-b: ${h.raw.slice(0, 200)}`);
     assert.ok(!at('/slack-b').some((h) => h.raw.includes('team-a')), 'team-b heard about team-a');
 
+    await eventually('the controller namespace\'s allNamespaces Notifier heard both rollouts', () => {
+      const texts = at('/ops').map((h) => h.json.text as string);
+      return texts.some((t) => t.startsWith('*Deployment team-a/web rolled out*')) && texts.some((t) => t.startsWith('*Deployment team-b/web rolled out*'));
+    });
     const reloader = await eventually('ALERT_* messages for both namespaces', () => {
       const r = at(`/reloader/${SECRET_PATH}`);
       return r.some((h) => h.raw.includes('namespace *team-a*')) && r.some((h) => h.raw.includes('namespace *team-b*')) ? r : undefined;
