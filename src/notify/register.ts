@@ -18,13 +18,7 @@ export const NOTIFIER_CRD = 'notifiers.keelson.dev';
 const RECHECK_MS = 5 * 60_000;
 const BY_NAMESPACE = 'namespace';
 
-export interface NotifyTuning {
-  readonly attempts?: number;
-  readonly backoff?: { baseMs: number; maxMs: number };
-  readonly coalesceMs?: number;
-}
-
-export function registerNotifications(ctx: FeatureContext, tuning: NotifyTuning = {}): Dispatcher {
+export function registerNotifications(ctx: FeatureContext): Dispatcher {
   const { manager, options } = ctx;
   const log = ctx.logger.child({ feature: 'notify' });
   const client = manager.client;
@@ -41,7 +35,6 @@ export function registerNotifications(ctx: FeatureContext, tuning: NotifyTuning 
     loadSecret: (r) => loadNotifierSecret(client, r.namespace, r.secretName, r.type),
     reloaderAlert: ra, metrics: manager.metrics, logger: log,
     onOutcome: (key) => queue.add(key),
-    ...tuning,
   });
   manager.events.onRecord((obj, type, reason, message) => dispatcher.offer(obj, type, reason, message));
   if (ra) log.info({ sink: ra.sink, additionalInfo: ra.additionalInfo !== undefined }, 'ALERT_ON_RELOAD: Reloaded events are posted to ALERT_WEBHOOK_URL');
