@@ -33,6 +33,8 @@ export interface DispatcherOptions {
   /** Reads a Notifier's Secret; throws an Error whose message is safe to show (no values). */
   readonly loadSecret: (notifier: NotifierRecord) => Promise<NotifierSecret>;
   readonly reloaderAlert?: ReloaderAlert | undefined;
+  /** Adds facts that need API reads (the Git commit behind a roll); run once per notification, at delivery. */
+  readonly enrich?: (n: Notification) => Promise<Notification>;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** A Notifier's delivery state changed (first outcome, success after failure, a new failure). */
@@ -64,6 +66,7 @@ export class Dispatcher {
   private readonly outcomes = new Map<string, DeliveryOutcome>();
   private readonly abort = new AbortController();
   private readonly o: Required<Pick<DispatcherOptions, 'queueSize' | 'maxInFlight' | 'coalesceMs' | 'attempts' | 'backoff'>> & DispatcherOptions;
+  private readonly enriched = new WeakMap<Notification, Promise<Notification>>();
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
 
@@ -134,7 +137,7 @@ export class Dispatcher {
     try {
       while (t.items.length > 0 && !signal.aborted && this.targets.get(t.key) === t) {
         const n = t.items.shift()!;
-        await this.deliver(t, n, signal);
+        await this.deliver(t, await this.enrichOnce(n), signal);
       }
     } finally {
       t.busy = false;
@@ -171,6 +174,15 @@ export class Dispatcher {
       log.warn({ notifier: t.key, type: t.type, reason: n.event.reason, attempts: attempt, err: error }, 'notification not delivered');
       this.setOutcome(t.key, { ok: false, message: `could not deliver ${what} after ${attempt} attempts: ${error}` });
     }
+  }
+
+  /** One enrichment per notification, shared by every target it goes to. */
+  private enrichOnce(n: Notification): Promise<Notification> {
+    const enrich = this.o.enrich;
+    if (!enrich) return Promise.resolve(n);
+    let p = this.enriched.get(n);
+    if (!p) { p = enrich(n).catch(() => n); this.enriched.set(n, p); }
+    return p;
   }
 
   private acquire(signal: AbortSignal): Promise<void> {

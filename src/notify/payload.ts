@@ -17,6 +17,8 @@ export interface Notification {
   readonly commit?: string | undefined;
   /** "ConfigMap ns/name" when the message names the config that caused a roll. */
   readonly trigger?: string | undefined;
+  /** "ns/name" of the GitSync that applied the trigger (then revision and commit are that GitSync's). */
+  readonly gitSync?: string | undefined;
 }
 
 // Keelson's own messages: "revision main@sha1:<hex>: ...", "ConfigMap ns/name changed: ...", "Rollout after ConfigMap
@@ -53,6 +55,7 @@ export function headline(n: Notification): string {
 function facts(n: Notification): [string, string][] {
   const out: [string, string][] = [['Reason', n.event.reason]];
   if (n.trigger) out.push(['Caused by', n.trigger]);
+  if (n.gitSync) out.push(['GitSync', n.gitSync]);
   if (n.revision) out.push(['Revision', n.revision]);
   if (n.commit) out.push(['Commit', n.commit]);
   return out;
@@ -127,6 +130,7 @@ export function requestFor(type: NotifierType, n: Notification, secret: Notifier
       if (n.revision) annotations.revision = n.revision;
       if (n.commit) annotations.commit = n.commit;
       if (n.trigger) annotations.trigger = n.trigger;
+      if (n.gitSync) annotations.gitSync = n.gitSync;
       body = [{
         labels: { alertname: `Keelson${e.reason}`, severity: failed ? 'warning' : 'info', namespace: e.namespace, kind: e.kind, name: e.name, reason: e.reason, controller },
         annotations, startsAt: n.time,
@@ -139,6 +143,7 @@ export function requestFor(type: NotifierType, n: Notification, secret: Notifier
         involvedObject: { kind: e.kind, namespace: e.namespace, name: e.name },
         reason: e.reason, reasons: reasonsOf(e), summary: title, message: e.message,
         ...(n.revision ? { revision: n.revision } : {}), ...(n.commit ? { commit: n.commit } : {}), ...(n.trigger ? { trigger: n.trigger } : {}),
+        ...(n.gitSync ? { gitSync: n.gitSync } : {}),
         timestamp: n.time, controller,
       };
       break;

@@ -10,6 +10,7 @@ import { Store } from '../kube/store.js';
 import { setCondition } from '../gitsync/status.js';
 import type { Condition } from '../gitsync/spec.js';
 import { Dispatcher } from './dispatcher.js';
+import { withGitOrigin } from './git-origin.js';
 import { type NotifierRecord, notifierRecord } from './spec.js';
 import { loadNotifierSecret, readyFor } from './status.js';
 
@@ -33,6 +34,7 @@ export function registerNotifications(ctx: FeatureContext): Dispatcher {
     controllerNamespace: options.controllerNamespace, controller: options.podName,
     notifiers: (ns) => notifiersFor(ns),
     loadSecret: (r) => loadNotifierSecret(client, r.namespace, r.secretName, r.type),
+    enrich: (n) => withGitOrigin(client, n),
     reloaderAlert: ra, metrics: manager.metrics, logger: log,
     onOutcome: (key) => queue.add(key),
   });

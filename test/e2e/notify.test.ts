@@ -141,7 +141,8 @@ describe('notifications: Notifier types, tenancy, ALERT_*, from a commit to a Sl
     const rolled = await eventually('a Slack "rolled out" message', () => at(`/slack-a/${SECRET_PATH}`).find((h) => h.json?.attachments?.[0]?.title === 'Deployment team-a/web rolled out'), 60_000);
     assert.match(rolled.json.text, /^Deployment team-a\/web rolled out: Rollout after ConfigMap team-a\/web-config changed is complete/);
     assert.equal(rolled.json.attachments[0].color, 'good');
-    assert.equal(rolled.json.attachments[0].fields.find((f: Any) => f.title === 'Caused by').value, 'ConfigMap team-a/web-config');
+    const fields = Object.fromEntries(rolled.json.attachments[0].fields.map((f: Any) => [f.title, f.value]));
+    assert.deepEqual(fields, { 'Reason': 'RolloutComplete', 'Caused by': 'ConfigMap team-a/web-config', 'GitSync': 'team-a/app', 'Revision': `main@sha1:${second}`, 'Commit': second });
   });
 
   it('a broken commit: a Slack message saying the GitSync failed, and why', async () => {

@@ -145,6 +145,18 @@ describe('Dispatcher', () => {
     assert.deepEqual(outcomes.sort(), ['team-a/down', 'team-a/flaky']);
     d.stop();
   });
+  it('enrichment runs once per notification, whatever the number of Notifiers, and its facts reach the body', async () => {
+    let calls = 0;
+    const { d, count } = setup([rec('team-a', 'e1'), rec('team-a', 'e2')], {
+      enrich: async (n) => { calls++; return { ...n, gitSync: 'team-a/app', commit: 'c'.repeat(40) }; },
+    });
+    const before = hits.length;
+    d.offer(obj('team-a'), 'Warning', 'RolloutFailed', 'Rollout after ConfigMap team-a/cfg changed failed: x');
+    await eventually('both delivered', async () => (await count('webhook', 'success')) === 2, 5000);
+    assert.equal(calls, 1);
+    for (const h of hits.slice(before)) assert.deepEqual([JSON.parse(h.body).gitSync, JSON.parse(h.body).commit], ['team-a/app', 'c'.repeat(40)]);
+    d.stop();
+  });
   it('at most maxInFlight requests run at once over all Notifiers', async () => {
     let now = 0; let peak = 0;
     routes.set('/p', (_q, res) => { now++; peak = Math.max(peak, now); setTimeout(() => { now--; res.writeHead(200); res.end(); }, 100); });
