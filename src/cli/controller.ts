@@ -10,6 +10,7 @@ import { createMetrics } from '../observe/metrics.js';
 import { registerReload } from '../reload/register.js';
 import { registerSealing } from '../sealing/register.js';
 import { registerGitSync } from '../gitsync/register.js';
+import { registerNotifications } from '../notify/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -43,6 +44,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   if (options.reload.enabled) await registerReload(ctx);
   if (options.sealing.enabled) registerSealing(ctx);
   if (options.gitsync.enabled) registerGitSync(ctx);
+  registerNotifications(ctx);
   return manager;
 }
 

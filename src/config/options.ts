@@ -63,6 +63,33 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
 
 export interface Address { readonly host: string; readonly port: number }
 
+export interface ReloaderAlertOptions {
+  readonly sink: 'slack' | 'teams' | 'gchat' | 'webhook';
+  /** A credential (a Slack or Teams webhook URL is): never logged or shown. */
+  readonly url: string;
+  readonly additionalInfo: string | undefined;
+}
+
+const ALERT_SINKS = ['slack', 'teams', 'gchat', 'webhook'] as const;
+
+/**
+ * stakater/Reloader's alert settings, with its semantics: on only when ALERT_ON_RELOAD is "true"; ALERT_SINK
+ * slack|teams|gchat, anything else (Reloader's default "webhook", or "raw") posts plain text; ALERT_ADDITIONAL_INFO
+ * prefixes each message. Unlike Reloader, a missing or non-http(s) ALERT_WEBHOOK_URL stops the start with an error.
+ */
+export function reloaderAlertOptions(env: Readonly<Record<string, string | undefined>>): ReloaderAlertOptions | undefined {
+  if (env.ALERT_ON_RELOAD?.trim() !== 'true') return undefined;
+  const url = (env.ALERT_WEBHOOK_URL ?? '').trim();
+  if (url === '') throw new UsageError('ALERT_ON_RELOAD is "true" but ALERT_WEBHOOK_URL is not set: set it to the webhook address of your Slack, Teams, Google Chat or HTTP endpoint');
+  let scheme = '';
+  try { scheme = new URL(url).protocol; } catch { /* reported below */ }
+  if (scheme !== 'http:' && scheme !== 'https:') throw new UsageError('ALERT_WEBHOOK_URL must be an absolute http:// or https:// URL');
+  const raw = (env.ALERT_SINK ?? '').trim().toLowerCase();
+  const sink = (ALERT_SINKS as readonly string[]).includes(raw) ? raw as ReloaderAlertOptions['sink'] : 'webhook';
+  const info = env.ALERT_ADDITIONAL_INFO;
+  return { sink, url, additionalInfo: info === undefined ? undefined : info.trim().slice(0, 1024) };
+}
+
 export interface Options {
   readonly kubeconfig: string | undefined;
   readonly httpAddr: Address;
@@ -113,6 +140,8 @@ export interface Options {
     readonly maxRevisionBytes: number;
     readonly maxRevisionObjects: number;
   };
+  /** Reloader's ALERT_* variables: a cluster-wide notifier for Reloaded events; undefined unless ALERT_ON_RELOAD=true. */
+  readonly reloaderAlert: ReloaderAlertOptions | undefined;
   readonly leaderElection: {
     readonly enabled: boolean;
     readonly namespace: string;
@@ -241,6 +270,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       maxRevisionBytes: get<number>('max-revision-bytes'),
       maxRevisionObjects: get<number>('max-revision-objects'),
     },
+    reloaderAlert: reloaderAlertOptions(env),
     leaderElection: {
       enabled: get<boolean>('leader-elect'),
       namespace: dnsLabel('leader-election-namespace', get<string | undefined>('leader-election-namespace') ?? controllerNamespace),

@@ -25,8 +25,12 @@ export function involvedObjectOf(obj: KubeObject): InvolvedObject {
 
 interface Seen { name: string; namespace: string; count: number }
 
+/** A listener offered every Event Keelson records (notifications); it must only enqueue, never block or throw. */
+export type EventListener = (obj: InvolvedObject, type: EventType, reason: string, message: string) => void;
+
 export class EventRecorder {
   private readonly seen = new LRUCache<string, Seen>({ max: 4096, ttl: 10 * 60_000 });
+  private readonly listeners: EventListener[] = [];
 
   constructor(
     private readonly client: KubeClient,
@@ -35,10 +39,18 @@ export class EventRecorder {
     private readonly instance = 'keelson',
   ) {}
 
+  /** Adds a listener that is offered every Event recorded from now on (before it is written to the API). */
+  onRecord(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
   /** Records an Event; never throws (an Event is best-effort and must not fail a reconcile). */
   async record(obj: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const namespace = obj.namespace || 'default';
     const msg = message.length > 1024 ? message.slice(0, 1021) + '...' : message;
+    for (const l of this.listeners) {
+      try { l(obj, type, reason, msg); } catch (err) { this.logger.error({ err, reason }, 'event listener threw'); }
+    }
     const id = `${obj.uid ?? `${obj.kind}/${namespace}/${obj.name}`}\u0000${type}\u0000${reason}\u0000${msg}`;
     const now = new Date().toISOString();
     try {

@@ -30,6 +30,7 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
     watchRestarts: new Counter({ name: 'keelson_watch_restarts_total', help: 'Watches restarted after an error or a closed stream', labelNames: ['resource'] as const, registers }),
     apiForbidden: new Counter({ name: 'keelson_api_forbidden_total', help: 'API requests refused by RBAC, by resource and namespace', labelNames: ['resource', 'namespace'] as const, registers }),
     eventLoopBlocked: new Gauge({ name: 'keelson_eventloop_blocked_seconds', help: 'Longest event-loop stall in the /healthz window (see --max-event-loop-block)', registers }),
+    notificationsTotal: new Counter({ name: 'keelson_notifications_total', help: 'Notifications, by target type (slack, msteams, googlechat, webhook, alertmanager, reloader) and result (success, failure, dropped, coalesced)', labelNames: ['type', 'result'] as const, registers }),
     leader: new Gauge({ name: 'keelson_leader', help: '1 while this replica is the leader (or leader election is off)', registers }),
   };
 }

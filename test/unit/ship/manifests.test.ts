@@ -51,7 +51,7 @@ describe('manifests: files and kustomization', () => {
     assert.equal(new Set(listed).size, listed.length, 'duplicate entries');
     const files = manifestFiles().map((f) => f.slice(MANIFESTS.length + 1));
     for (const f of files) assert.ok(listed.includes(f), `kustomization.yaml does not list ${f}`);
-    for (const f of ['crd-sealedsecrets.yaml', 'crd-gitsyncs.yaml']) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
+    for (const f of ['crd-sealedsecrets.yaml', 'crd-gitsyncs.yaml', 'crd-notifiers.yaml']) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
     for (const f of listed) assert.ok(exists(join(MANIFESTS, f)), `kustomization.yaml lists missing ${f}`);
     assert.equal(listed[0], 'namespace.yaml');
     const firstOther = listed.findIndex((f) => !f.startsWith('crd-') && f !== 'namespace.yaml');
@@ -70,11 +70,12 @@ describe('manifests: files and kustomization', () => {
     assert.ok(!kustomizationResources().some((r) => r.startsWith('examples')));
   });
 
-  it('manifests/optional/ holds only the opt-in Git-sync apply binding, outside the kustomization', () => {
+  it('manifests/optional/ holds the opt-in Git-sync apply binding and the PrometheusRule, outside the kustomization', () => {
     const dir = join(MANIFESTS, 'optional');
-    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml']);
+    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml', 'prometheusrule.yaml']);
     assert.ok(!kustomizationResources().some((r) => r.startsWith('optional')));
     assert.deepEqual(readObjects(join(dir, 'gitsync-apply.yaml')).map((o) => o.kind), ['ClusterRoleBinding']);
+    assert.deepEqual(readObjects(join(dir, 'prometheusrule.yaml')).map((o) => o.kind), ['PrometheusRule']);
   });
 
   it('every namespaced object lives in keelson-system', () => {
@@ -132,6 +133,8 @@ describe('manifests: RBAC', () => {
       'core/serviceaccounts': ['impersonate'],
       'keelson.dev/gitsyncs': ['get', 'list', 'patch', 'watch'],
       'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
+      'keelson.dev/notifiers': ['get', 'list', 'watch'],
+      'keelson.dev/notifiers/status': ['get', 'patch', 'update'],
       'apiextensions.k8s.io/customresourcedefinitions': ['get'],
     });
   });
