@@ -50,7 +50,7 @@ describe('template', () => {
     assert.deepEqual([...renderTemplate('u', '{{ .bin }}', values)], [0, 255]);
     assert.equal(renderTemplate('u', 'no actions', values).toString(), 'no actions');
   });
-  for (const t of ['{{ .user | b64enc }}', '{{ upper .user }}', '{{ if .user }}x{{ end }}', '{{ .user.x }}', '{{ .user ', '{{ $x := 1 }}']) {
+  for (const t of ['{{ .user | nope }}', '{{ toYaml .user }}', '{{ if .user }}x{{ end }}', '{{ .user.x }}', '{{ .user ', '{{ $x := 1 }}']) {
     it(`refuses ${t}`, () => assert.throws(() => renderTemplate('k', t, values), /unsupported template in spec.template.data\["k"\]/));
   }
   it('refuses a missing key, naming it', () => assert.throws(() => renderTemplate('k', '{{ .nope }}', values), /refers to "nope"/));
