@@ -82,6 +82,14 @@ function caseOf(cp: number, upper: boolean): number {
   return m.length === String.fromCodePoint(first).length ? first : cp;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** strings.ToUpper/ToLower; ASCII text (the common case) takes JavaScript's own, identical, mapping. */
+function changeCase(s: string, upper: boolean): string {
+  if (ASCII.test(s)) return upper ? s.toUpperCase() : s.toLowerCase();
+  return mapRunes(s, (c) => caseOf(c, upper));
+}
+
 /** unicode.IsSpace as byte sequences: what strings.TrimSpace removes. */
 const SPACES = ['\t', '\n', '\v', '\f', '\r', ' ', 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000]
   .map((x) => (typeof x === 'string' ? x : utf8Of(x)));
@@ -303,8 +311,8 @@ export const FUNCS: Readonly<Record<string, Fn>> = {
   } },
   quote: { arity: [0, MANY], call: (args, env) => str(args.filter((a) => a.t !== 'none').map((a) => goQuote(strval(a, env))).join(' ')) },
   squote: { arity: [0, MANY], call: (args, env) => str(args.filter((a) => a.t !== 'none').map((a) => `'${strval(a, env)}'`).join(' ')) },
-  upper: { arity: 1, call: ([v], env) => str(mapRunes(s(v!, 'upper', env), (c) => caseOf(c, true))) },
-  lower: { arity: 1, call: ([v], env) => str(mapRunes(s(v!, 'lower', env), (c) => caseOf(c, false))) },
+  upper: { arity: 1, call: ([v], env) => str(changeCase(s(v!, 'upper', env), true)) },
+  lower: { arity: 1, call: ([v], env) => str(changeCase(s(v!, 'lower', env), false)) },
   trim: { arity: 1, call: ([v], env) => str(trimSpace(s(v!, 'trim', env))) },
   trimPrefix: { arity: 2, call: ([p, v], env) => { const a = s(p!, 'trimPrefix', env); const b = s(v!, 'trimPrefix', env); return str(b.startsWith(a) ? b.slice(a.length) : b); } },
   trimSuffix: { arity: 2, call: ([p, v], env) => { const a = s(p!, 'trimSuffix', env); const b = s(v!, 'trimSuffix', env); return str(a !== '' && b.endsWith(a) ? b.slice(0, b.length - a.length) : b); } },

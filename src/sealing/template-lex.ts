@@ -42,6 +42,8 @@ export interface Action {
   readonly tokens: readonly Token[];
   readonly trimLeft: boolean;
   readonly trimRight: boolean;
+  /** A comment: no tokens, prints nothing. */
+  readonly comment?: boolean;
   /** Index just after the closing delimiter. */
   readonly end: number;
 }
@@ -133,8 +135,8 @@ export function lexAction(src: string, start: number, bad: (why: string) => Temp
     const close = src.indexOf('*/', i + 2);
     if (close < 0) throw bad('unclosed comment');
     i = close + 2;
-    if (src.startsWith('}}', i)) return { tokens: [], trimLeft, trimRight: false, end: i + 2 };
-    if (src.startsWith(' -}}', i)) return { tokens: [], trimLeft, trimRight: true, end: i + 4 };
+    if (src.startsWith('}}', i)) return { tokens: [], trimLeft, trimRight: false, comment: true, end: i + 2 };
+    if (src.startsWith(' -}}', i)) return { tokens: [], trimLeft, trimRight: true, comment: true, end: i + 4 };
     throw bad('comment ends before closing delimiter');
   }
   const tokens: Token[] = [];

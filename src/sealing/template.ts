@@ -15,7 +15,7 @@ export const MAX_TEMPLATE_BYTES = 64 * 1024;
 /** Largest rendered output of all templates of one object: the API server's Secret size limit. */
 export const MAX_RENDERED_BYTES = 1024 * 1024;
 /** Bytes the functions of one object may read and write in all: a few passes over the largest Secret. */
-export const MAX_WORK_BYTES = 32 * MAX_RENDERED_BYTES;
+export const MAX_WORK_BYTES = 16 * MAX_RENDERED_BYTES;
 /** Nesting of parenthesised pipelines. */
 const MAX_DEPTH = 32;
 
@@ -154,7 +154,7 @@ function render(dataKey: string, template: string, values: ReadonlyMap<string, s
       const from = trimNextLeading ? trimStart(src, text, open) : text;
       const to = action.trimLeft ? trimEnd(src, from, open) : open;
       push(src.slice(from, to));
-      if (action.tokens.length > 0) push(printed(evalPipeline(parsePipeline(action.tokens, bad), env), env));
+      if (!action.comment) push(printed(evalPipeline(parsePipeline(action.tokens, bad), env), env));
       trimNextLeading = action.trimRight;
       text = action.end;
     }
