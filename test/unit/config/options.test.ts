@@ -83,7 +83,13 @@ describe('loadOptions', () => {
     [['--trusted-proxy-cidrs', '10.0.0.0/33'], {}, /--trusted-proxy-cidrs: "10.0.0.0\/33" is not an IP address or CIDR/],
     [['--trusted-proxy-cidrs', '10.0.0.1,apiserver'], {}, /--trusted-proxy-cidrs: "apiserver"/],
     [['--unseal-workers', '-1'], {}, /--unseal-workers/],
+    [['--key-cutoff-time', 'yesterday'], {}, /--key-cutoff-time: "yesterday" is not a time: .*date -R/],
   ];
+  it('reads --key-cutoff-time (bitnami\'s RFC 1123 form, or from the environment)', () => {
+    assert.equal(loadOptions([], {}).sealing.keyCutoffTime, undefined);
+    assert.equal(loadOptions(['--key-cutoff-time', 'Wed, 21 Oct 2015 07:28:00 +0000'], {}).sealing.keyCutoffTime?.toISOString(), '2015-10-21T07:28:00.000Z');
+    assert.equal(loadOptions([], { KEELSON_KEY_CUTOFF_TIME: '2015-10-21T07:28:00Z' }).sealing.keyCutoffTime?.toISOString(), '2015-10-21T07:28:00.000Z');
+  });
   it('reads --trusted-proxy-cidrs and --unseal-workers', () => {
     const o = loadOptions(['--trusted-proxy-cidrs', '10.0.0.0/8,192.168.1.7,fd00::/8', '--unseal-workers', '3'], {});
     assert.deepEqual(o.sealing.trustedProxyCidrs, ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);
