@@ -70,9 +70,10 @@ describe('manifests: files and kustomization', () => {
     assert.ok(!kustomizationResources().some((r) => r.startsWith('examples')));
   });
 
-  it('manifests/optional/ holds only the opt-in Git-sync apply binding, outside the kustomization', () => {
+  it('manifests/optional/ holds only opt-in files (Git-sync apply binding, kubeseal forwarder), outside the kustomization', () => {
     const dir = join(MANIFESTS, 'optional');
-    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml']);
+    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml', 'kubeseal-compat.yaml']);
+    assert.deepEqual(readObjects(join(dir, 'kubeseal-compat.yaml')).map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`), ['Service kube-system/sealed-secrets-controller', 'Deployment kube-system/sealed-secrets-controller']);
     assert.ok(!kustomizationResources().some((r) => r.startsWith('optional')));
     assert.deepEqual(readObjects(join(dir, 'gitsync-apply.yaml')).map((o) => o.kind), ['ClusterRoleBinding']);
   });
@@ -80,6 +81,7 @@ describe('manifests: files and kustomization', () => {
   it('every namespaced object lives in keelson-system', () => {
     const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
     for (const { file, object } of all) {
+      if (file === join('optional', 'kubeseal-compat.yaml')) continue; // where kubeseal looks: kube-system, on purpose
       if (clusterScoped.has(object.kind!)) assert.equal(object.metadata.namespace, undefined, `${file}: cluster-scoped ${object.kind} with a namespace`);
       else assert.equal(object.metadata.namespace, 'keelson-system', `${file}: ${object.kind} ${object.metadata.name}`);
     }
