@@ -36,7 +36,7 @@ export async function startKubesealProxy(host: string, port: number, upstream: U
     if (inFlight >= MAX_IN_FLIGHT) { res.setHeader('Retry-After', '1'); reply(res, 503, 'too many requests in flight'); req.resume(); return; }
     inFlight++;
     res.once('close', () => { inFlight--; });
-    // The caller's address travels on, so the controller's per-client limit can see it (--trusted-proxy-cidrs).
+    // X-Forwarded-For as any proxy writes it: what came in, then this hop's peer (the API server).
     const forwarded = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
     const headers: http.OutgoingHttpHeaders = { 'X-Forwarded-For': forwarded, Accept: req.headers.accept ?? '*/*' };
     if (req.headers['content-type']) headers['Content-Type'] = req.headers['content-type'];
