@@ -1,6 +1,8 @@
 // Writes test/fixtures/template-vectors.json: spec.template.data cases rendered by Go's text/template with the sprig
 // function map, exactly as the bitnami controller renders them (sprig.GenericFuncMap minus env, expandenv and
 // getHostByName, executed over map[string]string of the decrypted values). Keelson's renderer is tested against it.
+// The values hold no \b or \f: Go before 1.22 (Debian's 1.19) writes them as \u0008 / \u000c in toJson, newer Go
+// (the bitnami controller's) as \b / \f, which Keelson follows (a unit test pins it).
 // Regenerate (Debian: apt-get install golang-go golang-github-masterminds-sprig-dev):
 //   GO111MODULE=off GOPATH=/usr/share/gocode go run scripts/template-vectors/main.go > test/fixtures/template-vectors.json
 package main

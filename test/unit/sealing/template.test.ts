@@ -164,6 +164,11 @@ describe('template Go subset (properties and bounds)', () => {
     fc.assert(fc.property(goish, (t) => { attempt(t); }), { numRuns: 5000 });
   });
 
+  it('toJson escapes as Go >= 1.22 (the bitnami controller\'s Go): \\b and \\f short, HTML characters as \\u00XX', () => {
+    const v = new Map([['c', Buffer.from('\b\f<>&\u2028\x01')]]);
+    assert.equal(renderTemplate('k', '{{ toJson .c }}', v).toString(), '"\\b\\f\\u003c\\u003e\\u0026\\u2028\\u0001"');
+  });
+
   it('renders pipelines the same as nested calls', () => {
     const fn = fc.constantFrom('b64enc', 'quote', 'squote', 'upper', 'lower', 'trim', 'toJson', 'indent 2', 'nindent 1', 'replace "a" "b"', 'trimPrefix "ad"', 'default "z"', 'printf "<%s>"');
     fc.assert(fc.property(fc.array(fn, { minLength: 1, maxLength: 6 }), fc.constantFrom('.user', '.pass', '.a', 'index . "my.key"'), (fns, arg) => {
