@@ -11,6 +11,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   seal: { summary: 'seal a Secret into a SealedSecret (kubeseal)', load: async () => (await import('./seal.js')).sealCommand },
   unseal: { summary: 'open SealedSecrets offline with exported keys (recovery)', load: async () => (await import('./unseal.js')).unsealCommand },
   reencrypt: { summary: 're-seal SealedSecrets with the newest key', load: async () => (await import('./reencrypt.js')).reencryptCommand },
+  'kubeseal-proxy': { summary: 'forward kubeseal\'s requests to the controller (runs in kube-system)', load: async () => (await import('./kubeseal-proxy.js')).kubesealProxyCommand },
   sync: { summary: 'sync a GitSync now and wait for the result', load: async () => (await import('./sync.js')).syncCommand },
   diff: { summary: 'show what a sync of a GitSync would change (exit 1 on a difference)', load: async () => (await import('./diff.js')).diffCommand },
   version: { summary: 'print the version', load: async () => async (_argv, io) => { io.stdout.write(`${VERSION}\n`); return 0; } },

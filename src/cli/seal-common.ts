@@ -88,24 +88,31 @@ export interface ControllerTarget {
   readonly env: Io['env'];
 }
 
-/** The API server path of the controller Service's proxy (port named "http"). */
-export function proxyPath(namespace: string, name: string, path: string): string {
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/http:${encodeURIComponent(name)}:http/proxy${path}`;
+/** The API server path of the controller Service's proxy: the port named "http", or "" (kubeseal's form, which the
+ * API server matches to a Service's single unnamed port, as bitnami's controller Service and the kube-system
+ * forwarder have). */
+export function proxyPath(namespace: string, name: string, path: string, port = 'http'): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/http:${encodeURIComponent(name)}:${port}/proxy${path}`;
 }
 
 /** A request to the controller's HTTP API; resolves with the status and body, rejects on a transport error. */
 export async function controllerRequest(target: ControllerTarget, method: string, path: string, body?: Buffer, contentType = 'application/json'): Promise<{ status: number; body: Buffer }> {
-  let url: URL;
-  let options: https.RequestOptions = {};
   if (target.url) {
-    url = new URL(path.replace(/^\//, ''), target.url.endsWith('/') ? target.url : `${target.url}/`);
-  } else {
-    const kc = loadKubeConfig({ kubeconfig: target.kubeconfig, env: target.env });
-    const server = new URL(kc.getCurrentCluster()!.server);
-    url = new URL(server.pathname.replace(/\/$/, '') + proxyPath(target.namespace, target.name, path), server);
-    options = { headers: {} };
-    await kc.applyToHTTPSOptions(options as never);
+    return await send(target, new URL(path.replace(/^\//, ''), target.url.endsWith('/') ? target.url : `${target.url}/`), {}, method, path, body, contentType);
   }
+  const kc = loadKubeConfig({ kubeconfig: target.kubeconfig, env: target.env });
+  const server = new URL(kc.getCurrentCluster()!.server);
+  const options: https.RequestOptions = { headers: {} };
+  await kc.applyToHTTPSOptions(options as never);
+  const via = (port: string) => new URL(server.pathname.replace(/\/$/, '') + proxyPath(target.namespace, target.name, path, port), server);
+  const named = await send(target, via('http'), options, method, path, body, contentType);
+  // 503 "no endpoints available": no port named http; a Service with one unnamed port answers kubeseal's form.
+  if (named.status !== 503) return named;
+  const unnamed = await send(target, via(''), options, method, path, body, contentType);
+  return unnamed.status === 503 ? named : unnamed;
+}
+
+async function send(target: ControllerTarget, url: URL, options: https.RequestOptions, method: string, path: string, body: Buffer | undefined, contentType: string): Promise<{ status: number; body: Buffer }> {
   const headers: Record<string, string> = { ...(options.headers as Record<string, string> | undefined), Accept: '*/*' };
   if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
   if (body) { headers['Content-Type'] = contentType; headers['Content-Length'] = String(body.length); }

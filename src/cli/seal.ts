@@ -1,6 +1,8 @@
 // `keelson seal`: a Secret (YAML or JSON on stdin) in, a SealedSecret out, kubeseal-style. The certificate comes from
 // --cert (file or URL) or from the controller through the API server's service proxy; an expired one is refused.
 // --raw seals one value (from --from-file or stdin) for --name/--namespace/--scope; --merge-into updates a file.
+// kubeseal's script flags too: --fetch-cert, --validate (POST /v1/verify), -f/--secret-file, -w/--sealed-secret-file,
+// --allow-empty-data (an empty Secret is refused without it, as kubeseal does).
 
 import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -27,14 +29,31 @@ export const SEAL_FLAGS: readonly FlagSpec[] = [
   { group: G, name: 'from-file', type: 'string', default: undefined, help: '[key=]path: a value from a file (repeatable); with --raw the value to seal, else added to the Secret' },
   { group: G, name: 'output', type: 'enum', choices: ['yaml', 'json'], default: undefined, help: 'output format; also -o (default: the input\'s format, JSON for JSON in as kubeseal writes, else YAML)' },
   { group: G, name: 'merge-into', type: 'string', default: undefined, help: 'add/replace the sealed values in this SealedSecret file (YAML or JSON), in place' },
+  { group: G, name: 'secret-file', type: 'string', default: undefined, help: 'the input (a Secret; with --validate a SealedSecret) from this file instead of stdin; also -f' },
+  { group: G, name: 'sealed-secret-file', type: 'string', default: undefined, help: 'write the output to this file instead of stdout; also -w' },
+  { group: G, name: 'allow-empty-data', type: 'boolean', default: false, help: 'seal a Secret with no data/stringData (refused by default, as kubeseal: usually a mistake)' },
+  { group: G, name: 'fetch-cert', type: 'boolean', default: false, help: 'print the sealing certificate (from --cert or the controller) and exit' },
+  { group: G, name: 'validate', type: 'boolean', default: false, help: 'read a SealedSecret and ask the controller (POST /v1/verify) whether it opens; exit 1 if not' },
 ];
+
+/** kubeseal's short flags for this command (-f and -w mean other things elsewhere). */
+const SEAL_SHORT: Readonly<Record<string, string>> = { '-f': '--secret-file', '--filename': '--secret-file', '-w': '--sealed-secret-file' };
 
 const USAGE = `Usage: keelson seal [flags] < secret.yaml > sealedsecret.yaml
        keelson seal --raw --namespace NS --name NAME --from-file value.txt
+       keelson seal --fetch-cert > cert.pem
+       keelson seal --validate < sealedsecret.yaml
 
 Seals a Secret into a SealedSecret that only the controller can open.`;
 
 async function loadCertificate(cert: string | undefined, target: ControllerTarget): Promise<X509Certificate> {
+  const { x509 } = await readCertificate(cert, target);
+  checkCertificate(x509);
+  return x509;
+}
+
+/** The certificate as fetched (PEM text) and parsed; not yet checked for expiry. */
+async function readCertificate(cert: string | undefined, target: ControllerTarget): Promise<{ pem: string; x509: X509Certificate }> {
   let pem: string;
   let from: string;
   if (cert && /^https?:\/\//.test(cert)) {
@@ -53,8 +72,24 @@ async function loadCertificate(cert: string | undefined, target: ControllerTarge
   }
   let x509: X509Certificate;
   try { x509 = new X509Certificate(pem); } catch { throw new SealError(`${from} is not a PEM certificate`); }
-  checkCertificate(x509);
-  return x509;
+  return { pem, x509 };
+}
+
+/** --validate: the controller's answer to POST /v1/verify for each SealedSecret of the input. */
+async function validate(text: string, what: string, target: ControllerTarget, io: Io): Promise<number> {
+  const objs = parseObjects(text, what).filter((o) => o.kind === 'SealedSecret');
+  if (objs.length === 0) throw new UsageError(`--validate: no SealedSecret found in ${what}`);
+  for (const ss of objs) {
+    ss.metadata.namespace ??= 'default';
+    const res = await controllerRequest(target, 'POST', '/v1/verify', Buffer.from(JSON.stringify(ss)));
+    const ref = `SealedSecret ${ss.metadata.namespace}/${ss.metadata.name}`;
+    if (res.status === 409) {
+      io.stderr.write(`keelson seal: ${ref} cannot be decrypted by ${targetDescription(target)}: ${res.body.toString('utf8').trim().slice(0, 300)}\n`);
+      return 1;
+    }
+    if (res.status !== 200) throw new SealError(`cannot validate ${ref} with ${targetDescription(target)}: HTTP ${res.status} ${res.body.toString('utf8').trim().slice(0, 200)}; check --controller-namespace/--controller-name`);
+  }
+  return 0;
 }
 
 async function fromFiles(specs: readonly string[]): Promise<Map<string, Buffer>> {
@@ -68,7 +103,7 @@ async function fromFiles(specs: readonly string[]): Promise<Map<string, Buffer>>
 }
 
 export const sealCommand: Command = async (argv, io: Io) => {
-  const { values, positionals, help, repeated } = parseCommandArgs(SEAL_FLAGS, argv, io.env, ['from-file']);
+  const { values, positionals, help, repeated } = parseCommandArgs(SEAL_FLAGS, argv.map((a) => SEAL_SHORT[a] ?? a), io.env, ['from-file']);
   if (help) { io.stdout.write(formatHelp(USAGE, SEAL_FLAGS)); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the Secret is read from stdin`);
   const get = (n: string) => values.get(n) as string | undefined;
@@ -77,6 +112,20 @@ export const sealCommand: Command = async (argv, io: Io) => {
   const format = get('output') as OutputFormat | undefined;
   const target: ControllerTarget = { url: undefined, kubeconfig: get('kubeconfig'), namespace: get('controller-namespace')!, name: get('controller-name')!, env: io.env };
   const files = repeated.get('from-file')!;
+  const inputFile = get('secret-file');
+  const outputFile = get('sealed-secret-file');
+  // -w: the whole output, written once it is complete (a failure leaves no half-written file behind).
+  const emit = async (text: string) => {
+    if (outputFile) await writeFile(outputFile, text).catch((e: NodeJS.ErrnoException) => { throw new SealError(`cannot write --sealed-secret-file ${outputFile}: ${e.code ?? e.message}`); });
+    else io.stdout.write(text);
+  };
+
+  if (values.get('fetch-cert')) {
+    const { pem } = await readCertificate(get('cert'), target);
+    await emit(pem.endsWith('\n') ? pem : `${pem}\n`);
+    return 0;
+  }
+  if (values.get('validate')) return await validate(await readInput(io, inputFile), inputFile ?? 'stdin', target, io);
 
   if (values.get('raw')) {
     const effective = scope ?? 'strict';
@@ -88,27 +137,30 @@ export const sealCommand: Command = async (argv, io: Io) => {
     const value = files.length === 1 ? [...(await fromFiles(files)).values()][0]! : await readAll(io.stdin);
     const cert = await loadCertificate(get('cert'), target);
     const sealed = sealValues(new Map([['v', value]]), cert.publicKey, effective, namespace ?? '', name ?? '');
-    io.stdout.write(sealed.v!);
+    await emit(sealed.v!);
     return 0;
   }
 
   const merge = get('merge-into');
   let secret: Secret & { stringData?: Record<string, string> };
   let jsonIn = false;
-  if (files.length > 0 && io.stdin === process.stdin && process.stdin.isTTY) secret = { apiVersion: 'v1', kind: 'Secret', metadata: {} };
+  if (files.length > 0 && !inputFile && io.stdin === process.stdin && process.stdin.isTTY) secret = { apiVersion: 'v1', kind: 'Secret', metadata: {} };
   else {
-    const text = await readInput(io, undefined);
+    const text = await readInput(io, inputFile);
     jsonIn = text.trimStart().startsWith('{');
     const objs = parseObjects(text, 'stdin');
     if (objs.length === 0 && files.length > 0) secret = { apiVersion: 'v1', kind: 'Secret', metadata: {} };
     else {
-      if (objs.length !== 1 || objs[0]!.kind !== 'Secret') throw new SealError(`stdin must hold exactly one Secret (got ${objs.length === 1 ? `a ${objs[0]!.kind ?? 'document without kind'}` : `${objs.length} objects`})`);
+      if (objs.length !== 1 || objs[0]!.kind !== 'Secret') throw new SealError(`${inputFile ?? 'stdin'} must hold exactly one Secret (got ${objs.length === 1 ? `a ${objs[0]!.kind ?? 'document without kind'}` : `${objs.length} objects`})`);
       secret = objs[0] as typeof secret;
     }
   }
   if (files.length > 0) {
     secret = { ...secret, data: { ...(secret.data ?? {}) } };
     for (const [k, v] of await fromFiles(files)) secret.data![k] = v.toString('base64');
+  }
+  if (!values.get('allow-empty-data') && Object.keys(secret.data ?? {}).length === 0 && Object.keys(secret.stringData ?? {}).length === 0) {
+    throw new SealError('the Secret has no data or stringData, which is usually a mistake; pass --allow-empty-data to seal it anyway');
   }
 
   if (merge) {
@@ -130,7 +182,7 @@ export const sealCommand: Command = async (argv, io: Io) => {
   const name = get('name') ?? secret.metadata.name;
   if (!name) throw new UsageError('the Secret has no metadata.name: set it or pass --name');
   const cert = await loadCertificate(get('cert'), target);
-  io.stdout.write(formatObjects([sealSecret(secret, cert.publicKey, scope, namespace, name) as KubeObject], format ?? (jsonIn ? 'json' : 'yaml')));
+  await emit(formatObjects([sealSecret(secret, cert.publicKey, scope, namespace, name) as KubeObject], format ?? (jsonIn ? 'json' : 'yaml')));
   return 0;
 };
 

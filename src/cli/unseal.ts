@@ -59,7 +59,8 @@ export const unsealCommand: Command = async (argv, io) => {
   for (const ss of sealed) {
     ss.metadata.namespace ??= 'default';
     try {
-      const secret = desiredSecret(ss, unsealSealedSecret(ss, keys).data);
+      const opened = unsealSealedSecret(ss, keys);
+      const secret = desiredSecret(ss, opened.data, opened.legacy);
       delete secret.metadata.ownerReferences; // offline: there is no live owner
       secrets.push(secret);
     } catch (e) {

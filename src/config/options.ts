@@ -3,6 +3,7 @@
 
 import { isIP } from 'node:net';
 import { type FlagSpec, type FlagValue, UsageError, formatHelp, parseArgs } from './flags.js';
+import { parseCutoffTime } from '../sealing/renewal.js';
 
 const CORE = 'Core';
 const RELOAD = 'Reload';
@@ -43,6 +44,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: SEALING, name: 'key-prefix', type: 'string', default: 'sealed-secrets-key', help: 'generateName prefix of new key Secrets' },
   { group: SEALING, name: 'key-size', type: 'int', min: 2048, default: 4096, help: 'RSA key size of generated keys' },
   { group: SEALING, name: 'key-renew-period', type: 'duration', default: '720h', help: 'a new sealing key this often; 0 disables' },
+  { group: SEALING, name: 'key-cutoff-time', type: 'string', default: undefined, help: 'at start, a new key if the newest is older than this time (RFC 1123 with numeric zone as "date -R" prints, or RFC 3339); as bitnami\'s flag' },
   { group: SEALING, name: 'unseal-workers', type: 'int', min: 0, default: 0, help: 'worker threads for RSA (unseal, verify, rotate); 0: the CPUs, at most 4' },
   { group: SEALING, name: 'trusted-proxy-cidrs', type: 'list', default: [], help: 'peers (the API server) whose X-Forwarded-For names the client for verify/rotate rate limits' },
 
@@ -126,6 +128,8 @@ export interface Options {
     readonly keyPrefix: string;
     readonly keySize: number;
     readonly keyRenewPeriodMs: number;
+    /** --key-cutoff-time: a key created before this is renewed at start. */
+    readonly keyCutoffTime: Date | undefined;
     /** 0: the default pool size. */
     readonly unsealWorkers: number;
     readonly trustedProxyCidrs: readonly string[];
@@ -216,6 +220,10 @@ function workloadType(value: string): string {
   return v;
 }
 
+function cutoffTime(text: string | undefined): Date | undefined {
+  try { return parseCutoffTime(text); } catch (e) { throw new UsageError(`--key-cutoff-time: ${(e as Error).message}`); }
+}
+
 /** Builds Options from argv (after the command word) and the environment; throws UsageError naming the flag. */
 export function loadOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options & { help: boolean } {
   const { values, positionals, help } = parseArgs(CONTROLLER_FLAGS, argv, env);
@@ -258,6 +266,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       keyPrefix: get<string>('key-prefix'),
       keySize: get<number>('key-size'),
       keyRenewPeriodMs: get<number>('key-renew-period'),
+      keyCutoffTime: cutoffTime(get<string | undefined>('key-cutoff-time')),
       unsealWorkers: get<number>('unseal-workers'),
       trustedProxyCidrs: get<readonly string[]>('trusted-proxy-cidrs').map((c) => cidr('trusted-proxy-cidrs', c)),
     },

@@ -18,6 +18,8 @@ export interface KeyStoreOptions {
   readonly prefix: string;
   readonly keySize: number;
   readonly renewPeriodMs: number;
+  /** --key-cutoff-time: checked once, at start, as bitnami does (a cutoff in the future must not renew in a loop). */
+  readonly cutoff?: Date | undefined;
 }
 
 export function createKeyStore(manager: Manager, logger: Logger, keyring: Keyring, namespace: string): Store<SealingKey> {
@@ -53,8 +55,10 @@ export function keyGenerator(manager: Manager, logger: Logger, keyring: Keyring,
     name: 'sealing-key-generator',
     needsLeader: true,
     async run(signal) {
+      let cutoff = opts.cutoff;
+      if (cutoff && cutoff.getTime() > Date.now()) logger.warn({ cutoff: cutoff.toISOString() }, '--key-cutoff-time is in the future: every start before it generates a new key');
       while (!signal.aborted) {
-        const delay = renewalDelayMs(newestCreated(), opts.renewPeriodMs, new Date());
+        const delay = renewalDelayMs(newestCreated(), opts.renewPeriodMs, new Date(), cutoff);
         if (delay === undefined) return; // renewal disabled and a key exists
         if (delay > 0) { await sleep(Math.min(delay, 60_000), signal); continue; }
         try {
@@ -63,7 +67,9 @@ export function keyGenerator(manager: Manager, logger: Logger, keyring: Keyring,
           if (signal.aborted) return;
           const created = await manager.client.create(SECRETS, keySecretOf(key, opts.namespace, opts.prefix), { fieldManager: 'keelson-sealing' });
           floor = new Date(created.metadata.creationTimestamp ?? Date.now());
-          logger.info({ keySecret: `${opts.namespace}/${created.metadata.name}`, bits: opts.keySize, ms: Date.now() - started, reason: keyring.size === 0 ? 'no key' : 'renewal' }, 'sealing key generated');
+          const reason = keyring.size === 0 ? 'no key' : cutoff ? 'key-cutoff-time' : 'renewal';
+          cutoff = undefined;
+          logger.info({ keySecret: `${opts.namespace}/${created.metadata.name}`, bits: opts.keySize, ms: Date.now() - started, reason }, 'sealing key generated');
         } catch (err) {
           if (signal.aborted) return;
           logger.error({ namespace: opts.namespace, err: err instanceof Error ? err.message : String(err) }, isAlreadyExists(err)

@@ -103,6 +103,7 @@ export function registerSealing(ctx: FeatureContext): void {
   manager.addReadyCheck(() => (sealedSecrets.synced ? undefined : 'SealedSecrets not listed yet (is the sealedsecrets.bitnami.com CRD installed?)'));
   manager.addRunnable(keyGenerator(manager, logger, keyring, {
     namespace: options.sealing.keyNamespace, prefix: options.sealing.keyPrefix, keySize: options.sealing.keySize, renewPeriodMs: options.sealing.keyRenewPeriodMs,
+    cutoff: options.sealing.keyCutoffTime,
   }));
   // The pool serves the endpoints on every replica, leader or not; it stops with the manager.
   manager.addRunnable({

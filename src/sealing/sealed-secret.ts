@@ -4,6 +4,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../kube/types.js';
+import { LegacyFormatError, openLegacyData } from './legacy.js';
 import { labelFor, type Scope, scopeFromAnnotations } from './scope.js';
 import { renderTemplates, shown, TemplateError } from './template.js';
 import { AttemptBudget, DecryptError, decryptValue, encryptValue } from './wire.js';
@@ -56,13 +57,38 @@ export interface Unsealed {
   readonly data: Map<string, Buffer>;
   /** Index of the key that opened the values (the last one tried, when several keys were involved). */
   readonly keyIndex: number;
+  /** Set for a legacy `spec.data` object: the decrypted Secret's type and metadata, used instead of spec.template. */
+  readonly legacy?: SecretTemplate;
+}
+
+/** A legacy object: `spec.data` set and no per-value encryptedData (the CRD requires encryptedData, so `{}`). */
+export function isLegacy(ss: SealedSecret): boolean {
+  return typeof ss.spec?.data === 'string' && ss.spec.data !== '' && Object.keys(ss.spec.encryptedData ?? {}).length === 0;
+}
+
+function unsealLegacy(ss: SealedSecret, ref: string, keys: readonly KeyObject[], preferredKey: number): Unsealed {
+  const label = labelFor(scopeOf(ss), ss.metadata.namespace ?? '', ss.metadata.name ?? '');
+  try {
+    const o = openLegacyData(keys, ss.spec!.data!, label, preferredKey, AttemptBudget.forObject(1, keys.length));
+    const legacy: SecretTemplate = {};
+    if (o.type !== undefined) legacy.type = o.type;
+    if (o.immutable !== undefined) legacy.immutable = o.immutable;
+    if (o.labels || o.annotations) legacy.metadata = { ...(o.labels ? { labels: o.labels } : {}), ...(o.annotations ? { annotations: o.annotations } : {}) };
+    return { data: o.data, keyIndex: o.keyIndex, legacy };
+  } catch (e) {
+    if (e instanceof LegacyFormatError) throw new UnsealError('InvalidSealedSecret', `${ref}: ${e.message}`);
+    const why = e instanceof DecryptError ? e.message : 'cannot be decrypted';
+    throw new UnsealError('ErrUnsealFailed', `${ref}: legacy spec.data cannot be unsealed: ${why}`);
+  }
 }
 
 /** Opens every encryptedData value and renders the templates; throws UnsealError naming the first failing key. */
 export function unsealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[], preferredKey = -1): Unsealed {
   const ref = `SealedSecret ${ss.metadata.namespace}/${ss.metadata.name}`;
-  if (ss.spec?.data !== undefined && ss.spec.encryptedData === undefined) {
-    throw new UnsealError('InvalidSealedSecret', `${ref} uses the legacy spec.data format; re-seal it with "keelson seal" (spec.encryptedData)`);
+  if (typeof ss.spec?.data === 'string' && ss.spec.data !== '') {
+    // As the bitnami controller: the two formats never mix.
+    if (!isLegacy(ss)) throw new UnsealError('InvalidSealedSecret', `${ref}: spec.encryptedData and the deprecated spec.data cannot be used together; drop spec.data`);
+    return unsealLegacy(ss, ref, keys, preferredKey);
   }
   const label = labelFor(scopeOf(ss), ss.metadata.namespace ?? '', ss.metadata.name ?? '');
   const values = new Map<string, Buffer>();
@@ -95,6 +121,15 @@ export function unsealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
 /** Re-seals every value for the same scope with another public key (the newest), keeping the rest of the object. */
 export function resealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[], newKey: KeyObject): SealedSecret {
   const label = labelFor(scopeOf(ss), ss.metadata.namespace ?? '', ss.metadata.name ?? '');
+  if (typeof ss.spec?.data === 'string' && ss.spec.data !== '') {
+    // A legacy object comes back in the current format (as bitnami's rotate does): per-value encryptedData, the
+    // decrypted Secret's type and metadata as spec.template.
+    const opened = unsealSealedSecret(ss, keys);
+    const encryptedData: Record<string, string> = {};
+    for (const [k, v] of [...opened.data].sort(([a], [b]) => a.localeCompare(b))) encryptedData[k] = encryptValue(newKey, v, label);
+    const { data: _legacy, ...spec } = ss.spec;
+    return { ...ss, spec: { ...spec, encryptedData, template: { ...opened.legacy } } };
+  }
   const encryptedData: Record<string, string> = {};
   const entries = Object.entries(ss.spec?.encryptedData ?? {});
   const budget = AttemptBudget.forObject(entries.length, keys.length);
@@ -115,8 +150,8 @@ export function ownerReferenceOf(ss: SealedSecret) {
 }
 
 /** The Secret a SealedSecret stands for: its name and namespace, template metadata, type, immutable, owner. */
-export function desiredSecret(ss: SealedSecret, data: ReadonlyMap<string, Buffer>): Secret {
-  const tpl = ss.spec?.template ?? {};
+export function desiredSecret(ss: SealedSecret, data: ReadonlyMap<string, Buffer>, legacy?: SecretTemplate): Secret {
+  const tpl = legacy ?? ss.spec?.template ?? {};
   const meta = tpl.metadata ?? {};
   const metadata: ObjectMeta = { name: ss.metadata.name!, namespace: ss.metadata.namespace! };
   if (meta.labels && Object.keys(meta.labels).length) metadata.labels = { ...meta.labels };

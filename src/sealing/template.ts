@@ -1,112 +1,118 @@
-// `spec.template.data` rendering: the Go text/template forms sealed-secrets users write, `{{ .key }}` and
-// `{{ index . "key" }}` (with optional `{{-`/`-}}` trim markers), over the decrypted values. Templates are tenant
-// input, so this is a hand-written single-pass lexer (no regex, linear in the template) behind a size cap, followed by
-// a parser over the action's tokens; anything else is a TemplateError and a Secret is never written half-rendered.
-// Pure; output is bytes (values may be binary). Pipelines and functions would extend `parseAction`, not the lexer.
+// `spec.template.data` rendering: the Go text/template subset sealed-secrets users write, over the decrypted values
+// (`.key` is the decrypted string): field access (`.key`, `$.key`, `index . "key"`), pipelines, parenthesised
+// arguments, comments, trim markers, `printf` and the common sprig functions (template-funcs.ts). Templates are
+// tenant input: a linear lexer (template-lex.ts) behind a 64 KiB cap, a recursive-descent parser with a depth cap,
+// and an evaluator with a work budget and a 1 MiB output cap; no control flow (if/range/with), no variables. Anything
+// else is a TemplateError and a Secret is never written half-rendered. Pure; output is bytes (values may be binary).
 
-export class TemplateError extends Error {
-  override readonly name = 'TemplateError';
-}
+import { type Env, FUNCS, type Value, Work, bytesOf, callFunction, str } from './template-funcs.js';
+import { type Token, TemplateError, isSpace, lexAction, shown } from './template-lex.js';
+
+export { TemplateError, shown } from './template-lex.js';
 
 /** Largest template value accepted, in UTF-8 bytes. */
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
 /** Largest rendered output of all templates of one object: the API server's Secret size limit. */
 export const MAX_RENDERED_BYTES = 1024 * 1024;
+/** Bytes the functions of one object may read and write in all: a few passes over the largest Secret. */
+export const MAX_WORK_BYTES = 16 * MAX_RENDERED_BYTES;
+/** Nesting of parenthesised pipelines. */
+const MAX_DEPTH = 32;
 
-const SUPPORTED = 'only {{ .key }} and {{ index . "key" }} are supported';
+const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil']);
 
-/** Go's template white space (text/template isSpace): trim markers and tokens use these, nothing wider. */
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
-}
+type Node =
+  | { readonly k: 'field'; readonly root: boolean; readonly names: readonly string[] }
+  | { readonly k: 'const'; readonly v: Value }
+  | { readonly k: 'fn'; readonly name: string }
+  | { readonly k: 'pipe'; readonly cmds: readonly Node[][] };
 
-function isIdentStart(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-}
-
-function isIdentPart(c: number): boolean {
-  return isIdentStart(c) || (c >= 0x30 && c <= 0x39);
-}
-
-/** Keys in messages are tenant text too: shown, but never at unbounded length. */
-export function shown(key: string): string {
-  return key.length > 100 ? `${key.slice(0, 100)}…` : key;
-}
-
-export type Token =
-  | { readonly kind: 'field'; readonly name: string }       // .name
-  | { readonly kind: 'dot' }                                 // .
-  | { readonly kind: 'ident'; readonly name: string }       // index
-  | { readonly kind: 'string'; readonly value: string };    // "…" or `…`
-
-export interface Action {
-  readonly tokens: readonly Token[];
-  readonly trimLeft: boolean;
-  readonly trimRight: boolean;
-  /** Index just after the closing delimiter. */
-  readonly end: number;
-}
-
-/**
- * Lexes the action whose `{{` is at `start`, in one forward pass: strings are read whole (a `}}` inside quotes does
- * not close the action, as in Go), and every character is looked at a bounded number of times.
- */
-export function lexAction(src: string, start: number, unsupported: (why: string) => TemplateError): Action {
-  let i = start + 2;
-  let trimLeft = false;
-  if (src.charCodeAt(i) === 0x2d /* - */ && isSpace(src.charCodeAt(i + 1))) { trimLeft = true; i += 2; }
-  const tokens: Token[] = [];
-  for (;;) {
-    if (i >= src.length) throw unsupported('unterminated action');
-    const c = src.charCodeAt(i);
-    if (isSpace(c)) {
-      if (src.startsWith('-}}', i + 1)) return { tokens, trimLeft, trimRight: true, end: i + 4 };
-      i++;
-    } else if (c === 0x7d /* } */ && src.charCodeAt(i + 1) === 0x7d) {
-      return { tokens, trimLeft, trimRight: false, end: i + 2 };
-    } else if (c === 0x2e /* . */) {
-      let j = i + 1;
-      if (isIdentStart(src.charCodeAt(j))) {
-        while (isIdentPart(src.charCodeAt(j))) j++;
-        tokens.push({ kind: 'field', name: src.slice(i + 1, j) });
-      } else {
-        tokens.push({ kind: 'dot' });
-      }
-      i = j;
-    } else if (isIdentStart(c)) {
-      let j = i + 1;
-      while (isIdentPart(src.charCodeAt(j))) j++;
-      tokens.push({ kind: 'ident', name: src.slice(i, j) });
-      i = j;
-    } else if (c === 0x22 /* " */) {
-      let j = i + 1;
+/** Parses the tokens of one action into a pipeline: commands separated by `|`, each a list of operands. */
+function parsePipeline(tokens: readonly Token[], bad: (why: string) => TemplateError): Node[][] {
+  let i = 0;
+  const pipeline = (depth: number): Node[][] => {
+    if (depth > MAX_DEPTH) throw bad(`more than ${MAX_DEPTH} nested parentheses`);
+    const cmds: Node[][] = [];
+    for (;;) {
+      const cmd: Node[] = [];
       for (;;) {
-        const d = src.charCodeAt(j);
-        if (j >= src.length || d === 0x0a) throw unsupported('unterminated quoted string');
-        if (d === 0x22) break;
-        j += d === 0x5c /* \ */ ? 2 : 1;
+        const t = tokens[i];
+        if (!t || t.kind === 'pipe' || t.kind === 'rparen') break;
+        i++;
+        switch (t.kind) {
+          case 'field': case 'root':
+            // The values are strings: `.a.b` can only fail, so it fails here, before anything runs.
+            if (t.names.length > 1) throw bad(`".${shown(t.names.join('.'))}": values are strings and have no fields`);
+            cmd.push({ k: 'field', root: t.kind === 'root', names: t.names });
+            break;
+          case 'dot': cmd.push({ k: 'field', root: false, names: [] }); break;
+          case 'string': cmd.push({ k: 'const', v: str(t.value) }); break;
+          case 'number': cmd.push({ k: 'const', v: { t: 'i', n: t.value } }); break;
+          case 'lparen': {
+            const inner = pipeline(depth + 1);
+            if (tokens[i]?.kind !== 'rparen') throw bad('unclosed parenthesis');
+            i++;
+            cmd.push({ k: 'pipe', cmds: inner });
+            break;
+          }
+          case 'ident':
+            if (t.name === 'true' || t.name === 'false') cmd.push({ k: 'const', v: { t: 'b', v: t.name === 'true' } });
+            else if (KEYWORDS.has(t.name)) throw bad(`"${t.name}" (control structures) is not supported`);
+            else if (!Object.hasOwn(FUNCS, t.name)) throw bad(`function "${shown(t.name)}" is not supported (see "Templates" in the README)`);
+            else cmd.push({ k: 'fn', name: t.name });
+            break;
+        }
       }
-      let value: unknown;
-      try { value = JSON.parse(src.slice(i, j + 1)); } catch { throw unsupported('malformed quoted string'); }
-      tokens.push({ kind: 'string', value: value as string });
-      i = j + 1;
-    } else if (c === 0x60 /* ` */) {
-      const j = src.indexOf('`', i + 1);
-      if (j < 0) throw unsupported('unterminated raw string');
-      tokens.push({ kind: 'string', value: src.slice(i + 1, j) });
-      i = j + 1;
-    } else {
-      throw unsupported(SUPPORTED);
+      if (cmd.length === 0) throw bad(cmds.length === 0 && !tokens[i] ? 'empty action' : 'missing command in a pipeline');
+      cmds.push(cmd);
+      if (tokens[i]?.kind !== 'pipe') return cmds;
+      i++;
+    }
+  };
+  const cmds = pipeline(0);
+  if (i < tokens.length) throw bad('unexpected ")"');
+  return cmds;
+}
+
+function evalPipeline(cmds: readonly Node[][], env: Env): Value {
+  let prev: Value | undefined;
+  for (const cmd of cmds) prev = evalCommand(cmd, prev, env);
+  return prev!;
+}
+
+function evalCommand(cmd: readonly Node[], final: Value | undefined, env: Env): Value {
+  const [head, ...rest] = cmd;
+  if (head!.k === 'fn') {
+    const args = rest.map((n) => evalOperand(n, env));
+    if (final !== undefined) args.push(final);
+    return callFunction(head!.name, args, env);
+  }
+  if (rest.length > 0 || final !== undefined) throw new TemplateError(`${env.where}: only a function can take arguments (write "${head!.k === 'field' ? 'index . "key"' : 'printf'}" first)`);
+  return evalOperand(head!, env);
+}
+
+function evalOperand(n: Node, env: Env): Value {
+  switch (n.k) {
+    case 'const': return n.v;
+    case 'pipe': return evalPipeline(n.cmds, env);
+    case 'fn': return callFunction(n.name, [], env);
+    case 'field': {
+      if (n.names.length === 0) return { t: 'map' };
+      const v = env.values.get(n.names[0]!);
+      return v === undefined ? { t: 'none', key: n.names[0]! } : str(v);
     }
   }
 }
 
-/** The value key an action names; the only two command shapes supported today. */
-export function parseAction(tokens: readonly Token[], unsupported: (why: string) => TemplateError): string {
-  const [a, b, c] = tokens;
-  if (tokens.length === 1 && a?.kind === 'field') return a.name;
-  if (tokens.length === 3 && a?.kind === 'ident' && a.name === 'index' && b?.kind === 'dot' && c?.kind === 'string') return c.value;
-  throw unsupported(SUPPORTED);
+/** How Go prints a pipeline's value into the output (a missing key is refused rather than printed "<no value>"). */
+function printed(v: Value, env: Env): string {
+  switch (v.t) {
+    case 's': return v.s;
+    case 'i': return String(v.n);
+    case 'b': return String(v.v);
+    case 'none': throw new TemplateError(`${env.where} refers to "${shown(v.key)}", which is not in spec.encryptedData`);
+    case 'map': throw new TemplateError(`${env.where} prints the whole value map; name a key (.key or index . "key")`);
+  }
 }
 
 function trimEnd(s: string, from: number, to: number): number {
@@ -119,46 +125,60 @@ function trimStart(s: string, from: number, to: number): number {
   return from;
 }
 
-/** Renders one template against the decrypted values; throws TemplateError naming the data key (never a value). */
-export function renderTemplate(dataKey: string, template: string, values: ReadonlyMap<string, Buffer>, maxOutputBytes = MAX_RENDERED_BYTES): Buffer {
+/** The values as byte strings, keyed as the SealedSecret names them. */
+function byteValues(values: ReadonlyMap<string, Buffer>): Map<string, string> {
+  return new Map([...values].map(([k, v]) => [k, v.toString('latin1')]));
+}
+
+function render(dataKey: string, template: string, values: ReadonlyMap<string, string>, maxOutputBytes: number, work: Work): Buffer {
   const where = `spec.template.data["${shown(dataKey)}"]`;
-  const unsupported = (why: string) => new TemplateError(`unsupported template in ${where}: ${why}`);
+  const bad = (why: string) => new TemplateError(`unsupported template in ${where}: ${why}`);
   // Checked before any scan: the length bound (UTF-16 units) is cheap and implies the byte bound is near.
   if (template.length > MAX_TEMPLATE_BYTES || Buffer.byteLength(template, 'utf8') > MAX_TEMPLATE_BYTES) {
     throw new TemplateError(`${where} is over ${MAX_TEMPLATE_BYTES} bytes; templates are limited to 64 KiB each`);
   }
-  const parts: Buffer[] = [];
+  const src = bytesOf(template);
+  const env: Env = { values, work: new Work(work.left, maxOutputBytes, where), where };
+  const parts: string[] = [];
   let size = 0;
-  const push = (b: Buffer) => {
+  const push = (b: string) => {
     size += b.length;
     if (size > maxOutputBytes) throw new TemplateError(`${where} renders to over ${maxOutputBytes} bytes, more than a Secret may hold`);
     parts.push(b);
   };
   let text = 0; // start of the pending literal text
   let trimNextLeading = false;
-  for (let open = template.indexOf('{{'); open >= 0; open = template.indexOf('{{', text)) {
-    const action = lexAction(template, open, unsupported);
-    const from = trimNextLeading ? trimStart(template, text, open) : text;
-    const to = action.trimLeft ? trimEnd(template, from, open) : open;
-    push(Buffer.from(template.slice(from, to), 'utf8'));
-    const key = parseAction(action.tokens, unsupported);
-    const value = values.get(key);
-    if (value === undefined) throw new TemplateError(`${where} refers to "${shown(key)}", which is not in spec.encryptedData`);
-    push(value);
-    trimNextLeading = action.trimRight;
-    text = action.end;
+  try {
+    for (let open = src.indexOf('{{'); open >= 0; open = src.indexOf('{{', text)) {
+      const action = lexAction(src, open, bad);
+      const from = trimNextLeading ? trimStart(src, text, open) : text;
+      const to = action.trimLeft ? trimEnd(src, from, open) : open;
+      push(src.slice(from, to));
+      if (!action.comment) push(printed(evalPipeline(parsePipeline(action.tokens, bad), env), env));
+      trimNextLeading = action.trimRight;
+      text = action.end;
+    }
+    push(src.slice(trimNextLeading ? trimStart(src, text, src.length) : text));
+  } finally {
+    work.left = env.work.left;
   }
-  push(Buffer.from(template.slice(trimNextLeading ? trimStart(template, text, template.length) : text), 'utf8'));
-  return Buffer.concat(parts, size);
+  return Buffer.from(parts.join(''), 'latin1');
+}
+
+/** Renders one template against the decrypted values; throws TemplateError naming the data key (never a value). */
+export function renderTemplate(dataKey: string, template: string, values: ReadonlyMap<string, Buffer>, maxOutputBytes = MAX_RENDERED_BYTES): Buffer {
+  return render(dataKey, template, byteValues(values), maxOutputBytes, new Work(MAX_WORK_BYTES, maxOutputBytes, ''));
 }
 
 /** Every template rendered against the decrypted values (templates see the decrypted values, not each other). */
 export function renderTemplates(templates: Readonly<Record<string, string>>, values: ReadonlyMap<string, Buffer>): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
+  const bytes = byteValues(values);
+  const work = new Work(MAX_WORK_BYTES, MAX_RENDERED_BYTES, '');
   let budget = MAX_RENDERED_BYTES;
   for (const [k, t] of Object.entries(templates)) {
     if (typeof t !== 'string') throw new TemplateError(`spec.template.data["${shown(k)}"] is not a string`);
-    const rendered = renderTemplate(k, t, values, budget);
+    const rendered = render(k, t, bytes, budget, work);
     budget -= rendered.length;
     out.set(k, rendered);
   }

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observe/logger.js';
 import type { Keyring } from './keyring.js';
-import { type SealedSecret, UnsealError } from './sealed-secret.js';
+import { type SealedSecret, type SecretTemplate, UnsealError } from './sealed-secret.js';
 import type { WorkerAnswer, WorkerMessage } from './unseal-protocol.js';
 
 /** Default pool size: the CPUs this process may use, at most 4 (a container's CPU quota is not visible here, and
@@ -57,10 +57,10 @@ export class UnsealPool {
   }
 
   /** Opens every value and renders the templates, in a worker; throws UnsealError for bad input. */
-  async unseal(ss: SealedSecret, lane: Lane, preferred?: string): Promise<{ data: Map<string, Buffer>; fingerprint: string | undefined }> {
+  async unseal(ss: SealedSecret, lane: Lane, preferred?: string): Promise<{ data: Map<string, Buffer>; fingerprint: string | undefined; legacy: SecretTemplate | undefined }> {
     const a = await this.run({ type: 'unseal', ss, preferred, lane });
     if (a.kind !== 'unsealed') throw new WorkerFailedError('unexpected answer from an unseal worker');
-    return { data: new Map(a.data.map(([k, b]) => [k, Buffer.from(b)])), fingerprint: a.fingerprint };
+    return { data: new Map(a.data.map(([k, b]) => [k, Buffer.from(b)])), fingerprint: a.fingerprint, legacy: a.legacy };
   }
 
   /** The object with every value re-sealed with the newest key, in a worker; throws UnsealError for bad input. */

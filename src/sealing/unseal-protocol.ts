@@ -2,7 +2,7 @@
 // decrypted values travel as transferred ArrayBuffers). Types only.
 
 import type { KeyObject } from 'node:crypto';
-import type { SealedSecret, UnsealError } from './sealed-secret.js';
+import type { SealedSecret, SecretTemplate, UnsealError } from './sealed-secret.js';
 
 export type WorkerMessage =
   | { type: 'keys'; privateKeys: KeyObject[]; fingerprints: string[]; newestPublic: KeyObject | undefined }
@@ -10,7 +10,7 @@ export type WorkerMessage =
   | { type: 'reseal'; id: number; ss: SealedSecret };
 
 export type WorkerAnswer =
-  | { id: number; ok: true; kind: 'unsealed'; data: [string, ArrayBuffer][]; fingerprint: string | undefined }
+  | { id: number; ok: true; kind: 'unsealed'; data: [string, ArrayBuffer][]; fingerprint: string | undefined; legacy: SecretTemplate | undefined }
   | { id: number; ok: true; kind: 'resealed'; ss: SealedSecret }
   | { id: number; ok: false; reason: UnsealError['reason']; message: string }
   | { id: number; ok: false; internal: string };

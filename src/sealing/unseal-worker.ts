@@ -21,7 +21,7 @@ function unseal(ss: SealedSecret, preferred: string | undefined): WorkerAnswer &
     new Uint8Array(own).set(v);
     data.push([k, own]);
   }
-  return { id: 0, ok: true, kind: 'unsealed', data, fingerprint: fingerprints[out.keyIndex] };
+  return { id: 0, ok: true, kind: 'unsealed', data, fingerprint: fingerprints[out.keyIndex], legacy: out.legacy };
 }
 
 function answer(msg: Exclude<WorkerMessage, { type: 'keys' }>): WorkerAnswer {

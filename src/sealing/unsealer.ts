@@ -18,6 +18,10 @@ import type { UnsealPool } from './unseal-pool.js';
 
 export const FIELD_MANAGER = 'keelson-sealing';
 
+/** Said (Warning event, condition) whenever a legacy spec.data object is unsealed: the format has no per-value
+ * update and bitnami deprecated it. */
+export const LEGACY_ADVICE = 'this SealedSecret uses the deprecated spec.data format; re-seal it (keelson seal, or keelson reencrypt, which converts it) to get spec.encryptedData';
+
 /** The Synced condition for an outcome; lastTransitionTime is kept when the status does not change. */
 export function syncedCondition(prev: SyncedCondition | undefined, ok: boolean, reason: string, message: string, now: string): SyncedCondition {
   const status = ok ? 'True' : 'False';
@@ -56,7 +60,7 @@ export class SealedSecretUnsealer {
       return; // retrying cannot help until the object or the keyring changes, and both enqueue it again
     }
     if (unsealed.fingerprint) this.keyring.rememberFingerprint(uid, unsealed.fingerprint);
-    const desired = desiredSecret(ss, unsealed.data);
+    const desired = desiredSecret(ss, unsealed.data, unsealed.legacy);
     const existing = await client.tryGet<Secret>(SECRETS, namespace, name);
     const plan = planSecret(ss, desired, existing);
     if (plan.kind === 'refused') {
@@ -81,11 +85,12 @@ export class SealedSecretUnsealer {
       this.manager.metrics.unsealTotal.inc({ result: 'ok' });
       this.logger.info({ sealedSecret: key, action: plan.kind, values: unsealed.data.size }, 'Secret written from SealedSecret');
       await this.events.record(involvedObjectOf(ss), 'Normal', 'Unsealed', 'SealedSecret unsealed successfully');
+      if (unsealed.legacy) await this.events.record(involvedObjectOf(ss), 'Warning', 'LegacyFormat', LEGACY_ADVICE);
     } else {
       this.manager.metrics.unsealTotal.inc({ result: 'unchanged' });
       this.logger.debug({ sealedSecret: key }, 'Secret already up to date');
     }
-    await this.writeStatus(ss, true, 'Unsealed', 'Secret unsealed successfully');
+    await this.writeStatus(ss, true, 'Unsealed', unsealed.legacy ? `Secret unsealed successfully; ${LEGACY_ADVICE}` : 'Secret unsealed successfully');
   }
 
   private async write(plan: Exclude<Plan, { kind: 'unchanged' | 'refused' }>): Promise<void> {

@@ -125,6 +125,63 @@ describe('keelson seal', () => {
     assert.equal(referenceDecrypt(KEY, merged.spec!.encryptedData!.extra!, 'team-a/db').toString(), 'x');
   });
 
+  it('kubeseal\'s -f / --secret-file in and -w / --sealed-secret-file out (nothing on stdout)', async () => {
+    const input = join(dir, 'secret-in.yaml');
+    const output = join(dir, 'sealed-out.yaml');
+    writeFileSync(input, SECRET);
+    const r = await runCli(['seal', '--cert', CERT, '-f', input, '-w', output]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const ss = parse(readFileSync(output, 'utf8')) as SealedSecret;
+    assert.equal(referenceDecrypt(KEY, ss.spec!.encryptedData!.password!, 'team-a/db').toString(), 's3cr3t-P@ss');
+    const long = await runCli(['seal', '--cert', CERT, '--secret-file', input, '--sealed-secret-file', join(dir, 'sealed-2.json'), '-o', 'json']);
+    assert.equal(long.code, 0, long.stderr);
+    assert.equal((JSON.parse(readFileSync(join(dir, 'sealed-2.json'), 'utf8')) as SealedSecret).kind, 'SealedSecret');
+    const raw = await runCli(['seal', '--raw', '--cert', CERT, '--scope', 'cluster-wide', '-w', join(dir, 'raw.txt')], 'raw!');
+    assert.equal(raw.stdout, '');
+    assert.equal(referenceDecrypt(KEY, readFileSync(join(dir, 'raw.txt'), 'utf8'), '').toString(), 'raw!');
+    const failed = await runCli(['seal', '--cert', CERT, '-w', join(dir, 'never.yaml')], 'kind: ConfigMap\nmetadata: {name: x}\n');
+    assert.equal(failed.code, 1);
+    assert.throws(() => readFileSync(join(dir, 'never.yaml')), /ENOENT/, 'no file written on failure');
+    const badDir = await runCli(['seal', '--cert', CERT, '-w', join(dir, 'no/such/dir.yaml')], SECRET);
+    assert.equal(badDir.code, 1);
+    assert.match(badDir.stderr, /cannot write --sealed-secret-file .*ENOENT/);
+  });
+
+  it('refuses a Secret without values unless --allow-empty-data, as kubeseal', async () => {
+    const empty = 'apiVersion: v1\nkind: Secret\nmetadata: {name: e, namespace: n}\n';
+    const refused = await runCli(['seal', '--cert', CERT], empty);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no data or stringData.*--allow-empty-data/);
+    assert.equal(refused.stdout, '');
+    const allowed = await runCli(['seal', '--cert', CERT, '--allow-empty-data'], empty);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const ss = parse(allowed.stdout) as SealedSecret;
+    assert.deepEqual(ss.spec!.encryptedData, {});
+    assert.equal(ss.metadata.name, 'e');
+    const withData = await runCli(['seal', '--cert', CERT], `${empty}data: {}\nstringData: {}\n`);
+    assert.equal(withData.code, 1);
+  });
+
+  it('--fetch-cert prints the certificate (from --cert here; the controller in e2e), to -w as well', async () => {
+    const r = await runCli(['seal', '--fetch-cert', '--cert', CERT]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, readFileSync(CERT, 'utf8'));
+    await runCli(['seal', '--fetch-cert', '--cert', CERT, '-w', join(dir, 'cert-out.pem')]);
+    assert.equal(readFileSync(join(dir, 'cert-out.pem'), 'utf8'), readFileSync(CERT, 'utf8'));
+    const bad = await runCli(['seal', '--fetch-cert', '--cert', join(dir, 'secret-in.yaml')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /is not a PEM certificate/);
+  });
+
+  it('--validate needs a SealedSecret', async () => {
+    const r = await runCli(['seal', '--validate', '--controller-url-unknown'], '');
+    assert.equal(r.code, 2);
+    const none = await runCli(['seal', '--validate'], SECRET);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--validate: no SealedSecret found in stdin/);
+  });
+
   it('fetches the certificate from a URL', async () => {
     const server = http.createServer((_req, res) => res.end(readFileSync(CERT)));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

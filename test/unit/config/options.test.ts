@@ -85,6 +85,7 @@ describe('loadOptions', () => {
     [['--unseal-workers', '-1'], {}, /--unseal-workers/],
     [['--resources-to-ignore', 'pods'], {}, /--resources-to-ignore: "pods" \(expected configMaps or secrets\)/],
     [['--ignored-workload-types', 'jobs,replicasets'], {}, /--ignored-workload-types: "replicasets"/],
+    [['--key-cutoff-time', 'yesterday'], {}, /--key-cutoff-time: "yesterday" is not a time: .*date -R/],
   ];
   it('reads the Reloader flags --resources-to-ignore, --ignored-workload-types and --argo-rollouts', () => {
     const d = loadOptions([], {}).reload;
@@ -92,6 +93,11 @@ describe('loadOptions', () => {
     const o = loadOptions(['--resources-to-ignore=configMaps', '--ignored-workload-types', 'Jobs,cronjobs', '--argo-rollouts'], {}).reload;
     assert.deepEqual([o.ignoredConfigKinds, o.ignoredWorkloadTypes, o.argoRollouts], [['ConfigMap'], ['jobs', 'cronjobs'], true]);
     assert.deepEqual(loadOptions([], { KEELSON_RESOURCES_TO_IGNORE: 'secrets' }).reload.ignoredConfigKinds, ['Secret']);
+  });
+  it('reads --key-cutoff-time (bitnami\'s RFC 1123 form, or from the environment)', () => {
+    assert.equal(loadOptions([], {}).sealing.keyCutoffTime, undefined);
+    assert.equal(loadOptions(['--key-cutoff-time', 'Wed, 21 Oct 2015 07:28:00 +0000'], {}).sealing.keyCutoffTime?.toISOString(), '2015-10-21T07:28:00.000Z');
+    assert.equal(loadOptions([], { KEELSON_KEY_CUTOFF_TIME: '2015-10-21T07:28:00Z' }).sealing.keyCutoffTime?.toISOString(), '2015-10-21T07:28:00.000Z');
   });
   it('reads --trusted-proxy-cidrs and --unseal-workers', () => {
     const o = loadOptions(['--trusted-proxy-cidrs', '10.0.0.0/8,192.168.1.7,fd00::/8', '--unseal-workers', '3'], {});

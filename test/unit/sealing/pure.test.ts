@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { decodeStrictBase64 } from '../../../src/sealing/base64.js';
 import { planSecret } from '../../../src/sealing/plan.js';
 import { RateLimiter, clientOf, trustedProxies } from '../../../src/sealing/rate-limit.js';
-import { renewalDelayMs } from '../../../src/sealing/renewal.js';
+import { parseCutoffTime, renewalDelayMs } from '../../../src/sealing/renewal.js';
 import { labelFor, scopeFromAnnotations } from '../../../src/sealing/scope.js';
 import { type SealedSecret, type Secret, desiredSecret } from '../../../src/sealing/sealed-secret.js';
 import { renderTemplate } from '../../../src/sealing/template.js';
@@ -50,7 +50,7 @@ describe('template', () => {
     assert.deepEqual([...renderTemplate('u', '{{ .bin }}', values)], [0, 255]);
     assert.equal(renderTemplate('u', 'no actions', values).toString(), 'no actions');
   });
-  for (const t of ['{{ .user | b64enc }}', '{{ upper .user }}', '{{ if .user }}x{{ end }}', '{{ .user.x }}', '{{ .user ', '{{ $x := 1 }}']) {
+  for (const t of ['{{ .user | nope }}', '{{ toYaml .user }}', '{{ if .user }}x{{ end }}', '{{ .user.x }}', '{{ .user ', '{{ $x := 1 }}']) {
     it(`refuses ${t}`, () => assert.throws(() => renderTemplate('k', t, values), /unsupported template in spec.template.data\["k"\]/));
   }
   it('refuses a missing key, naming it', () => assert.throws(() => renderTemplate('k', '{{ .nope }}', values), /refers to "nope"/));
@@ -63,6 +63,24 @@ describe('renewal schedule', () => {
     assert.equal(renewalDelayMs(new Date(now.getTime() - 1000), 0, now), undefined);
     assert.equal(renewalDelayMs(new Date(now.getTime() - 1000), 5000, now), 4000);
     assert.equal(renewalDelayMs(new Date(now.getTime() - 10_000), 5000, now), 0);
+  });
+  it('--key-cutoff-time: a key older than the cutoff is due now, even with renewal off', () => {
+    const now = new Date('2026-01-10T00:00:00Z');
+    const cutoff = new Date('2026-01-09T00:00:00Z');
+    assert.equal(renewalDelayMs(new Date('2026-01-08T00:00:00Z'), 0, now, cutoff), 0);
+    assert.equal(renewalDelayMs(new Date('2026-01-09T12:00:00Z'), 0, now, cutoff), undefined);
+    assert.equal(renewalDelayMs(new Date('2026-01-09T12:00:00Z'), 86_400_000, now, cutoff), 43_200_000);
+  });
+  it('parses --key-cutoff-time as bitnami (RFC 1123 with a numeric zone, "date -R") or RFC 3339', () => {
+    assert.equal(parseCutoffTime('Wed, 21 Oct 2015 07:28:00 +0000')?.toISOString(), '2015-10-21T07:28:00.000Z');
+    assert.equal(parseCutoffTime('Wed, 21 Oct 2015 09:28:00 +0200')?.toISOString(), '2015-10-21T07:28:00.000Z');
+    assert.equal(parseCutoffTime('Mon, 30 Nov 2026 16:04:29 -0130')?.toISOString(), '2026-11-30T17:34:29.000Z');
+    assert.equal(parseCutoffTime('2015-10-21T07:28:00Z')?.toISOString(), '2015-10-21T07:28:00.000Z');
+    assert.equal(parseCutoffTime(''), undefined);
+    assert.equal(parseCutoffTime(undefined), undefined);
+    for (const bad of ['yesterday', 'Wed, 21 Oct 2015 07:28:00 GMT', 'Wed, 31 Feb 2015 07:28:00 +0000', 'Xyz, 21 Oct 2015 07:28:00 +0000', 'Wed, 21 Foo 2015 07:28:00 +0000', '2015-10-21']) {
+      assert.throws(() => parseCutoffTime(bad), /date -R/, bad);
+    }
   });
 });
 

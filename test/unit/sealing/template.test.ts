@@ -154,3 +154,52 @@ describe('template scanner (bounds)', () => {
     assert.equal(renderTemplate('k', 'a\u00a0{{- .a }}', values).toString(), 'a\u00a0A'); // NBSP is not Go white space
   });
 });
+
+describe('template Go subset (properties and bounds)', () => {
+  const goPiece = fc.constantFrom('{{', '}}', '{{- ', ' -}}', ' ', '|', '(', ')', '.user', '.a', '.', '$', '$.a', 'index . "a"', '"x"', '`y`', '"\\x41"', '"\\u00e9"', '42', '-3',
+    'printf', '"%s"', '"%d"', '"%q%x"', 'b64enc', 'b64dec', 'quote', 'squote', 'upper', 'lower', 'trim', 'trimPrefix', 'trimSuffix', 'replace',
+    'default', 'toJson', 'indent', 'nindent', 'true', 'if', 'end', '/*', '*/', '.nope', '\n', 'é', '\\');
+  const goish = fc.array(goPiece, { maxLength: 30 }).map((xs) => xs.join(''));
+
+  it('never throws anything but TemplateError, on template-like input with functions and pipelines', () => {
+    fc.assert(fc.property(goish, (t) => { attempt(t); }), { numRuns: 5000 });
+  });
+
+  it('toJson escapes as Go >= 1.22 (the bitnami controller\'s Go): \\b and \\f short, HTML characters as \\u00XX', () => {
+    const v = new Map([['c', Buffer.from('\b\f<>&\u2028\x01')]]);
+    assert.equal(renderTemplate('k', '{{ toJson .c }}', v).toString(), '"\\b\\f\\u003c\\u003e\\u0026\\u2028\\u0001"');
+  });
+
+  it('renders pipelines the same as nested calls', () => {
+    const fn = fc.constantFrom('b64enc', 'quote', 'squote', 'upper', 'lower', 'trim', 'toJson', 'indent 2', 'nindent 1', 'replace "a" "b"', 'trimPrefix "ad"', 'default "z"', 'printf "<%s>"');
+    fc.assert(fc.property(fc.array(fn, { minLength: 1, maxLength: 6 }), fc.constantFrom('.user', '.pass', '.a', 'index . "my.key"'), (fns, arg) => {
+      const piped = renderTemplate('k', `{{ ${arg} | ${fns.join(' | ')} }}`, values);
+      const nested = renderTemplate('k', `{{ ${fns.reduce<string>((acc, f) => `${f} (${acc})`, arg)} }}`, values);
+      assert.deepEqual(piped, nested);
+    }), { numRuns: 500 });
+  });
+
+  const big = new Map([['v', Buffer.alloc(512 * 1024, 'a')], ['n', Buffer.from('\n'.repeat(60_000))]]);
+  const hostile: Record<string, string> = {
+    'deep parentheses': `{{ ${'('.repeat(20_000)}.v${')'.repeat(20_000)} }}`,
+    'long pipeline over a large value': `{{ .v${' | upper | lower'.repeat(4_000)} }}`,
+    'many actions over a large value': '{{ .v | b64enc | b64dec | trim }}'.repeat(1_800),
+    'indent multiplying newlines': '{{ .n | indent 60000 }}',
+    'replace multiplying': `{{ .v | replace "a" "${'b'.repeat(1000)}" }}`,
+    'empty-pattern replace': '{{ .v | replace "" "xx" }}',
+    'printf with many verbs': `{{ printf "${'%s'.repeat(10_000)}" ${'.v '.repeat(10_000)}}}`,
+    'quote blow-up': `{{ .v | quote | quote | quote | quote | quote }}`,
+    'toJson of everything, repeated': '{{ toJson . }}'.repeat(4_000),
+  };
+  for (const [name, t] of Object.entries(hostile)) {
+    it(`bounds ${name} (64 KiB of template, a large value): TemplateError or output, quickly`, () => {
+      assert.ok(t.length <= MAX_TEMPLATE_BYTES, `${name} is ${t.length} bytes`);
+      const t0 = performance.now();
+      let out: Buffer | TemplateError;
+      try { out = renderTemplate('k', t, big); } catch (e) { assert.ok(e instanceof TemplateError, String(e)); out = e; }
+      const ms = performance.now() - t0;
+      assert.ok(ms < 3000, `${name}: ${ms.toFixed(0)} ms`);
+      if (Buffer.isBuffer(out)) assert.ok(out.length <= MAX_RENDERED_BYTES);
+    });
+  }
+});

@@ -70,9 +70,10 @@ describe('manifests: files and kustomization', () => {
     assert.ok(!kustomizationResources().some((r) => r.startsWith('examples')));
   });
 
-  it('manifests/optional/ holds the opt-in Git-sync apply binding and the PrometheusRule, outside the kustomization', () => {
+  it('manifests/optional/ holds only opt-in files (Git-sync apply binding, kubeseal forwarder, PrometheusRule), outside the kustomization', () => {
     const dir = join(MANIFESTS, 'optional');
-    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml', 'prometheusrule.yaml']);
+    assert.deepEqual(manifestFiles(dir).map((f) => f.slice(dir.length + 1)), ['gitsync-apply.yaml', 'kubeseal-compat.yaml', 'prometheusrule.yaml']);
+    assert.deepEqual(readObjects(join(dir, 'kubeseal-compat.yaml')).map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`), ['Service kube-system/sealed-secrets-controller', 'Deployment kube-system/sealed-secrets-controller']);
     assert.ok(!kustomizationResources().some((r) => r.startsWith('optional')));
     assert.deepEqual(readObjects(join(dir, 'gitsync-apply.yaml')).map((o) => o.kind), ['ClusterRoleBinding']);
     assert.deepEqual(readObjects(join(dir, 'prometheusrule.yaml')).map((o) => o.kind), ['PrometheusRule']);
@@ -81,6 +82,7 @@ describe('manifests: files and kustomization', () => {
   it('every namespaced object lives in keelson-system', () => {
     const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
     for (const { file, object } of all) {
+      if (file === join('optional', 'kubeseal-compat.yaml')) continue; // where kubeseal looks: kube-system, on purpose
       if (clusterScoped.has(object.kind!)) assert.equal(object.metadata.namespace, undefined, `${file}: cluster-scoped ${object.kind} with a namespace`);
       else assert.equal(object.metadata.namespace, 'keelson-system', `${file}: ${object.kind} ${object.metadata.name}`);
     }
