@@ -121,7 +121,8 @@ export const gitsync: Benchmark = {
     const client = cp.client;
     for (const ns of [NS, TARGET, KUBECTL_NS]) await ensureNamespace(client, ns);
     await client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'webhook', namespace: NS }, stringData: { token: WEBHOOK_TOKEN } });
-    const proc = await ctx.controller(cp, ['--git-cache-dir', join(ctx.workDir, 'git-cache'), '--allow-insecure-git'], 'keelson');
+    // The GitSync lives in the controller namespace, so it applies with Keelson's own (admin) identity, as kubectl does.
+    const proc = await ctx.controller(cp, ['--git-cache-dir', join(ctx.workDir, 'git-cache'), '--allow-insecure-git', '--controller-namespace', NS], 'keelson');
     await proc.waitReady();
     await settle(proc);
 

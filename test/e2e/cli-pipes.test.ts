@@ -39,20 +39,21 @@ describe('keelson diff into a pipe', () => {
     const keys = Array.from({ length: 6000 }, (_, i) => `  key-${String(i).padStart(5, '0')}: "${'v'.repeat(90)}-${i}"`);
     servers.repo('pipes').write({ 'big.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n${keys.join('\n')}\n` }).commit('big');
     await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('pipes'), interval: '1h' });
+    // The GitSync names no ServiceAccount: diff it as a GitSync of the controller namespace, with the admin's identity.
 
-    const expected = await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath]);
+    const expected = await runCli(['diff', `${ns}/app`, '--kubeconfig', cp.kubeconfigPath, '--controller-namespace', ns]);
     assert.equal(expected.code, 1, expected.stderr);
     assert.match(expected.stdout, /\+ ConfigMap pipes\/big \(big\.yaml\)/);
     assert.match(expected.stdout, /key-05999/);
     assert.ok(expected.stdout.length > 600_000, `${expected.stdout.length} bytes`);
 
     const env = { KUBECONFIG_FILE: cp.kubeconfigPath };
-    const piped = pipeline(`keelson diff ${ns}/app --kubeconfig "$KUBECONFIG_FILE" | { sleep 0.3; cat; }`, env);
+    const piped = pipeline(`keelson diff ${ns}/app --kubeconfig "$KUBECONFIG_FILE" --controller-namespace ${ns} | { sleep 0.3; cat; }`, env);
     assert.equal(piped.status, 1, piped.stderr);
     assert.equal(piped.stdout.length, Buffer.byteLength(expected.stdout));
     assert.ok(piped.stdout.equals(Buffer.from(expected.stdout)), 'byte for byte');
 
-    const toFile = pipeline(`keelson diff ${ns}/app --kubeconfig "$KUBECONFIG_FILE" > "$OUT"`, { ...env, OUT: join(servers.root, 'diff.txt') });
+    const toFile = pipeline(`keelson diff ${ns}/app --kubeconfig "$KUBECONFIG_FILE" --controller-namespace ${ns} > "$OUT"`, { ...env, OUT: join(servers.root, 'diff.txt') });
     assert.equal(toFile.status, 1, toFile.stderr);
     assert.ok(readFileSync(join(servers.root, 'diff.txt')).equals(piped.stdout), 'the file output is the piped output');
   });
