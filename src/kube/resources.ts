@@ -24,6 +24,7 @@ export const LEASES = rt('coordination.k8s.io', 'v1', 'leases', 'Lease');
 export const CRDS = rt('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false);
 export const SEALEDSECRETS = rt('bitnami.com', 'v1alpha1', 'sealedsecrets', 'SealedSecret');
 export const GITSYNCS = rt('keelson.dev', 'v1alpha1', 'gitsyncs', 'GitSync');
+export const IMAGEPOLICIES = rt('keelson.dev', 'v1alpha1', 'imagepolicies', 'ImagePolicy');
 
 export function apiVersionOf(t: ResourceType): string {
   return t.group === '' ? t.version : `${t.group}/${t.version}`;
