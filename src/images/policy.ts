@@ -41,6 +41,8 @@ export function expandTemplate(template: string, group: (name: string) => string
   let i = 0;
   const n = template.length;
   const isName = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  // The next '}' is looked up only when the previous one is behind us, so "${${${..." stays linear.
+  let close = -2;
   while (i < n) {
     const dollar = template.indexOf('$', i);
     if (dollar < 0) { out += template.slice(i); break; }
@@ -50,7 +52,7 @@ export function expandTemplate(template: string, group: (name: string) => string
     if (template.charCodeAt(i) === 36) { out += '$'; i++; continue; }
     let name: string;
     if (template.charCodeAt(i) === 123) {
-      const close = template.indexOf('}', i + 1);
+      if (close !== -1 && close <= i) close = template.indexOf('}', i + 1);
       const inner = close < 0 ? '' : template.slice(i + 1, close);
       let ok = close >= 0 && inner.length > 0;
       for (let k = 0; ok && k < inner.length; k++) ok = isName(inner.charCodeAt(k));
