@@ -21,9 +21,11 @@ export interface RegistryLimits {
   readonly maxTags: number;
   /** Attempts per request on 429/5xx/network errors. */
   readonly attempts: number;
+  /** Tags asked for per page (`n`); registries may return fewer and paginate with Link. */
+  readonly pageSize: number;
 }
 
-export const DEFAULT_LIMITS: RegistryLimits = { timeoutMs: 30_000, maxBodyBytes: 4 * 1024 * 1024, maxPages: 100, maxTags: 10_000, attempts: 3 };
+export const DEFAULT_LIMITS: RegistryLimits = { timeoutMs: 30_000, maxBodyBytes: 4 * 1024 * 1024, maxPages: 100, maxTags: 10_000, attempts: 3, pageSize: 1000 };
 
 /** Why a scan failed, as a condition reason; `transient` failures are retried with backoff. */
 export type RegistryFailure = 'AuthenticationFailed' | 'NotFound' | 'TooManyTags' | 'RegistryError' | 'Unreachable';
@@ -91,7 +93,7 @@ export class RegistryClient {
   async listTags(): Promise<string[]> {
     const tags: string[] = [];
     const seen = new Set<string>();
-    let url: URL | undefined = new URL(`/v2/${this.opts.ref.repository}/tags/list?n=1000`, this.base);
+    let url: URL | undefined = new URL(`/v2/${this.opts.ref.repository}/tags/list?n=${this.limits.pageSize}`, this.base);
     for (let page = 0; url; page++) {
       if (page >= this.limits.maxPages) throw new RegistryError('TooManyTags', `${this.what} returned more than ${this.limits.maxPages} pages of tags for ${this.opts.ref.repository}`, false);
       if (seen.has(url.href)) break; // a registry pointing back to a page already read: stop, do not loop
