@@ -236,5 +236,8 @@ export class RegistryClient {
 /** A network error's message without anything a URL could carry (userinfo is never put into URLs anyway). */
 function errorText(err: unknown): string {
   const e = err as { code?: string; message?: string };
-  return (e?.code ? `${e.code}: ` : '') + String(e?.message ?? err).split('\n', 1)[0]!.slice(0, 200);
+  // Node's own hint ("try running Node.js with --use-system-ca") is no use to a user: say where the CA goes.
+  const text = String(e?.message ?? err).split('\n', 1)[0]!.split('; if the root CA')[0]!.slice(0, 200);
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(e?.code ?? '');
+  return (e?.code ? `${e.code}: ` : '') + text + (tls ? ' (a private CA goes into the spec.secretRef Secret as ca.crt)' : '');
 }

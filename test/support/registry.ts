@@ -30,7 +30,8 @@ export interface TestRegistry {
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-function generateCert(dir: string): { cert: string; key: string; certPath: string; keyPath: string } {
+/** A self-signed P-256 certificate for 127.0.0.1 (openssl), written into dir. */
+export function generateCert(dir: string): { cert: string; key: string; certPath: string; keyPath: string } {
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',

@@ -1,0 +1,135 @@
+// ImagePolicy against a real control plane and real registries (Debian's docker-registry, distribution 2.8) over
+// TLS with a private CA: htpasswd Basic auth and token (Bearer) auth. Tags are pushed by the test over the
+// registry API. A semver policy settles on the highest tag in range and follows a newly pushed tag; alphabetical,
+// numerical and filterTags pick as documented; bad credentials, a missing CA and plain HTTP without the flag give
+// clear conditions; no credential ever shows up in logs, status or events.
+
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { after, before, describe, it } from 'node:test';
+import { EVENTS, IMAGEPOLICIES, SECRETS } from '../../src/kube/resources.js';
+import type { KubeObject } from '../../src/kube/types.js';
+import type { ImagePolicyStatus } from '../../src/images/spec.js';
+import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
+import { type RunningController, metricValue, startController } from '../support/controller.js';
+import { createNamespace } from '../support/gitsync-fixture.js';
+import { installCrd } from '../support/crds.js';
+import { type TestRegistry, startRegistry } from '../support/registry.js';
+import { eventually } from '../support/wait.js';
+
+const NS = 'images';
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('ImagePolicy against docker-registry', () => {
+  let cp: ControlPlane;
+  let basic: TestRegistry;
+  let token: TestRegistry;
+  let ctl: RunningController;
+  const digests = new Map<string, string>();
+
+  const secret = async (name: string, reg: TestRegistry, password: string | null = reg.password, withCa = true) => {
+    const config = JSON.stringify({ auths: password === null ? {} : { [reg.host]: { username: reg.username, password, auth: b64(`${reg.username}:${password}`) } } });
+    await cp.client.create(SECRETS, {
+      apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': b64(config), ...(withCa ? { 'ca.crt': b64(reg.caCert) } : {}) },
+    });
+  };
+  const policy = (name: string, spec: Record<string, unknown>) => cp.client.create(IMAGEPOLICIES, { apiVersion: 'keelson.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name, namespace: NS }, spec: { interval: '10s', ...spec } });
+  const status = async (name: string) => ((await cp.client.get(IMAGEPOLICIES, NS, name)) as KubeObject & { status?: ImagePolicyStatus }).status ?? {};
+  const ready = (s: ImagePolicyStatus) => s.conditions?.find((c) => c.type === 'Ready');
+  const waitFor = (name: string, what: string, ok: (s: ImagePolicyStatus) => boolean, timeoutMs = 30_000) =>
+    eventually(`ImagePolicy ${name}: ${what}`, async () => { const s = await status(name); return ok(s) ? s : undefined; }, timeoutMs, 200);
+
+  before(async () => {
+    [cp, basic, token] = await Promise.all([startControlPlane(), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'token' })]);
+    await installCrd(cp.client, 'crd-imagepolicies.yaml', 'imagepolicies.keelson.dev');
+    await createNamespace(cp.client, NS);
+    for (const reg of [basic, token]) for (const tag of ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0']) digests.set(`${reg.host}:${tag}`, await reg.push('team/app', tag));
+    for (const tag of ['main-aaa-100', 'main-ccc-300', 'main-bbb-200', 'other-999']) await basic.push('team/builds', tag);
+    await secret('basic-auth', basic);
+    await secret('token-auth', token);
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--disable-gitsync']);
+  });
+  after(async () => {
+    await ctl?.stop();
+    await Promise.all([cp?.stop(), basic?.stop(), token?.stop()]);
+  });
+
+  it('semver over Basic auth settles on the highest tag in range, with its digest, and follows a new push', async () => {
+    await policy('app', { image: `${basic.host}/team/app`, secretRef: { name: 'basic-auth' }, policy: { semver: { range: '>=1.0.0 <2.0.0' } } });
+    const s = await waitFor('app', 'latestRef 1.1.0', (x) => x.latestRef === `${basic.host}/team/app:1.1.0`);
+    assert.equal(s.latestDigest, digests.get(`${basic.host}:1.1.0`));
+    assert.equal(s.observedTags, 4);
+    assert.equal(ready(s)?.status, 'True');
+    assert.equal(s.conditions?.some((c) => c.type === 'Stalled'), false);
+    const pushed = await basic.push('team/app', '1.2.0');
+    const s2 = await waitFor('app', 'latestRef 1.2.0 after a push', (x) => x.latestRef === `${basic.host}/team/app:1.2.0`, 40_000);
+    assert.equal(s2.latestDigest, pushed);
+    assert.equal(s2.observedTags, 5);
+    const events = (await cp.client.list(EVENTS, { namespace: NS })).items.filter((e) => (e.involvedObject as { name?: string }).name === 'app');
+    assert.ok(events.some((e) => e.reason === 'LatestImageChanged' && String(e.message).includes(':1.1.0') && String(e.message).includes(':1.2.0')), 'an Event records the change');
+  });
+
+  it('semver behind token (Bearer) auth', async () => {
+    await policy('app-token', { image: `${token.host}/team/app`, secretRef: { name: 'token-auth' }, policy: { semver: { range: '>=1.0.0 <2.0.0' } } });
+    const s = await waitFor('app-token', 'latestRef 1.1.0', (x) => x.latestRef === `${token.host}/team/app:1.1.0`);
+    assert.equal(s.latestDigest, digests.get(`${token.host}:1.1.0`));
+    assert.ok(token.tokenRequests > 0, 'the token service was asked');
+  });
+
+  it('alphabetical, numerical and filterTags with extraction', async () => {
+    await policy('alpha', { image: `${basic.host}/team/builds`, secretRef: { name: 'basic-auth' }, policy: { alphabetical: { order: 'asc' } } });
+    await policy('alpha-desc', { image: `${basic.host}/team/builds`, secretRef: { name: 'basic-auth' }, policy: { alphabetical: { order: 'desc' } } });
+    await policy('ts', { image: `${basic.host}/team/builds`, secretRef: { name: 'basic-auth' }, filterTags: { pattern: '^main-[a-z]+-(?P<ts>[0-9]+)$', extract: '$ts' }, policy: { numerical: { order: 'asc' } } });
+    await waitFor('alpha', 'other-999', (x) => x.latestRef?.endsWith(':other-999') === true);
+    await waitFor('alpha-desc', 'main-aaa-100', (x) => x.latestRef?.endsWith(':main-aaa-100') === true);
+    await waitFor('ts', 'main-ccc-300', (x) => x.latestRef?.endsWith(':main-ccc-300') === true);
+  });
+
+  it('a wrong password: Ready=False AuthenticationFailed, retried, and the password appears nowhere', async () => {
+    const wrong = 'WRONG-PASSWORD-a1b2c3';
+    await secret('wrong-auth', basic, wrong);
+    await policy('wrong', { image: `${basic.host}/team/app`, secretRef: { name: 'wrong-auth' }, policy: { semver: { range: '*' } } });
+    const s = await waitFor('wrong', 'AuthenticationFailed', (x) => ready(x)?.reason === 'AuthenticationFailed');
+    assert.equal(ready(s)?.status, 'False');
+    assert.match(ready(s)?.message ?? '', /spec.secretRef/);
+    assert.equal(s.latestRef, undefined);
+    const events = JSON.stringify((await cp.client.list(EVENTS, { namespace: NS })).items);
+    for (const secretText of [wrong, basic.password, token.password, b64(`${basic.username}:${basic.password}`)]) {
+      assert.ok(!ctl.logText().includes(secretText), 'no credential in logs');
+      assert.ok(!events.includes(secretText), 'no credential in events');
+      assert.ok(!JSON.stringify(await status('wrong')).includes(secretText) && !JSON.stringify(await status('app')).includes(secretText), 'no credential in status');
+    }
+  });
+
+  it('no credentials for a registry that requires them; a Secret without the CA: TLS refused', async () => {
+    // A Secret with only ca.crt (no auths entry): the private CA is trusted, no credential is sent.
+    await secret('ca-only-basic', basic, null);
+    await secret('ca-only-token', token, null);
+    await policy('anon-basic', { image: `${basic.host}/team/app`, secretRef: { name: 'ca-only-basic' }, policy: { semver: { range: '*' } } });
+    await policy('anon-token', { image: `${token.host}/team/app`, secretRef: { name: 'ca-only-token' }, policy: { semver: { range: '*' } } });
+    await secret('no-ca', basic, basic.password, false);
+    await policy('no-ca', { image: `${basic.host}/team/app`, secretRef: { name: 'no-ca' }, policy: { semver: { range: '*' } } });
+    const noCa = await waitFor('no-ca', 'Unreachable', (x) => ready(x)?.reason === 'Unreachable');
+    assert.match(ready(noCa)?.message ?? '', /self-signed certificate.*ca\.crt/);
+    const anonBasic = await waitFor('anon-basic', 'AuthenticationFailed', (x) => ready(x)?.reason === 'AuthenticationFailed');
+    assert.match(ready(anonBasic)?.message ?? '', /requires authentication: set spec.secretRef/);
+    const anonToken = await waitFor('anon-token', 'AuthenticationFailed', (x) => ready(x)?.reason === 'AuthenticationFailed');
+    assert.match(ready(anonToken)?.message ?? '', /token service .* refused/);
+  });
+
+  it('spec.insecure without --allow-insecure-registries is Stalled; a bad spec is Stalled with the field named', async () => {
+    await policy('plain', { image: `${basic.host}/team/app`, insecure: true, policy: { semver: { range: '*' } } });
+    const s = await waitFor('plain', 'InsecureRegistry', (x) => ready(x)?.reason === 'InsecureRegistry');
+    assert.match(ready(s)?.message ?? '', /--allow-insecure-registries/);
+    assert.equal(s.conditions?.find((c) => c.type === 'Stalled')?.status, 'True');
+    await policy('bad', { image: `${basic.host}/team/app:1.0.0`, policy: { semver: { range: '*' } } });
+    const b = await waitFor('bad', 'InvalidSpec', (x) => ready(x)?.reason === 'InvalidSpec');
+    assert.match(ready(b)?.message ?? '', /spec.image .* holds a tag/);
+    await policy('bad-filter', { image: `${basic.host}/team/app`, filterTags: { pattern: '(?=lookahead)' }, policy: { numerical: {} } });
+    const f = await waitFor('bad-filter', 'InvalidSpec', (x) => ready(x)?.reason === 'InvalidSpec');
+    assert.match(ready(f)?.message ?? '', /spec.filterTags.pattern/);
+    assert.ok(metricValue(await ctl.metrics(), 'keelson_image_scans_total', { result: 'success' }) > 0);
+    assert.ok(metricValue(await ctl.metrics(), 'keelson_image_scans_total', { result: 'failure' }) > 0);
+  });
+});
