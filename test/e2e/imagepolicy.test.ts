@@ -7,12 +7,16 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { after, before, describe, it } from 'node:test';
-import { EVENTS, IMAGEPOLICIES, SECRETS } from '../../src/kube/resources.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIGMAPS, DEPLOYMENTS, EVENTS, GITSYNCS, IMAGEPOLICIES, SECRETS } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import type { ImagePolicyStatus } from '../../src/images/spec.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
-import { createNamespace } from '../support/gitsync-fixture.js';
+import { type GitServers, sh, startGitServers } from '../support/git-servers.js';
+import { createNamespace, installGitSyncCrd } from '../support/gitsync-fixture.js';
 import { installCrd } from '../support/crds.js';
 import { type TestRegistry, startRegistry } from '../support/registry.js';
 import { eventually } from '../support/wait.js';
@@ -25,6 +29,8 @@ describe('ImagePolicy against docker-registry', () => {
   let basic: TestRegistry;
   let token: TestRegistry;
   let ctl: RunningController;
+  let servers: GitServers;
+  let cache: string;
   const digests = new Map<string, string>();
 
   const secret = async (name: string, reg: TestRegistry, password: string | null = reg.password, withCa = true) => {
@@ -41,18 +47,22 @@ describe('ImagePolicy against docker-registry', () => {
     eventually(`ImagePolicy ${name}: ${what}`, async () => { const s = await status(name); return ok(s) ? s : undefined; }, timeoutMs, 200);
 
   before(async () => {
-    [cp, basic, token] = await Promise.all([startControlPlane(), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'token' })]);
+    [cp, basic, token, servers] = await Promise.all([startControlPlane(), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'token' }), startGitServers()]);
     await installCrd(cp.client, 'crd-imagepolicies.yaml', 'imagepolicies.keelson.dev');
+    await installGitSyncCrd(cp.client);
+    cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
     await createNamespace(cp.client, NS);
     for (const reg of [basic, token]) for (const tag of ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0']) digests.set(`${reg.host}:${tag}`, await reg.push('team/app', tag));
     for (const tag of ['main-aaa-100', 'main-ccc-300', 'main-bbb-200', 'other-999']) await basic.push('team/builds', tag);
     await secret('basic-auth', basic);
     await secret('token-auth', token);
-    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--disable-gitsync']);
+    // Git over http:// (the test's git http-backend) needs --allow-insecure-git.
+    ctl = await startController(cp, ['--disable-reload', '--disable-sealing', '--allow-insecure-git', '--git-cache-dir', cache]);
   });
   after(async () => {
     await ctl?.stop();
-    await Promise.all([cp?.stop(), basic?.stop(), token?.stop()]);
+    await Promise.all([cp?.stop(), basic?.stop(), token?.stop(), servers?.stop()]);
+    if (cache) rmSync(cache, { recursive: true, force: true });
   });
 
   it('semver over Basic auth settles on the highest tag in range, with its digest, and follows a new push', async () => {
@@ -68,6 +78,57 @@ describe('ImagePolicy against docker-registry', () => {
     assert.equal(s2.observedTags, 5);
     const events = (await cp.client.list(EVENTS, { namespace: NS })).items.filter((e) => (e.involvedObject as { name?: string }).name === 'app');
     assert.ok(events.some((e) => e.reason === 'LatestImageChanged' && String(e.message).includes(':1.1.0') && String(e.message).includes(':1.2.0')), 'an Event records the change');
+  });
+
+  it('GitSync imageUpdate: a new latest tag becomes one commit, applied; a commit by someone else is kept', async () => {
+    // The controller namespace: this GitSync applies with Keelson's own identity (no ServiceAccount needed).
+    const ns = 'keelson-system';
+    for (const tag of ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0']) await basic.push('team/shop', tag);
+    const image = `${basic.host}/team/shop`;
+    const repo = servers.repo('shop');
+    repo.write({
+      'deploy/web.yaml': [
+        'apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: shop # the web shop', 'spec:',
+        '  selector: {matchLabels: {app: shop}}', '  template:', '    metadata: {labels: {app: shop}}', '    spec:', '      containers:',
+        '        - name: web', `          image: ${image}:1.0.0 # {"$imagepolicy": "${ns}:shop"}`, '',
+      ].join('\n'),
+      'deploy/values.yaml': ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: shop-values}', 'data:', `  tag: "1.0.0" # {"$imagepolicy": "${ns}:shop:tag"}`, `  other: "1.0.0" # {"$imagepolicy": "elsewhere:shop:tag"}`, ''].join('\n'),
+    }).commit('initial');
+    const gitLog = () => sh('git', ['--git-dir', repo.bare, 'log', '--format=%an|%s', 'main']).trim().split('\n');
+    await cp.client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-auth', namespace: ns }, stringData: { username: servers.httpAuth.username, password: servers.httpAuth.password } });
+    const config = JSON.stringify({ auths: { [basic.host]: { username: basic.username, password: basic.password } } });
+    await cp.client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: ns }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(config), 'ca.crt': b64(basic.caCert) } });
+    await cp.client.create(GITSYNCS, { apiVersion: 'keelson.dev/v1alpha1', kind: 'GitSync', metadata: { name: 'shop', namespace: ns }, spec: {
+      url: servers.httpUrl('shop'), secretRef: { name: 'git-auth' }, ref: { branch: 'main' }, path: 'deploy', interval: '10m',
+      imageUpdate: { author: { name: 'Keelson Bot', email: 'bot@example.com' }, messageTemplate: 'chore: update images' },
+    } });
+    await cp.client.create(IMAGEPOLICIES, { apiVersion: 'keelson.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name: 'shop', namespace: ns }, spec: { image, secretRef: { name: 'regcred' }, interval: '10s', policy: { semver: { range: '>=1.0.0 <2.0.0' } } } });
+    const deployed = (tag: string) => eventually(`Deployment shop at ${tag}`, async () => {
+      const d = await cp.client.tryGet(DEPLOYMENTS, ns, 'shop');
+      return (d?.spec as { template: { spec: { containers: { image: string }[] } } } | undefined)?.template.spec.containers[0]?.image === `${image}:${tag}`;
+    }, 60_000, 250);
+    await deployed('1.1.0');
+    assert.equal(((await cp.client.get(CONFIGMAPS, ns, 'shop-values')).data as Record<string, string>).tag, '1.1.0');
+    assert.equal(((await cp.client.get(CONFIGMAPS, ns, 'shop-values')).data as Record<string, string>).other, '1.0.0', 'a marker naming another namespace is left alone');
+    assert.deepEqual(gitLog(), ['Keelson Bot|chore: update images', 'Test|initial']);
+    const message = sh('git', ['--git-dir', repo.bare, 'log', '-1', '--format=%B', 'main']);
+    assert.match(message, /deploy\/values.yaml:5 keelson-system:shop \(tag\): 1.0.0 -> 1.1.0/);
+    assert.match(message, /deploy\/web.yaml:12 keelson-system:shop: .*team\/shop:1.0.0 -> .*team\/shop:1.1.0/);
+    const file = sh('git', ['--git-dir', repo.bare, 'show', 'main:deploy/web.yaml']);
+    assert.ok(file.includes('name: shop # the web shop') && file.includes(`image: ${image}:1.1.0 # {"$imagepolicy": "${ns}:shop"}`), 'only the value changed');
+    const head = sh('git', ['--git-dir', repo.bare, 'rev-parse', 'main']).trim();
+    const gs = await cp.client.get(GITSYNCS, ns, 'shop');
+    assert.equal((gs.status as { lastImageUpdate?: { commit?: string } }).lastImageUpdate?.commit, `main@sha1:${head}`);
+
+    // Someone else commits meanwhile (on top of the bot's commit); the next update builds on it.
+    sh('git', ['-C', repo.work, 'fetch', '--quiet', repo.bare, 'main']);
+    sh('git', ['-C', repo.work, 'reset', '--quiet', '--hard', 'FETCH_HEAD']);
+    repo.write({ 'deploy/notes.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-notes}\ndata: {by: someone}\n' }).commit('someone else');
+    await basic.push('team/shop', '1.2.0');
+    await deployed('1.2.0');
+    assert.deepEqual(gitLog(), ['Keelson Bot|chore: update images', 'Test|someone else', 'Keelson Bot|chore: update images', 'Test|initial'], 'exactly one more commit, on top of the other one');
+    assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'shop-notes'), 'their commit is applied too');
+    assert.ok(!ctl.logText().includes(servers.httpAuth.password), 'no Git password in logs');
   });
 
   it('semver behind token (Bearer) auth', async () => {
