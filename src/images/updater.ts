@@ -3,7 +3,7 @@
 // committed meanwhile) is retried on the new tip, rewriting from scratch, so their commit is kept. Runs through the
 // GitSync's git session (transport policy and credentials as for fetching).
 
-import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { GitError, type GitSession, git } from '../gitsync/git.js';
 import { type SetterChange, rewriteSetters } from './setters.js';
@@ -70,7 +70,8 @@ export async function pushImageUpdates(o: {
   signal?: AbortSignal | undefined; limits?: UpdateLimits;
 }): Promise<UpdateResult> {
   const limits = o.limits ?? DEFAULT_UPDATE_LIMITS;
-  const work = join(o.session.dir, 'work');
+  // A fresh folder per run inside the session's private folder (removed with it).
+  const work = await mkdtemp(join(o.session.dir, 'work-'));
   const branchRef = `refs/heads/${o.spec.branch}`;
   await git(o.session, ['clone', '--quiet', '--depth=1', '--single-branch', '--no-tags', '--branch', o.spec.branch, '--', o.url, work], { signal: o.signal });
   const env = { GIT_AUTHOR_NAME: o.spec.author.name, GIT_AUTHOR_EMAIL: o.spec.author.email, GIT_COMMITTER_NAME: o.spec.author.name, GIT_COMMITTER_EMAIL: o.spec.author.email };
