@@ -6,12 +6,10 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { FeatureContext } from '../cli/controller.js';
-import { backoffDelay, sleep } from '../kube/backoff.js';
-import { isNotFound } from '../kube/client.js';
-import { CRDS, GITSYNCS, IMAGEPOLICIES, splitKey } from '../kube/resources.js';
+import { waitForCrd } from '../kube/crd-wait.js';
+import { GITSYNCS, IMAGEPOLICIES, splitKey } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
-import type { Logger } from '../observe/logger.js';
 import type { Manager } from '../kube/manager.js';
 import { ImagePolicyScanner } from './scanner.js';
 import { ImageUpdater } from './update-reconciler.js';
@@ -23,21 +21,6 @@ const GITSYNC_CRD = 'gitsyncs.keelson.dev';
 interface ImagePolicyRecord { readonly generation: number; readonly latestRef: string | undefined }
 /** GitSyncs with spec.imageUpdate, by generation. */
 interface GitSyncRecord { readonly generation: number }
-
-/** Resolves once the CRD exists (logging what to do while it does not), or when the signal aborts. */
-async function waitForCrd(manager: Manager, log: Logger, crd: string, file: string, signal: AbortSignal): Promise<void> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
-    try {
-      await manager.client.get(CRDS, undefined, crd);
-      return;
-    } catch (err) {
-      const delay = backoffDelay({ baseMs: 1000, maxMs: 60_000 }, attempt);
-      if (isNotFound(err)) log.error({ retryInMs: delay }, `the CRD ${crd} is not installed: apply manifests/${file}, or start Keelson with --disable-images; image policies wait for it`);
-      else log.warn({ retryInMs: delay, err: err instanceof Error ? err.message : String(err) }, `could not check for the CRD ${crd}; retrying`);
-      await sleep(delay, signal);
-    }
-  }
-}
 
 export function registerImages(ctx: FeatureContext): void {
   const { manager, options, logger } = ctx;
@@ -104,11 +87,11 @@ export function registerImages(ctx: FeatureContext): void {
   manager.addRunnable({
     name: 'imagepolicy-store', needsLeader: false,
     run: async (signal) => {
-      await waitForCrd(manager, log, IMAGEPOLICY_CRD, 'crd-imagepolicies.yaml', signal);
+      await waitForCrd(manager.client, log, IMAGEPOLICY_CRD, 'apply manifests/crd-imagepolicies.yaml, or start Keelson with --disable-images; image policies wait for it', signal);
       if (signal.aborted) return;
       policies.start();
       if (gitsyncs) {
-        await waitForCrd(manager, log, GITSYNC_CRD, 'crd-gitsyncs.yaml', signal);
+        await waitForCrd(manager.client, log, GITSYNC_CRD, 'apply manifests/crd-gitsyncs.yaml; image updates wait for it', signal);
         if (!signal.aborted) gitsyncs.start();
       }
       await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });

@@ -16,6 +16,8 @@ export interface UpdateLimits {
 }
 
 export const DEFAULT_UPDATE_LIMITS: UpdateLimits = { maxFiles: 10_000, maxBytes: 64 * 1024 * 1024, attempts: 3 };
+/** A YAML file bigger than this is not rewritten (as Git sync refuses documents over 4 MiB): one rewrite stays short on the event loop. */
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface UpdateResult {
   /** The pushed commit, or undefined when every marker was already up to date. */
@@ -40,7 +42,9 @@ async function yamlFiles(root: string, base: string, limits: UpdateLimits): Prom
       const full = join(dir, e.name);
       if (e.isDirectory()) { await walk(full); continue; }
       if (!e.isFile() || !/\.ya?ml$/.test(e.name)) continue;
-      bytes += (await lstat(full)).size;
+      const size = (await lstat(full)).size;
+      if (size > MAX_FILE_BYTES) continue;
+      bytes += size;
       out.push(full);
       if (out.length > limits.maxFiles || bytes > limits.maxBytes) throw new UpdateError(`the files under spec.imageUpdate.path "${base}" exceed ${limits.maxFiles} files or ${limits.maxBytes} bytes; narrow the path`);
     }
