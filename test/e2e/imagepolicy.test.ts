@@ -2,7 +2,8 @@
 // TLS with a private CA: htpasswd Basic auth and token (Bearer) auth. Tags are pushed by the test over the
 // registry API. A semver policy settles on the highest tag in range and follows a newly pushed tag; alphabetical,
 // numerical and filterTags pick as documented; bad credentials, a missing CA and plain HTTP without the flag give
-// clear conditions; no credential ever shows up in logs, status or events.
+// clear conditions; no credential ever shows up in logs, status or events. A GitSync with imageUpdate over git
+// http-backend commits each new latest tag once, applies it (the Deployment rolls), and builds on others' commits.
 
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
@@ -10,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIGMAPS, DEPLOYMENTS, EVENTS, GITSYNCS, IMAGEPOLICIES, SECRETS } from '../../src/kube/resources.js';
+import { CONFIGMAPS, DEPLOYMENTS, EVENTS, GITSYNCS, IMAGEPOLICIES, REPLICASETS, SECRETS } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import type { ImagePolicyStatus } from '../../src/images/spec.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
@@ -47,7 +48,8 @@ describe('ImagePolicy against docker-registry', () => {
     eventually(`ImagePolicy ${name}: ${what}`, async () => { const s = await status(name); return ok(s) ? s : undefined; }, timeoutMs, 200);
 
   before(async () => {
-    [cp, basic, token, servers] = await Promise.all([startControlPlane(), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'token' }), startGitServers()]);
+    // The deployment and replicaset controllers show the roll (a ReplicaSet per image); no pods need to run.
+    [cp, basic, token, servers] = await Promise.all([startControlPlane({ controllerManager: ['deployment', 'replicaset'] }), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'token' }), startGitServers()]);
     await installCrd(cp.client, 'crd-imagepolicies.yaml', 'imagepolicies.keelson.dev');
     await installGitSyncCrd(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
@@ -128,6 +130,11 @@ describe('ImagePolicy against docker-registry', () => {
     await deployed('1.2.0');
     assert.deepEqual(gitLog(), ['Keelson Bot|chore: update images', 'Test|someone else', 'Keelson Bot|chore: update images', 'Test|initial'], 'exactly one more commit, on top of the other one');
     assert.ok(await cp.client.tryGet(CONFIGMAPS, ns, 'shop-notes'), 'their commit is applied too');
+    // The Deployment rolled: Kubernetes made a ReplicaSet for each image Keelson committed.
+    await eventually('a ReplicaSet per committed image', async () => {
+      const images = (await cp.client.list(REPLICASETS, { namespace: ns })).items.map((r) => (r.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!.image);
+      return ['1.1.0', '1.2.0'].every((t) => images.includes(`${image}:${t}`));
+    });
     assert.ok(!ctl.logText().includes(servers.httpAuth.password), 'no Git password in logs');
   });
 
