@@ -21,6 +21,8 @@ export interface CompiledFilter {
 export interface CompiledPolicy {
   readonly policy: PolicySpec;
   readonly filter: CompiledFilter | undefined;
+  /** The semver range, parsed once (not once per tag). */
+  readonly range?: semver.Range;
 }
 
 export class PolicyError extends Error {
@@ -126,7 +128,8 @@ export function compilePolicy(policy: unknown, filterTags: unknown): CompiledPol
   } else {
     spec = { kind: kinds[0] as 'alphabetical' | 'numerical', order: orderOf(body.order, `spec.policy.${kinds[0]}.order`) };
   }
-  return { policy: spec, filter: compileFilter(filterTags as { pattern?: unknown; extract?: unknown } | undefined) };
+  const filter = compileFilter(filterTags as { pattern?: unknown; extract?: unknown } | undefined);
+  return spec.kind === 'semver' ? { policy: spec, filter, range: new semver.Range(spec.range) } : { policy: spec, filter };
 }
 
 /** Strict decimal number (Flux parses with ParseFloat): digits, one '.', optional sign; undefined otherwise. */
@@ -162,6 +165,7 @@ export function compareCodePoints(a: string, b: string): number {
  */
 export function selectTag(compiled: CompiledPolicy, tags: readonly string[]): string | undefined {
   const { policy, filter } = compiled;
+  const range = compiled.range ?? (policy.kind === 'semver' ? new semver.Range(policy.range) : undefined);
   let best: { tag: string; key: string | number | semver.SemVer } | undefined;
   for (const tag of tags) {
     const value = filter ? filter.apply(tag) : tag;
@@ -169,7 +173,7 @@ export function selectTag(compiled: CompiledPolicy, tags: readonly string[]): st
     let key: string | number | semver.SemVer;
     if (policy.kind === 'semver') {
       const v = value.length <= 256 ? semver.parse(value) : null;
-      if (v === null || !semver.satisfies(v, policy.range)) continue;
+      if (v === null || !range!.test(v)) continue;
       key = v;
     } else if (policy.kind === 'numerical') {
       const v = parseNumber(value);
@@ -187,4 +191,20 @@ export function selectTag(compiled: CompiledPolicy, tags: readonly string[]): st
     if (cmp > 0 || (cmp === 0 && compareCodePoints(tag, best.tag) > 0)) best = { tag, key };
   }
   return best?.tag;
+}
+
+/**
+ * selectTag over batches, yielding between them, so 10,000 tags through an RE2 extraction never hold the event loop
+ * for long. The same result as selectTag: the choice is a maximum under a total order (ties broken by tag), and the
+ * maximum of the batches' maxima is the maximum.
+ */
+export async function selectTagInBatches(compiled: CompiledPolicy, tags: readonly string[], batch = 500, pause: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<string | undefined> {
+  if (tags.length <= batch) return selectTag(compiled, tags);
+  const winners: string[] = [];
+  for (let i = 0; i < tags.length; i += batch) {
+    const w = selectTag(compiled, tags.slice(i, i + batch));
+    if (w !== undefined) winners.push(w);
+    await pause();
+  }
+  return selectTag(compiled, winners);
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { outcomeConditions, statusDiffers, withJitter } from '../gitsync/status.js';
 import { CredentialsError, type RegistryCredentials, caBundleOf, credentialsFor } from './credentials.js';
-import { selectTag } from './policy.js';
+import { selectTagInBatches } from './policy.js';
 import { RegistryClient, RegistryError, type RegistryLimits } from './registry-client.js';
 import { type ImagePolicyObject, type ImagePolicyStatus, PolicyError, ReferenceError, type ScanSpec, scanSpecOf } from './spec.js';
 
@@ -86,7 +86,7 @@ export class ImagePolicyScanner {
     const registry = new RegistryClient({ ref: spec.ref, credentials, ca, plainHttp: spec.insecure, signal, ...(this.deps.limits ? { limits: this.deps.limits } : {}) });
     try {
       const tags = await registry.listTags();
-      const tag = selectTag(spec.policy, tags);
+      const tag = await selectTagInBatches(spec.policy, tags);
       if (tag === undefined) {
         return { ready: false, reason: 'NoMatchingTag', message: `none of the ${tags.length} tags of ${spec.ref.canonical} matches the policy${spec.policy.filter ? ' and spec.filterTags' : ''}` };
       }

@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CredentialsError, caBundleOf, credentialsFor } from '../../../src/images/credentials.js';
-import { PolicyError, compileFilter, compilePolicy, expandTemplate, parseNumber, selectTag } from '../../../src/images/policy.js';
+import { PolicyError, compileFilter, compilePolicy, expandTemplate, parseNumber, selectTag, selectTagInBatches } from '../../../src/images/policy.js';
 import { parseImageRepository } from '../../../src/images/reference.js';
 import { DEFAULT_INTERVAL_MS, scanSpecOf } from '../../../src/images/spec.js';
 import { MiB, anyText, assertFast, grammar, onlyThrows, repeated } from '../../support/props.js';
@@ -61,6 +61,15 @@ describe('tag policies', () => {
       assert.equal(pick(p, shuffled), a);
       if (a !== undefined) assert.ok(tags.includes(a));
     }), { numRuns: 2000 });
+  });
+
+  it('batched selection (yielding between batches) picks the same tag', async () => {
+    const tag = fc.oneof(fc.stringMatching(/^v?[0-9]{1,2}\.[0-9]\.[0-9](-rc\.[0-9])?$/), fc.stringMatching(/^[a-z0-9.]{1,5}$/));
+    const policy = fc.constantFrom<unknown>({ semver: { range: '>=1.0.0' } }, { alphabetical: { order: 'desc' } }, { numerical: { order: 'asc' } });
+    await fc.assert(fc.asyncProperty(policy, fc.array(tag, { maxLength: 60 }), fc.integer({ min: 1, max: 7 }), async (p, tags, batch) => {
+      const c = compilePolicy(p, undefined);
+      assert.equal(await selectTagInBatches(c, tags, batch, async () => {}), selectTag(c, tags));
+    }), { numRuns: 1000 });
   });
 
   it('parseNumber accepts decimal numbers only', () => {
