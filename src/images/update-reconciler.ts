@@ -12,9 +12,11 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { openSession } from '../gitsync/git.js';
 import { SecretRefError, TransportError, checkTransport, readAuth } from '../gitsync/source.js';
+import { SECRETS } from '../kube/resources.js';
+import type { KubeObject } from '../kube/types.js';
 import { type GitSyncObject, REQUESTED_AT, SpecError, parseSpec } from '../gitsync/spec.js';
 import { imageUpdateOf } from './update-spec.js';
-import { pushImageUpdates } from './updater.js';
+import { type SigningKey, pushImageUpdates } from './updater.js';
 
 export interface ImageUpdaterDeps {
   readonly client: KubeClient;
@@ -31,6 +33,18 @@ export interface LastImageUpdate { commit: string; time: string; changes: number
 
 export class ImageUpdater {
   constructor(private readonly deps: ImageUpdaterDeps) {}
+
+  /** The commit signing key from spec.imageUpdate.signingKeyRef: `git.asc` (PGP) or `identity` (SSH). */
+  private async signingKey(namespace: string, name: string): Promise<SigningKey> {
+    const secret = await this.deps.client.tryGet<KubeObject & { data?: Record<string, string> }>(SECRETS, namespace, name);
+    if (!secret) throw new SecretRefError(`Secret ${namespace}/${name} (spec.imageUpdate.signingKeyRef) does not exist`);
+    const get = (k: string) => (secret.data?.[k] === undefined ? undefined : Buffer.from(secret.data[k]!, 'base64').toString('utf8'));
+    const pgp = get('git.asc');
+    if (pgp !== undefined) return { kind: 'pgp', armored: pgp };
+    const ssh = get('identity');
+    if (ssh !== undefined) return { kind: 'ssh', privateKey: ssh };
+    throw new SecretRefError(`Secret ${namespace}/${name} (spec.imageUpdate.signingKeyRef) has neither git.asc (PGP private key) nor identity (SSH private key)`);
+  }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
@@ -59,10 +73,11 @@ export class ImageUpdater {
     try {
       await checkTransport(sync.url, this.deps.allowInsecureGit, this.deps.cacheDir);
       const auth = await readAuth(this.deps.client, ns, sync);
+      const signingKey = update.signingKeyRef === undefined ? undefined : await this.signingKey(ns, update.signingKeyRef);
       const session = await openSession(auth, { allowInsecure: this.deps.allowInsecureGit });
       let result;
       try {
-        result = await pushImageUpdates({ session, url: sync.url, spec: update, latest, signal: AbortSignal.any([signal, AbortSignal.timeout(sync.timeoutMs)]) });
+        result = await pushImageUpdates({ session, url: sync.url, spec: update, latest, signingKey, signal: AbortSignal.any([signal, AbortSignal.timeout(sync.timeoutMs)]) });
       } finally {
         await session.dispose();
       }
@@ -78,7 +93,11 @@ export class ImageUpdater {
     } catch (err) {
       this.deps.metrics.imageUpdatesTotal.inc({ result: 'failure' });
       const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof TransportError || err instanceof SecretRefError) { log.warn(`${ref}: image updates skipped: ${message}`); return; }
+      if (err instanceof TransportError || err instanceof SecretRefError) {
+        log.warn(`${ref}: image updates skipped: ${message}`);
+        await this.deps.events.record(involved, 'Warning', 'ImageUpdateFailed', `image updates skipped: ${message}`);
+        return;
+      }
       await this.deps.events.record(involved, 'Warning', 'ImageUpdateFailed', `image update on ${update.branch} failed: ${message}`);
       throw err;
     }

@@ -10,6 +10,8 @@ export interface ImageUpdateSpec {
   readonly author: { readonly name: string; readonly email: string };
   /** The commit subject; the list of changes follows it. */
   readonly subject: string;
+  /** Secret (same namespace) with the signing key: `git.asc` (armored PGP private key) or `identity` (SSH). */
+  readonly signingKeyRef: string | undefined;
 }
 
 export const DEFAULT_SUBJECT = 'Update images';
@@ -35,7 +37,11 @@ export function imageUpdateOf(rawSpec: Record<string, unknown> | undefined, sync
   const name = text(author.name, 'author.name', true)!;
   const email = text(author.email, 'author.email', true)!;
   const subject = text(u.messageTemplate, 'messageTemplate', false) ?? DEFAULT_SUBJECT;
-  return { branch, path, author: { name, email }, subject };
+  const ref = u.signingKeyRef as { name?: unknown } | undefined | null;
+  if (ref !== undefined && ref !== null && (typeof ref.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(ref.name))) {
+    throw new SpecError('spec.imageUpdate.signingKeyRef.name must name a Secret in the GitSync\'s namespace');
+  }
+  return { branch, path, author: { name, email }, subject, signingKeyRef: ref?.name as string | undefined };
 }
 
 /** Subject, blank line, one line per change (file:line policy from → to); bounded to 200 lines. */

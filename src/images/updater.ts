@@ -5,7 +5,7 @@
 
 import { lstat, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { GitError, type GitSession, git } from '../gitsync/git.js';
+import { GitError, type GitSession, git, run } from '../gitsync/git.js';
 import { type SetterChange, rewriteSetters } from './setters.js';
 import { commitMessage, type ImageUpdateSpec } from './update-spec.js';
 
@@ -27,6 +27,27 @@ export interface UpdateResult {
 
 export class UpdateError extends Error {
   override readonly name = 'UpdateError';
+}
+
+/** A commit signing key: an armored PGP private key, or an OpenSSH private key. Neither may have a passphrase. */
+export type SigningKey = { readonly kind: 'pgp'; readonly armored: string } | { readonly kind: 'ssh'; readonly privateKey: string };
+
+/** Git config arguments (and environment) that make `git commit -S` sign with the key; files go into the session folder. */
+async function signingSetup(session: GitSession, key: SigningKey, signal?: AbortSignal): Promise<{ args: string[]; env: Record<string, string> }> {
+  if (key.kind === 'ssh') {
+    const path = join(session.dir, 'signing-key');
+    await writeFile(path, key.privateKey.endsWith('\n') ? key.privateKey : `${key.privateKey}\n`, { mode: 0o600 });
+    return { args: ['-c', 'gpg.format=ssh', '-c', `user.signingKey=${path}`], env: {} };
+  }
+  const gnupg = await mkdtemp(join(session.dir, 'gnupg-'));
+  const env = { ...session.env, GNUPGHOME: gnupg };
+  await run('gpg', ['--batch', '--quiet', '--no-tty', '--import'], { env, input: key.armored, signal, secrets: [key.armored] }).catch(() => {
+    throw new UpdateError('the signing key in spec.imageUpdate.signingKeyRef (git.asc) could not be imported as a PGP private key');
+  });
+  const listing = (await run('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env, signal })).stdout.toString('utf8');
+  const fpr = /^fpr:(?:[^:]*:){8}([0-9A-F]{40,64}):/m.exec(listing)?.[1];
+  if (!fpr) throw new UpdateError('the signing key in spec.imageUpdate.signingKeyRef (git.asc) holds no PGP secret key');
+  return { args: ['-c', 'gpg.format=openpgp', '-c', `user.signingKey=${fpr}`], env: { GNUPGHOME: gnupg } };
 }
 
 /** YAML files under dir/base (regular files only; symlinks could lead out of the clone), bounded. */
@@ -71,7 +92,7 @@ const rejected = (err: unknown) => err instanceof GitError && /\[rejected\]|non-
 /** Clones, rewrites, commits and pushes; retries a rejected push on the new tip. */
 export async function pushImageUpdates(o: {
   session: GitSession; url: string; spec: ImageUpdateSpec; latest: (policy: string) => string | undefined;
-  signal?: AbortSignal | undefined; limits?: UpdateLimits;
+  signal?: AbortSignal | undefined; limits?: UpdateLimits; signingKey?: SigningKey | undefined;
 }): Promise<UpdateResult> {
   const limits = o.limits ?? DEFAULT_UPDATE_LIMITS;
   // A fresh folder per run inside the session's private folder (removed with it).
@@ -79,12 +100,14 @@ export async function pushImageUpdates(o: {
   const branchRef = `refs/heads/${o.spec.branch}`;
   await git(o.session, ['clone', '--quiet', '--depth=1', '--single-branch', '--no-tags', '--branch', o.spec.branch, '--', o.url, work], { signal: o.signal });
   const env = { GIT_AUTHOR_NAME: o.spec.author.name, GIT_AUTHOR_EMAIL: o.spec.author.email, GIT_COMMITTER_NAME: o.spec.author.name, GIT_COMMITTER_EMAIL: o.spec.author.email };
-  const session = { ...o.session, env: { ...o.session.env, ...env } };
+  const signing = o.signingKey ? await signingSetup(o.session, o.signingKey, o.signal) : undefined;
+  const session = { ...o.session, env: { ...o.session.env, ...env, ...signing?.env } };
+  const commitArgs = signing ? [...signing.args, 'commit', '-S'] : ['-c', 'commit.gpgSign=false', 'commit'];
   for (let attempt = 1; ; attempt++) {
     const changes = await rewriteTree(work, o.spec, o.latest, limits);
     if (changes.length === 0) return { commit: undefined, changes };
     await git(session, ['-C', work, 'add', '-A', '--', o.spec.path], { signal: o.signal });
-    await git(session, ['-C', work, '-c', 'commit.gpgSign=false', 'commit', '--quiet', '--no-verify', '-F', '-'], { input: commitMessage(o.spec.subject, changes), signal: o.signal });
+    await git(session, ['-C', work, ...commitArgs, '--quiet', '--no-verify', '-F', '-'], { input: commitMessage(o.spec.subject, changes), signal: o.signal });
     const commit = (await git(session, ['-C', work, 'rev-parse', 'HEAD'])).toString('utf8').trim();
     try {
       await git(session, ['-C', work, 'push', '--quiet', '--no-verify', 'origin', `HEAD:${branchRef}`], { signal: o.signal });

@@ -4,12 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { openSession } from '../../src/gitsync/git.js';
+import { trustedKeysOf, verifyCommit, VerificationError } from '../../src/gitsync/verify.js';
 import { pushImageUpdates, UpdateError } from '../../src/images/updater.js';
 import type { ImageUpdateSpec } from '../../src/images/update-spec.js';
 import { type GitServers, sh, startGitServers } from '../support/git-servers.js';
 
-const SPEC: ImageUpdateSpec = { branch: 'main', path: '.', author: { name: 'Bot', email: 'bot@example.com' }, subject: 'Update images' };
+const SPEC: ImageUpdateSpec = { branch: 'main', path: '.', author: { name: 'Bot', email: 'bot@example.com' }, subject: 'Update images', signingKeyRef: undefined };
 
 describe('image updates: commit and push', () => {
   let servers: GitServers;
@@ -52,6 +54,32 @@ describe('image updates: commit and push', () => {
       assert.deepEqual(log(repo.bare), ['Test|initial']);
       await assert.rejects(pushImageUpdates({ session: s, url: servers.httpUrl('same'), spec: { ...SPEC, path: 'missing' }, latest: () => 'app:1.2.0' }), UpdateError);
     } finally { await s.dispose(); }
+  });
+
+  it('signs with an SSH or a PGP key, and GitSync verification (spec.verify) accepts the commits', async () => {
+    const ssh = servers.sshSigningKey('bot');
+    const pgp = servers.gpgKey('bot');
+    if (pgp.signer.kind !== 'gpg' || ssh.signer.kind !== 'ssh') throw new Error('unexpected signer kinds');
+    const armored = sh('gpg', ['--batch', '--armor', '--export-secret-keys', pgp.signer.keyId], { env: { GNUPGHOME: pgp.signer.gnupgHome } });
+    const keys = [
+      { kind: 'ssh' as const, privateKey: readFileSync(ssh.signer.keyPath, 'utf8'), trusted: { 'ssh.pub': ssh.publicKey } as Record<string, string> },
+      { kind: 'pgp' as const, armored, trusted: { 'key.asc': pgp.armoredPublicKey } as Record<string, string> },
+    ];
+    for (const { trusted, ...signingKey } of keys) {
+      const repo = servers.repo(`signed-${signingKey.kind}`);
+      repo.write({ 'app.yaml': 'image: app:1.0.0 # {"$imagepolicy": "ns:app"}\n' }).commit('initial');
+      const s = await session();
+      try {
+        const r = await pushImageUpdates({ session: s, url: servers.httpUrl(`signed-${signingKey.kind}`), spec: SPEC, latest: () => 'app:1.1.0', signingKey });
+        // Fresh sessions, as each sync has: a GnuPG home holds the keys imported into it.
+        const v1 = await session();
+        const v2 = await session();
+        try {
+          await verifyCommit(v1, repo.bare, r.commit!, trustedKeysOf(trusted));
+          await assert.rejects(verifyCommit(v2, repo.bare, r.commit!, trustedKeysOf(keys.find((k) => k.kind !== signingKey.kind)!.trusted)), VerificationError, `${signingKey.kind}: another key does not verify it`);
+        } finally { await Promise.all([v1.dispose(), v2.dispose()]); }
+      } finally { await s.dispose(); }
+    }
   });
 
   it('a wrong password fails without showing it', async () => {

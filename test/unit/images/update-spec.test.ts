@@ -11,10 +11,10 @@ const author = { name: 'Bot', email: 'bot@example.com' };
 describe('spec.imageUpdate', () => {
   it('defaults: the ref\'s branch, spec.path, the default subject; none without the field', () => {
     const raw = { ref: { branch: 'prod' }, path: 'clusters/prod', imageUpdate: { author } };
-    assert.deepEqual(imageUpdateOf(raw, sync(raw)), { branch: 'prod', path: 'clusters/prod', author, subject: DEFAULT_SUBJECT });
+    assert.deepEqual(imageUpdateOf(raw, sync(raw)), { branch: 'prod', path: 'clusters/prod', author, subject: DEFAULT_SUBJECT, signingKeyRef: undefined });
     assert.equal(imageUpdateOf({}, sync({})), undefined);
-    const raw2 = { ref: { tag: 'v1' }, imageUpdate: { author, branch: 'main', path: './apps/', messageTemplate: 'chore: bump' } };
-    assert.deepEqual(imageUpdateOf(raw2, sync(raw2)), { branch: 'main', path: 'apps', author, subject: 'chore: bump' });
+    const raw2 = { ref: { tag: 'v1' }, imageUpdate: { author, branch: 'main', path: './apps/', messageTemplate: 'chore: bump', signingKeyRef: { name: 'bot-key' } } };
+    assert.deepEqual(imageUpdateOf(raw2, sync(raw2)), { branch: 'main', path: 'apps', author, subject: 'chore: bump', signingKeyRef: 'bot-key' });
   });
 
   it('names the field to fix', () => {
@@ -28,6 +28,7 @@ describe('spec.imageUpdate', () => {
       [{ imageUpdate: { author, branch: 'a..b' } }, /not a valid branch name/],
       [{ imageUpdate: { author, path: '../up' } }, /must stay inside the repository/],
       [{ imageUpdate: 'yes' }, /must be an object/],
+      [{ imageUpdate: { author, signingKeyRef: {} } }, /signingKeyRef.name/],
     ];
     for (const [raw, re] of bad) assert.throws(() => imageUpdateOf(raw, sync(raw)), (e: Error) => e instanceof SpecError && re.test(e.message), JSON.stringify(raw));
   });
