@@ -11,6 +11,7 @@ import { registerReload } from '../reload/register.js';
 import { registerSealing } from '../sealing/register.js';
 import { registerGitSync } from '../gitsync/register.js';
 import { registerNotifications } from '../notify/register.js';
+import { registerImages } from '../images/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
@@ -45,6 +46,7 @@ export async function buildController(options: Options, env: Readonly<Record<str
   if (options.sealing.enabled) registerSealing(ctx);
   if (options.gitsync.enabled) registerGitSync(ctx);
   registerNotifications(ctx);
+  if (options.images.enabled) registerImages(ctx);
   return manager;
 }
 
@@ -52,7 +54,7 @@ export const controllerCommand: Command = async (argv, io) => {
   const options = loadOptions(argv, io.env);
   if (options.help) { io.stdout.write(controllerHelp()); return 0; }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
-  logger.info({ version: VERSION, node: process.version, reload: options.reload.enabled, sealing: options.sealing.enabled, gitsync: options.gitsync.enabled }, 'keelson starting');
+  logger.info({ version: VERSION, node: process.version, reload: options.reload.enabled, sealing: options.sealing.enabled, gitsync: options.gitsync.enabled, images: options.images.enabled }, 'keelson starting');
   const manager = await buildController(options, io.env, logger);
   let exitCode = 0;
   const done = new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ const CORE = 'Core';
 const RELOAD = 'Reload';
 const SEALING = 'Sealing';
 const GITSYNC = 'Git sync';
+const IMAGES = 'Image policies';
 const HA = 'High availability';
 
 export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
@@ -24,6 +25,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: CORE, name: 'disable-reload', type: 'boolean', default: false, help: 'turn off the reload controller' },
   { group: CORE, name: 'disable-sealing', type: 'boolean', default: false, help: 'turn off the SealedSecret controller and its endpoints' },
   { group: CORE, name: 'disable-gitsync', type: 'boolean', default: false, help: 'turn off the GitSync controller and its hooks' },
+  { group: CORE, name: 'disable-images', type: 'boolean', default: false, help: 'turn off the ImagePolicy controller (registry polling)' },
 
   { group: RELOAD, name: 'reload-strategy', type: 'enum', choices: ['annotations', 'env-vars'], default: 'annotations', help: 'how a roll is written into the pod template' },
   { group: RELOAD, name: 'auto-reload-all', type: 'boolean', default: false, help: 'treat every workload as keelson.dev/auto: "true" unless it says "false"' },
@@ -54,6 +56,9 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: GITSYNC, name: 'allow-insecure-git', type: 'boolean', default: false, help: 'allow http://, git:// and file:// GitSync URLs (no server authentication, or the controller\'s disk)' },
   { group: GITSYNC, name: 'max-revision-bytes', type: 'int', min: 1, default: 64 * 1024 * 1024, help: 'most bytes of manifest files one revision may hold (sizes checked before reading)' },
   { group: GITSYNC, name: 'max-revision-objects', type: 'int', min: 1, default: 10_000, help: 'most objects (YAML/JSON documents) one revision may hold' },
+
+  { group: IMAGES, name: 'allow-insecure-registries', type: 'boolean', default: false, help: 'honour ImagePolicy spec.insecure: plain-HTTP registries (no server authentication, credentials in clear)' },
+  { group: IMAGES, name: 'max-concurrent-scans', type: 'int', min: 1, default: 4, help: 'ImagePolicies scanned at once' },
 
   { group: HA, name: 'leader-elect', type: 'boolean', default: false, help: 'elect one active replica through a coordination.k8s.io Lease' },
   { group: HA, name: 'leader-election-namespace', type: 'string', default: undefined, help: 'namespace of the Lease (default: the controller namespace)' },
@@ -146,6 +151,11 @@ export interface Options {
   };
   /** Reloader's ALERT_* variables: a cluster-wide notifier for Reloaded events; undefined unless ALERT_ON_RELOAD=true. */
   readonly reloaderAlert: ReloaderAlertOptions | undefined;
+  readonly images: {
+    readonly enabled: boolean;
+    readonly allowInsecureRegistries: boolean;
+    readonly maxConcurrentScans: number;
+  };
   readonly leaderElection: {
     readonly enabled: boolean;
     readonly namespace: string;
@@ -187,7 +197,7 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export const CONTROLLER_USAGE = 'Usage: keelson controller [flags]\n\nRuns the reload, sealing and Git sync controllers. Every flag can also be set as KEELSON_<FLAG>.';
+export const CONTROLLER_USAGE = 'Usage: keelson controller [flags]\n\nRuns the reload, sealing, Git sync and image policy controllers. Every flag can also be set as KEELSON_<FLAG>.';
 
 export function controllerHelp(): string {
   return formatHelp(CONTROLLER_USAGE, CONTROLLER_FLAGS);
@@ -280,6 +290,11 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       maxRevisionObjects: get<number>('max-revision-objects'),
     },
     reloaderAlert: reloaderAlertOptions(env),
+    images: {
+      enabled: !get<boolean>('disable-images'),
+      allowInsecureRegistries: get<boolean>('allow-insecure-registries'),
+      maxConcurrentScans: get<number>('max-concurrent-scans'),
+    },
     leaderElection: {
       enabled: get<boolean>('leader-elect'),
       namespace: dnsLabel('leader-election-namespace', get<string | undefined>('leader-election-namespace') ?? controllerNamespace),

@@ -30,6 +30,7 @@ export const CRDS = rt('apiextensions.k8s.io', 'v1', 'customresourcedefinitions'
 export const SEALEDSECRETS = rt('bitnami.com', 'v1alpha1', 'sealedsecrets', 'SealedSecret');
 export const GITSYNCS = rt('keelson.dev', 'v1alpha1', 'gitsyncs', 'GitSync');
 export const NOTIFIERS = rt('keelson.dev', 'v1alpha1', 'notifiers', 'Notifier');
+export const IMAGEPOLICIES = rt('keelson.dev', 'v1alpha1', 'imagepolicies', 'ImagePolicy');
 
 export function apiVersionOf(t: ResourceType): string {
   return t.group === '' ? t.version : `${t.group}/${t.version}`;

@@ -20,6 +20,8 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}) {
     rolloutsTotal: new Counter({ name: 'keelson_rollouts_total', help: 'Rollouts tracked to an end, by workload kind and result (complete, failed, timeout)', labelNames: ['kind', 'result'] as const, registers }),
     unsealTotal: new Counter({ name: 'keelson_unseal_total', help: 'SealedSecret reconciles, by result', labelNames: ['result'] as const, registers }),
     sealingKeys: new Gauge({ name: 'keelson_sealing_keys', help: 'Sealing keys in the keyring', registers }),
+    imageScansTotal: new Counter({ name: 'keelson_image_scans_total', help: 'ImagePolicy registry scans, by result (success, failure)', labelNames: ['result'] as const, registers }),
+    imageUpdatesTotal: new Counter({ name: 'keelson_image_updates_total', help: 'GitSync image update runs, by result (pushed, unchanged, failure)', labelNames: ['result'] as const, registers }),
     gitsyncRunsTotal: new Counter({ name: 'keelson_gitsync_runs_total', help: 'GitSync reconciles, by result', labelNames: ['namespace', 'name', 'result'] as const, registers }),
     gitsyncDuration: new Histogram({ name: 'keelson_gitsync_duration_seconds', help: 'Duration of one GitSync reconcile', labelNames: ['namespace', 'name'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120], registers }),
     gitsyncDrifted: new Gauge({ name: 'keelson_gitsync_drifted_objects', help: 'Objects found drifted from Git at the last sync', labelNames: ['namespace', 'name'] as const, registers }),

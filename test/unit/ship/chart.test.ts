@@ -197,6 +197,8 @@ describe('chart: values', () => {
     assert.equal(values.gitsync.allowInsecureGit, def('allow-insecure-git'));
     assert.equal(values.gitsync.maxRevisionBytes, def('max-revision-bytes'));
     assert.equal(values.gitsync.maxRevisionObjects, def('max-revision-objects'));
+    assert.equal(values.images.maxConcurrentScans, def('max-concurrent-scans'));
+    assert.equal(values.images.allowInsecureRegistries, def('allow-insecure-registries'));
     assert.equal(values.shutdownTimeout, def('shutdown-timeout'));
     assert.equal(values.logLevel, def('log-level'));
     assert.equal(values.gitsync.applyClusterRoleBinding.enabled, false, 'the broad Git-sync binding is opt-in');
@@ -281,6 +283,6 @@ describe('chart: template syntax and content', () => {
     assert.equal(o.gitsync.cacheDir, '/tmp/keelson-git');
     assert.deepEqual([o.httpAddr.port, o.metricsAddr?.port], [8080, 9090]);
     const text = read(join(TEMPLATES, 'deployment.yaml'));
-    for (const f of ['reload', 'sealing', 'gitsync']) assert.ok(text.includes(`- --disable-${f}`), `features.${f}=false adds --disable-${f}`);
+    for (const f of ['reload', 'sealing', 'gitsync', 'images']) assert.ok(text.includes(`- --disable-${f}`), `features.${f}=false adds --disable-${f}`);
   });
 });

@@ -51,7 +51,7 @@ describe('manifests: files and kustomization', () => {
     assert.equal(new Set(listed).size, listed.length, 'duplicate entries');
     const files = manifestFiles().map((f) => f.slice(MANIFESTS.length + 1));
     for (const f of files) assert.ok(listed.includes(f), `kustomization.yaml does not list ${f}`);
-    for (const f of ['crd-sealedsecrets.yaml', 'crd-gitsyncs.yaml', 'crd-notifiers.yaml']) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
+    for (const f of ['crd-sealedsecrets.yaml', 'crd-gitsyncs.yaml', 'crd-notifiers.yaml', 'crd-imagepolicies.yaml']) assert.ok(listed.includes(f), `kustomization.yaml must list ${f}`);
     for (const f of listed) assert.ok(exists(join(MANIFESTS, f)), `kustomization.yaml lists missing ${f}`);
     assert.equal(listed[0], 'namespace.yaml');
     const firstOther = listed.findIndex((f) => !f.startsWith('crd-') && f !== 'namespace.yaml');
@@ -137,6 +137,8 @@ describe('manifests: RBAC', () => {
       'keelson.dev/gitsyncs/status': ['get', 'patch', 'update'],
       'keelson.dev/notifiers': ['get', 'list', 'watch'],
       'keelson.dev/notifiers/status': ['get', 'patch', 'update'],
+      'keelson.dev/imagepolicies': ['get', 'list', 'watch'],
+      'keelson.dev/imagepolicies/status': ['get', 'patch', 'update'],
       'apiextensions.k8s.io/customresourcedefinitions': ['get'],
     });
   });
