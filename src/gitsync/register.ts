@@ -41,6 +41,7 @@ export function registerGitSync(ctx: FeatureContext): void {
     identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
     allowInsecureGit: options.gitsync.allowInsecureGit,
     limits: { maxBytes: options.gitsync.maxRevisionBytes, maxObjects: options.gitsync.maxRevisionObjects },
+    kustomizePath: options.gitsync.kustomizePath,
   });
   const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
     await store.waitForSync(signal);

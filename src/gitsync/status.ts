@@ -8,7 +8,8 @@ export type Reason =
   | 'ReconciliationSucceeded' | 'Progressing' | 'InvalidSpec' | 'GitOperationFailed' | 'VerificationFailed'
   | 'ValidationFailed' | 'ApplyFailed' | 'PruneFailed' | 'EmptyRevision' | 'ReconciliationFailed' | 'Suspended'
   | 'ServiceAccountRequired' | 'Forbidden'
-  | 'InsecureTransport' | 'RevisionTooLarge';
+  | 'InsecureTransport' | 'RevisionTooLarge'
+  | 'BuildFailed';
 
 /** Replaces (or adds) a condition; lastTransitionTime moves only when status changes. */
 export function setCondition(conditions: readonly Condition[] | undefined, next: Condition, now: string): Condition[] {

@@ -1,0 +1,123 @@
+// From a repository tree to the files a GitSync applies: ignore rules (.keelsonignore + spec.ignore) first, then
+// either every manifest under spec.path, or, when spec.path holds a kustomization, the output of `kustomize build`
+// over the folders it reaches. The tree is an interface so that a Git commit (the controller) and a local folder
+// (`keelson diff --path`) take the same path. Sizes are checked before anything is read.
+
+import { GitError, type GitSession, blobSizes, git, listFiles, missingObjects, readBlobs } from './git.js';
+import { IGNORE_FILE, MAX_IGNORE_CHARS, IgnoreRulesError, ignorePatterns, ignoredPaths } from './ignore.js';
+import { BuildError, MAX_KUSTOMIZATION_BYTES, filesUnder, kustomizationIn, kustomizeBuild, reachedFolders, repoIndex } from './kustomize.js';
+import { type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
+import { RenderError, type SourceFile, isManifestPath, yamlValues } from './render.js';
+
+/** A repository at one revision, as far as rendering needs it. Paths are repository-relative, regular files only. */
+export interface RepoTree {
+  /** Files under a folder ("." = all); an error naming the folder when it does not exist. */
+  list(folder: string): Promise<string[]>;
+  /** Whether the repository holds this regular file. */
+  has(path: string): Promise<boolean>;
+  /** Sizes, in order; RevisionTooLargeError for a file too big to have been downloaded. */
+  sizes(paths: readonly string[]): Promise<number[]>;
+  /** Contents, in order; maxBytes bounds their total. */
+  read(paths: readonly string[], maxBytes: number): Promise<Buffer[]>;
+}
+
+export interface SourceOptions {
+  /** spec.path, normalised. */
+  readonly path: string;
+  /** spec.ignore */
+  readonly ignore: string | undefined;
+  readonly limits: RevisionLimits;
+  /** The kustomize program (--kustomize-path). */
+  readonly kustomizePath: string;
+  readonly signal?: AbortSignal | undefined;
+  /** What the revision is called in messages: "revision main@sha1:…" or "folder ./x". */
+  readonly where: string;
+}
+
+async function patternsOf(tree: RepoTree, specIgnore: string | undefined): Promise<string[]> {
+  let fileText: string | undefined;
+  if (await tree.has(IGNORE_FILE)) {
+    const [size] = await tree.sizes([IGNORE_FILE]);
+    if (size! > MAX_IGNORE_CHARS) throw new IgnoreRulesError(`${IGNORE_FILE} is over ${MAX_IGNORE_CHARS / 1024} KiB; keep the ignore rules to a few patterns`);
+    fileText = (await tree.read([IGNORE_FILE], MAX_IGNORE_CHARS))[0]!.toString('utf8');
+  }
+  return ignorePatterns(fileText, specIgnore);
+}
+
+/** The files to render: the manifests under o.path, or one file holding the kustomize build output. */
+export async function sourceFiles(tree: RepoTree, o: SourceOptions): Promise<SourceFile[]> {
+  const patterns = await patternsOf(tree, o.ignore);
+  const kept = async (paths: string[]) => {
+    if (patterns.length === 0) return paths;
+    const ignored = await ignoredPaths(patterns, paths, o.signal);
+    return paths.filter((_, i) => !ignored[i]);
+  };
+  const under = await kept(await tree.list(o.path));
+  const kustomization = kustomizationIn(o.path, new Set(under));
+  if (!kustomization) {
+    const manifests = under.filter((p) => isManifestPath(p, o.path));
+    const sizes = await tree.sizes(manifests);
+    checkRevisionBytes(manifests.map((path, i) => ({ path, size: sizes[i]! })), o.limits.maxBytes, o.where);
+    const blobs = await tree.read(manifests, o.limits.maxBytes);
+    return manifests.map((path, i) => ({ path, content: blobs[i]!.toString('utf8') }));
+  }
+  return [await built(tree, o, kustomization, o.path === '.' ? under : await kept(await tree.list('.')))];
+}
+
+/** Walks the kustomizations from o.path (one read per level), lays out the folders they reach, and builds. */
+async function built(tree: RepoTree, o: SourceOptions, kustomization: string, all: string[]): Promise<SourceFile> {
+  const index = repoIndex(all);
+  const reached = new Set<string>([o.path]);
+  for (let frontier = [o.path]; frontier.length > 0;) {
+    const files = frontier.map((f) => kustomizationIn(f, index.files)).filter((f): f is string => f !== undefined);
+    const sizes = await tree.sizes(files);
+    files.forEach((f, i) => { if (sizes[i]! > MAX_KUSTOMIZATION_BYTES) throw new BuildError(`${f} is ${formatBytes(sizes[i]!)}; a kustomization may be at most ${formatBytes(MAX_KUSTOMIZATION_BYTES)}`); });
+    const texts = await tree.read(files, sizes.reduce((a, b) => a + b, 0));
+    const next: string[] = [];
+    files.forEach((f, i) => {
+      let docs: unknown[];
+      try { docs = yamlValues(f, texts[i]!.toString('utf8')); } catch (err) { throw err instanceof RenderError ? new BuildError(err.message) : err; }
+      for (const folder of reachedFolders(f, docs[0], index)) if (!reached.has(folder)) { reached.add(folder); next.push(folder); }
+    });
+    frontier = next;
+  }
+  const wanted = filesUnder(all, reached);
+  const sizes = await tree.sizes(wanted);
+  checkRevisionBytes(wanted.map((path, i) => ({ path, size: sizes[i]! })), o.limits.maxBytes, `${o.where} (kustomize build of ${o.path})`);
+  const blobs = await tree.read(wanted, o.limits.maxBytes);
+  const output = await kustomizeBuild({ binary: o.kustomizePath, files: wanted.map((path, i) => ({ path, content: blobs[i]! })), folder: o.path, maxBytes: o.limits.maxBytes, signal: o.signal });
+  return { path: `${kustomization} (kustomize build)`, content: output };
+}
+
+/** The tree of commit `sha` in a bare cache repository; blobs a filtered fetch left out are reported, never fetched. */
+export function gitTree(session: GitSession, dir: string, sha: string, where: string, maxBytes: number): RepoTree {
+  const oids = new Map<string, string>();
+  let missing: Promise<Set<string>> | undefined;
+  const oidOf = (p: string) => { const oid = oids.get(p); if (!oid) throw new GitError(`${p} is not a file of ${where}`); return oid; };
+  return {
+    async list(folder) {
+      const files = await listFiles(session, dir, sha, folder);
+      for (const f of files) oids.set(f.path, f.oid);
+      return files.map((f) => f.path);
+    },
+    async has(path) {
+      const out = (await git(session, ['-C', dir, 'ls-tree', '-z', sha, '--', path])).toString('utf8');
+      const m = /^(\d{6}) blob ([0-9a-f]+)\t/.exec(out);
+      if (!m || (m[1] !== '100644' && m[1] !== '100755')) return false;
+      oids.set(path, m[2]!);
+      return true;
+    },
+    async sizes(paths) {
+      if (paths.length === 0) return [];
+      // A file the filtered fetch left out is by itself over the limit; it is never downloaded.
+      missing ??= missingObjects(session, dir, sha, '.');
+      const absent = await missing;
+      const tooBig = paths.filter((p) => absent.has(oidOf(p)));
+      if (tooBig.length > 0) {
+        throw new RevisionTooLargeError(`${where}: ${tooBig.slice(0, 3).join(', ')}${tooBig.length > 3 ? ` and ${tooBig.length - 3} more` : ''} ${tooBig.length === 1 ? 'is' : 'are each'} over the limit of ${formatBytes(maxBytes)} (--max-revision-bytes) and ${tooBig.length === 1 ? 'was' : 'were'} not downloaded. Narrow spec.path or split the repository`);
+      }
+      return blobSizes(session, dir, paths.map(oidOf));
+    },
+    read: (paths, max) => readBlobs(session, dir, paths.map(oidOf), max),
+  };
+}
