@@ -123,6 +123,12 @@ describe('gitsync: kustomize overlays, ignore rules, diff --path', () => {
     assert.match(ready(st).message!, /missing-patch\.yaml/);
     assert.doesNotMatch(ready(st).message!, /keelson-kustomize-/, 'no private folder path in the message');
     assert.equal(st.lastAppliedRevision, lastGood, 'nothing of the broken revision applied');
+    // kustomize's own error: a malformed resource file, named in the message.
+    repo.write({ 'overlays/staging/kustomization.yaml': FILES['overlays/staging/kustomization.yaml']!, 'overlays/staging/sealed.yaml': 'apiVersion: v1\nkind: [\n' }).commit('malformed');
+    const malformed = await eventually('kustomize reports the malformed file', async () => { const s = await gitSyncStatus(cp.client, NS, 'staging'); return /sealed\.yaml/.test(ready(s).message ?? '') ? s : undefined; }, 60_000);
+    assert.equal(ready(malformed).reason, 'BuildFailed');
+    assert.match(ready(malformed).message!, /^kustomize build overlays\/staging: /);
+    assert.doesNotMatch(ready(malformed).message!, /keelson-kustomize-/);
     repo.write({ 'overlays/staging/kustomization.yaml': 'resources: [https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0]\n' }).commit('remote');
     const remote = await eventually('remote base refused', async () => { const s = await gitSyncStatus(cp.client, NS, 'staging'); return /remote/.test(ready(s).message ?? '') ? s : undefined; }, 60_000);
     assert.equal(ready(remote).reason, 'BuildFailed');
@@ -148,7 +154,7 @@ describe('gitsync: kustomize overlays, ignore rules, diff --path', () => {
 
   it('keelson diff --path renders a local checkout with kustomize: exit 1 on a difference, 0 without', async () => {
     const repo = servers.repo('fleet');
-    const sha = repo.write({ 'overlays/staging/kustomization.yaml': FILES['overlays/staging/kustomization.yaml']! }).commit('fixed');
+    const sha = repo.write({ 'overlays/staging/kustomization.yaml': FILES['overlays/staging/kustomization.yaml']!, 'overlays/staging/sealed.yaml': FILES['overlays/staging/sealed.yaml']! }).commit('fixed');
     await waitApplied(cp.client, NS, 'staging', `main@sha1:${sha}`, 60_000);
     const args = ['diff', `${NS}/staging`, '--kubeconfig', cp.kubeconfigPath, ...GITSYNC_SA_FLAGS, '--kustomize-path', KUSTOMIZE, '--path', join(repo.work, 'overlays/staging')];
     const clean = await runCli(args);
