@@ -145,6 +145,11 @@ describe('kustomize build through revision-files (real binary, local folder)', (
     await assert.rejects(render('big', 3000), RevisionTooLargeError);
   });
 
+  it('a missing binary says how to get one', async () => {
+    await assert.rejects(sourceFiles(localTree(root), { path: 'overlays/prod', ignore: undefined, limits: { maxBytes: 1e6, maxObjects: 10 }, kustomizePath: '/nonexistent/kustomize', where: 'test' }),
+      (e: Error) => e instanceof BuildError && /--kustomize-path/.test(e.message));
+  });
+
   it('bad ignore rules are refused, not matched for ever', async () => {
     await assert.rejects(sourceFiles(localTree(root), { path: 'plain', ignore: 'x'.repeat(2000), limits: { maxBytes: 1e6, maxObjects: 10 }, kustomizePath: kustomizeBinary(), where: 'test' }), IgnoreRulesError);
   });
