@@ -92,10 +92,14 @@ async function built(tree: RepoTree, o: SourceOptions, kustomization: string, al
 /** The tree of commit `sha` in a bare cache repository; blobs a filtered fetch left out are reported, never fetched. */
 export function gitTree(session: GitSession, dir: string, sha: string, where: string, maxBytes: number): RepoTree {
   const oids = new Map<string, string>();
-  let missing: Promise<Set<string>> | undefined;
+  // Blobs a filtered fetch left out, listed for the widest folder listed so far (spec.path, or "." for kustomize):
+  // never more of the tree than rendering needs, so a narrow spec.path in a monorepo stays cheap.
+  let listedRoot: string | undefined;
+  let missing: { root: string; ids: Promise<Set<string>> } | undefined;
   const oidOf = (p: string) => { const oid = oids.get(p); if (!oid) throw new GitError(`${p} is not a file of ${where}`); return oid; };
   return {
     async list(folder) {
+      if (listedRoot === undefined || folder === '.') listedRoot = folder;
       const files = await listFiles(session, dir, sha, folder);
       for (const f of files) oids.set(f.path, f.oid);
       return files.map((f) => f.path);
@@ -110,8 +114,8 @@ export function gitTree(session: GitSession, dir: string, sha: string, where: st
     async sizes(paths) {
       if (paths.length === 0) return [];
       // A file the filtered fetch left out is by itself over the limit; it is never downloaded.
-      missing ??= missingObjects(session, dir, sha, '.');
-      const absent = await missing;
+      if (listedRoot !== undefined && missing?.root !== listedRoot) missing = { root: listedRoot, ids: missingObjects(session, dir, sha, listedRoot) };
+      const absent = missing ? await missing.ids : new Set<string>();
       const tooBig = paths.filter((p) => absent.has(oidOf(p)));
       if (tooBig.length > 0) {
         throw new RevisionTooLargeError(`${where}: ${tooBig.slice(0, 3).join(', ')}${tooBig.length > 3 ? ` and ${tooBig.length - 3} more` : ''} ${tooBig.length === 1 ? 'is' : 'are each'} over the limit of ${formatBytes(maxBytes)} (--max-revision-bytes) and ${tooBig.length === 1 ? 'was' : 'were'} not downloaded. Narrow spec.path or split the repository`);
