@@ -44,8 +44,28 @@ async function patternsOf(tree: RepoTree, specIgnore: string | undefined): Promi
   return ignorePatterns(fileText, specIgnore);
 }
 
+/**
+ * What a revision renders from, once read: manifest files, or the files a kustomize build needs. Reading needs the
+ * Git cache (held under its lock); building does not, so the controller builds after releasing it.
+ */
+export type SourcePlan =
+  | { readonly kind: 'files'; readonly files: SourceFile[] }
+  | { readonly kind: 'kustomize'; readonly kustomization: string; readonly folder: string; readonly files: { path: string; content: Buffer }[] };
+
 /** The files to render: the manifests under o.path, or one file holding the kustomize build output. */
 export async function sourceFiles(tree: RepoTree, o: SourceOptions): Promise<SourceFile[]> {
+  return buildSource(await readSource(tree, o), o);
+}
+
+/** Runs kustomize for a kustomize plan; a plan of files is returned as it is. */
+export async function buildSource(plan: SourcePlan, o: Pick<SourceOptions, 'kustomizePath' | 'limits' | 'signal'>): Promise<SourceFile[]> {
+  if (plan.kind === 'files') return plan.files;
+  const output = await kustomizeBuild({ binary: o.kustomizePath, files: plan.files, folder: plan.folder, maxBytes: o.limits.maxBytes, signal: o.signal });
+  return [{ path: `${plan.kustomization} (kustomize build)`, content: output }];
+}
+
+/** Reads what the revision renders from: ignore rules, then the manifests or the kustomizations' folders. */
+export async function readSource(tree: RepoTree, o: SourceOptions): Promise<SourcePlan> {
   const patterns = await patternsOf(tree, o.ignore);
   const kept = async (paths: string[]) => {
     if (patterns.length === 0) return paths;
@@ -59,13 +79,13 @@ export async function sourceFiles(tree: RepoTree, o: SourceOptions): Promise<Sou
     const sizes = await tree.sizes(manifests);
     checkRevisionBytes(manifests.map((path, i) => ({ path, size: sizes[i]! })), o.limits.maxBytes, o.where);
     const blobs = await tree.read(manifests, o.limits.maxBytes);
-    return manifests.map((path, i) => ({ path, content: blobs[i]!.toString('utf8') }));
+    return { kind: 'files', files: manifests.map((path, i) => ({ path, content: blobs[i]!.toString('utf8') })) };
   }
-  return [await built(tree, o, kustomization, o.path === '.' ? under : await kept(await tree.list('.')))];
+  return kustomizePlan(tree, o, kustomization, o.path === '.' ? under : await kept(await tree.list('.')));
 }
 
-/** Walks the kustomizations from o.path (one read per level), lays out the folders they reach, and builds. */
-async function built(tree: RepoTree, o: SourceOptions, kustomization: string, all: string[]): Promise<SourceFile> {
+/** Walks the kustomizations from o.path (one read per level) and reads the folders they reach. */
+async function kustomizePlan(tree: RepoTree, o: SourceOptions, kustomization: string, all: string[]): Promise<SourcePlan> {
   const index = repoIndex(all);
   const reached = new Set<string>([o.path]);
   for (let frontier = [o.path]; frontier.length > 0;) {
@@ -85,8 +105,7 @@ async function built(tree: RepoTree, o: SourceOptions, kustomization: string, al
   const sizes = await tree.sizes(wanted);
   checkRevisionBytes(wanted.map((path, i) => ({ path, size: sizes[i]! })), o.limits.maxBytes, `${o.where} (kustomize build of ${o.path})`);
   const blobs = await tree.read(wanted, o.limits.maxBytes);
-  const output = await kustomizeBuild({ binary: o.kustomizePath, files: wanted.map((path, i) => ({ path, content: blobs[i]! })), folder: o.path, maxBytes: o.limits.maxBytes, signal: o.signal });
-  return { path: `${kustomization} (kustomize build)`, content: output };
+  return { kind: 'kustomize', kustomization, folder: o.path, files: wanted.map((path, i) => ({ path, content: blobs[i]! })) };
 }
 
 /** The tree of commit `sha` in a bare cache repository; blobs a filtered fetch left out are reported, never fetched. */

@@ -1,8 +1,8 @@
 // One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
-// at spec.path (after ignore rules; built with kustomize where spec.path holds a kustomization, see revision-files.ts);
-// then rendering against API discovery. Transport policy and size limits are checked here, before
-// anything is read. Used by the syncer and by `keelson diff`.
+// at spec.path (after ignore rules; built with kustomize where it holds a kustomization: revision-files.ts); then
+// rendering against API discovery. Transport policy and size limits are checked here, before anything is read.
+// Used by the syncer and by `keelson diff`.
 
 import { realpath } from 'node:fs/promises';
 import { type KubeClient, isNotFound } from '../kube/client.js';
@@ -13,7 +13,7 @@ import { type GitAuth, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openS
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import { type DesiredObject, type SourceFile, finalize, parseFiles } from './render.js';
-import { gitTree, sourceFiles } from './revision-files.js';
+import { buildSource, gitTree, readSource } from './revision-files.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
 import { filePathOf, isWithin, transportVerdict } from './transport.js';
 import { trustedKeysOf, verifyCommit } from './verify.js';
@@ -96,8 +96,11 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const auth = await readAuth(o.client, o.namespace, o.spec);
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
   const session = await openSession(auth, { allowInsecure });
+  const source = { path: o.spec.path, ignore: o.spec.ignore, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
-    return await o.mutex.with(o.spec.url, async () => {
+    // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one
+    // repository do not wait for each other.
+    const read = await o.mutex.with(o.spec.url, async () => {
       const refs = o.spec.ref.kind === 'commit' ? new Map<string, string>() : parseLsRemote(await lsRemote(session, o.spec.url, lsRemotePatterns(o.spec.ref), o.signal));
       const resolved = resolveRef(o.spec.ref, refs);
       const revision = revisionOf(resolved.name, resolved.sha);
@@ -106,11 +109,10 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       await ensureRepo(session, dir, o.signal);
       await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
       if (keys) await verifyCommit(session, dir, resolved.sha, keys, o.signal);
-      const files = await sourceFiles(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), {
-        path: o.spec.path, ignore: o.spec.ignore, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal, where: `revision ${revision}`,
-      });
-      return { revision, sha: resolved.sha, files };
+      const plan = await readSource(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), { ...source, where: `revision ${revision}` });
+      return { revision, sha: resolved.sha, plan };
     });
+    return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source) };
   } finally {
     await session.dispose();
   }
