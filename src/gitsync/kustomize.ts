@@ -112,6 +112,54 @@ export function filesUnder(paths: readonly string[], folders: ReadonlySet<string
   });
 }
 
+/**
+ * Most times one build may instantiate kustomizations. kustomize builds a folder once per path that reaches it, so
+ * 20 levels of two references each (a few hundred bytes of YAML) would build the innermost one a million times and
+ * take the controller's memory with it; this is refused before kustomize runs.
+ */
+export const MAX_INSTANCES = 10_000;
+/** How much larger than --max-revision-bytes the estimated output may be (input files count patches and comments too). */
+export const OUTPUT_ESTIMATE_SLACK = 2;
+
+/**
+ * How often each folder is built (the number of paths from the root through `edges`, with repeats) and the output
+ * that suggests: the sum over folders of instances × the bytes of the files that folder owns. Folders in a cycle get
+ * no count (kustomize reports the cycle). Iterative (Kahn's order), capped, linear in the graph. Pure.
+ */
+export function expansion(root: string, edges: ReadonlyMap<string, readonly string[]>, ownBytes: ReadonlyMap<string, number>): { instances: number; bytes: number } {
+  const CAP = 1e15;
+  const indegree = new Map<string, number>([[root, 0]]);
+  for (const [from, tos] of edges) {
+    if (!indegree.has(from)) indegree.set(from, 0);
+    // An edge back to the root is a cycle kustomize reports; it must not keep the root from being counted.
+    for (const to of tos) if (to !== root) indegree.set(to, (indegree.get(to) ?? 0) + 1);
+  }
+  const paths = new Map<string, number>([[root, 1]]);
+  const ready = [...indegree].filter(([, d]) => d === 0).map(([f]) => f);
+  let instances = 0;
+  let bytes = 0;
+  while (ready.length > 0) {
+    const f = ready.pop()!;
+    const n = paths.get(f) ?? 0;
+    instances = Math.min(CAP, instances + n);
+    bytes = Math.min(CAP, bytes + n * (ownBytes.get(f) ?? 0));
+    for (const to of edges.get(f) ?? []) {
+      if (to === root) continue;
+      paths.set(to, Math.min(CAP, (paths.get(to) ?? 0) + n));
+      const d = indegree.get(to)! - 1;
+      indegree.set(to, d);
+      if (d === 0) ready.push(to);
+    }
+  }
+  return { instances, bytes };
+}
+
+/** The reached folder each file belongs to: its nearest ancestor among `folders`. Pure. */
+export function ownerFolder(path: string, folders: ReadonlySet<string>): string | undefined {
+  for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) if (folders.has(path.slice(0, i))) return path.slice(0, i);
+  return folders.has('.') ? '.' : undefined;
+}
+
 /** A proxy address nothing listens on: whatever kustomize would fetch over HTTP(S) fails at once. */
 const NO_NETWORK_PROXY = 'http://127.0.0.1:9';
 

@@ -3,9 +3,10 @@
 // over the folders it reaches. The tree is an interface so that a Git commit (the controller) and a local folder
 // (`keelson diff --path`) take the same path. Sizes are checked before anything is read.
 
+import { posix } from 'node:path';
 import { GitError, type GitSession, blobSizes, git, listFiles, missingObjects, readBlobs } from './git.js';
 import { IGNORE_FILE, MAX_IGNORE_CHARS, IgnoreRulesError, ignorePatterns, ignoredPaths } from './ignore.js';
-import { BuildError, MAX_KUSTOMIZATION_BYTES, filesUnder, kustomizationIn, kustomizeBuild, reachedFolders, repoIndex } from './kustomize.js';
+import { BuildError, MAX_INSTANCES, MAX_KUSTOMIZATION_BYTES, OUTPUT_ESTIMATE_SLACK, expansion, filesUnder, kustomizationIn, kustomizeBuild, ownerFolder, reachedFolders, repoIndex } from './kustomize.js';
 import { type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
 import { RenderError, type SourceFile, isManifestPath, yamlValues } from './render.js';
 
@@ -88,6 +89,7 @@ export async function readSource(tree: RepoTree, o: SourceOptions): Promise<Sour
 async function kustomizePlan(tree: RepoTree, o: SourceOptions, kustomization: string, all: string[]): Promise<SourcePlan> {
   const index = repoIndex(all);
   const reached = new Set<string>([o.path]);
+  const edges = new Map<string, string[]>();
   for (let frontier = [o.path]; frontier.length > 0;) {
     const files = frontier.map((f) => kustomizationIn(f, index.files)).filter((f): f is string => f !== undefined);
     const sizes = await tree.sizes(files);
@@ -97,13 +99,20 @@ async function kustomizePlan(tree: RepoTree, o: SourceOptions, kustomization: st
     files.forEach((f, i) => {
       let docs: unknown[];
       try { docs = yamlValues(f, texts[i]!.toString('utf8')); } catch (err) { throw err instanceof RenderError ? new BuildError(err.message) : err; }
-      for (const folder of reachedFolders(f, docs[0], index)) if (!reached.has(folder)) { reached.add(folder); next.push(folder); }
+      const targets = reachedFolders(f, docs[0], index);
+      edges.set(posix.dirname(f), targets);
+      for (const folder of targets) if (!reached.has(folder)) { reached.add(folder); next.push(folder); }
     });
     frontier = next;
   }
   const wanted = filesUnder(all, reached);
   const sizes = await tree.sizes(wanted);
   checkRevisionBytes(wanted.map((path, i) => ({ path, size: sizes[i]! })), o.limits.maxBytes, `${o.where} (kustomize build of ${o.path})`);
+  const ownBytes = new Map<string, number>();
+  wanted.forEach((p, i) => { const f = ownerFolder(p, reached); if (f !== undefined) ownBytes.set(f, (ownBytes.get(f) ?? 0) + sizes[i]!); });
+  const { instances, bytes } = expansion(o.path, edges, ownBytes);
+  if (instances > MAX_INSTANCES) throw new BuildError(`${kustomization}: the build would instantiate kustomizations ${instances} times (folders reached through many paths; at most ${MAX_INSTANCES}); reference shared bases fewer times`);
+  if (bytes > o.limits.maxBytes * OUTPUT_ESTIMATE_SLACK) throw new RevisionTooLargeError(`${o.where}: kustomize build of ${o.path} would print about ${formatBytes(bytes)} (bases counted once per path that reaches them), over the limit of ${formatBytes(o.limits.maxBytes)} (--max-revision-bytes)`);
   const blobs = await tree.read(wanted, o.limits.maxBytes);
   return { kind: 'kustomize', kustomization, folder: o.path, files: wanted.map((path, i) => ({ path, content: blobs[i]! })) };
 }

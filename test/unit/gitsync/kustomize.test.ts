@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IgnoreRulesError } from '../../../src/gitsync/ignore.js';
-import { BuildError, cleanBuildMessage, filesUnder, kustomizationIn, kustomizeArgs, kustomizeEnv, reachedFolders, referencesOf, repoIndex } from '../../../src/gitsync/kustomize.js';
+import { BuildError, MAX_INSTANCES, cleanBuildMessage, expansion, filesUnder, ownerFolder, kustomizationIn, kustomizeArgs, kustomizeEnv, reachedFolders, referencesOf, repoIndex } from '../../../src/gitsync/kustomize.js';
 import { RevisionTooLargeError } from '../../../src/gitsync/limits.js';
 import { localTree } from '../../../src/gitsync/local-tree.js';
 import { sourceFiles } from '../../../src/gitsync/revision-files.js';
@@ -86,6 +86,18 @@ describe('kustomize references (pure)', () => {
     assert.deepEqual(filesUnder(REPO, new Set(['.'])), REPO);
   });
 
+  it('counts instances per path through the reference graph, and the output they suggest', () => {
+    const e = (o: Record<string, string[]>) => new Map(Object.entries(o));
+    assert.deepEqual(expansion('o', e({ o: ['a', 'b'], a: ['base'], b: ['base'] }), new Map([['base', 100], ['o', 10]])), { instances: 5, bytes: 210 }, 'a diamond builds base twice');
+    assert.deepEqual(expansion('o', e({}), new Map([['o', 7]])), { instances: 1, bytes: 7 });
+    assert.equal(expansion('o', e({ o: ['a'], a: ['o'] }), new Map()).instances, 2, 'a cycle is left to kustomize to report');
+    assert.equal(expansion('o', e({ o: ['a'], a: ['b'], b: ['a'] }), new Map()).instances, 1, 'folders in a cycle get no count');
+    const doubling = e(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, [`l${i + 1}`, `l${i + 1}`]])));
+    assert.equal(expansion('l0', doubling, new Map()).instances, 2 ** 41 - 1, 'exact while small, capped later');
+    assert.equal(ownerFolder('base/sub/x.yaml', new Set(['base', 'o'])), 'base');
+    assert.equal(ownerFolder('x.yaml', new Set(['base'])), undefined);
+  });
+
   it('runs kustomize with no git on PATH, a dead proxy, and no plugin flags', () => {
     const env = kustomizeEnv('/w');
     assert.equal(env.PATH, '/w/empty-bin');
@@ -143,6 +155,26 @@ describe('kustomize build through revision-files (real binary, local folder)', (
     write({ 'big/kustomization.yaml': `resources: [cm.yaml]\ncommonAnnotations: {a: "${'x'.repeat(500)}"}\n`, 'big/cm.yaml': cms });
     assert.equal((await render('big', 100_000)).length, 1);
     await assert.rejects(render('big', 3000), RevisionTooLargeError);
+  });
+
+  it('attack: 20 levels of two references each (a million builds of the innermost) are refused before kustomize runs', async () => {
+    // a<i> and b<i> both reference a<i+1> and b<i+1>, each with its own suffix, so every build is valid.
+    const files: Record<string, string> = {};
+    for (const x of ['a', 'b']) Object.assign(files, { [`bomb/${x}20/kustomization.yaml`]: 'resources: [cm.yaml]\n', [`bomb/${x}20/cm.yaml`]: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${x}}\n` });
+    for (let i = 0; i < 20; i++) for (const x of ['a', 'b']) files[`bomb/${x}${i}/kustomization.yaml`] = `resources: [../a${i + 1}, ../b${i + 1}]\nnameSuffix: "-${x}${i}"\n`;
+    write(files);
+    const started = performance.now();
+    await assert.rejects(render('bomb/a0'), (e: Error) => e instanceof BuildError && e.message.includes(`at most ${MAX_INSTANCES}`));
+    assert.ok(performance.now() - started < 5000);
+  });
+
+  it('a base reached through many paths is counted once per path against --max-revision-bytes', async () => {
+    const files: Record<string, string> = { 'wide/base/kustomization.yaml': 'resources: [cm.yaml]\n', 'wide/base/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: "${'y'.repeat(2000)}"}\n` };
+    files['wide/o/kustomization.yaml'] = `resources: [${Array.from({ length: 30 }, (_, i) => `../m${i}`).join(', ')}]\n`;
+    for (let i = 0; i < 30; i++) files[`wide/m${i}/kustomization.yaml`] = `resources: [../base]\nnameSuffix: "-s${i}"\n`;
+    write(files);
+    await assert.rejects(render('wide/o', 20_000), (e: Error) => e instanceof RevisionTooLargeError && /would print about/.test(e.message));
+    assert.equal((await render('wide/o', 1024 * 1024)).length, 1, 'within the limit it builds');
   });
 
   it('a missing binary says how to get one', async () => {
