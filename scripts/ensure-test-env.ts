@@ -1,12 +1,14 @@
 // The first-run step of `npm test` (and of the e2e tests alone, the demo and the benchmarks): installs the Debian
 // packages of scripts/ci-packages.txt that are missing (as root, or through sudo), then makes sure the control plane
-// is built. `--dry-run` says what it would do and changes nothing. Decisions live in scripts/test-packages.ts.
+// is built and kustomize (Debian unstable's) is cached. `--dry-run` says what it would do and changes nothing.
+// Decisions live in scripts/test-packages.ts.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureControlPlane } from './ensure-control-plane.js';
+import { ensureKustomize } from './ensure-kustomize.js';
 import { DPKG_FORMAT, type Who, missingPackages, packagePlan, parsePackageList } from './test-packages.js';
 
 const LIST = fileURLToPath(new URL('./ci-packages.txt', import.meta.url));
@@ -45,4 +47,4 @@ function ensureTestPackages(opts: { dryRun: boolean; list: string }): boolean {
 // --list: another package list, for the tests of this script.
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false }, list: { type: 'string', default: LIST } } });
 const dryRun = values['dry-run'];
-if (!ensureTestPackages({ dryRun, list: values.list }) || !ensureControlPlane({ dryRun })) process.exitCode = 1;
+if (!ensureTestPackages({ dryRun, list: values.list }) || !ensureControlPlane({ dryRun }) || !ensureKustomize({ dryRun })) process.exitCode = 1;

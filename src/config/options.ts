@@ -1,7 +1,9 @@
 // One validated, frozen Options object for `keelson controller`, from flags and KEELSON_* variables. Nothing else
 // in Keelson reads process.env: the downward-API variables (POD_NAMESPACE, POD_NAME) are read here too.
 
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { type FlagSpec, type FlagValue, UsageError, formatHelp, parseArgs } from './flags.js';
 import { parseCutoffTime } from '../sealing/renewal.js';
 
@@ -56,6 +58,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { group: GITSYNC, name: 'allow-insecure-git', type: 'boolean', default: false, help: 'allow http://, git:// and file:// GitSync URLs (no server authentication, or the controller\'s disk)' },
   { group: GITSYNC, name: 'max-revision-bytes', type: 'int', min: 1, default: 64 * 1024 * 1024, help: 'most bytes of manifest files one revision may hold (sizes checked before reading)' },
   { group: GITSYNC, name: 'max-revision-objects', type: 'int', min: 1, default: 10_000, help: 'most objects (YAML/JSON documents) one revision may hold' },
+  { group: GITSYNC, name: 'kustomize-path', type: 'string', default: 'kustomize', help: 'the kustomize binary (a path, or a name looked up on PATH) that builds a spec.path holding a kustomization' },
 
   { group: IMAGES, name: 'allow-insecure-registries', type: 'boolean', default: false, help: 'honour ImagePolicy spec.insecure: plain-HTTP registries (no server authentication, credentials in clear)' },
   { group: IMAGES, name: 'max-concurrent-scans', type: 'int', min: 1, default: 4, help: 'ImagePolicies scanned at once' },
@@ -148,6 +151,8 @@ export interface Options {
     readonly allowInsecureGit: boolean;
     readonly maxRevisionBytes: number;
     readonly maxRevisionObjects: number;
+    /** --kustomize-path, resolved against PATH at start (kustomize itself runs with no PATH). */
+    readonly kustomizePath: string;
   };
   /** Reloader's ALERT_* variables: a cluster-wide notifier for Reloaded events; undefined unless ALERT_ON_RELOAD=true. */
   readonly reloaderAlert: ReloaderAlertOptions | undefined;
@@ -187,6 +192,20 @@ function serviceAccountName(flag: string, value: string | undefined): string | u
   if (value === undefined || value === '') return undefined;
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(value)) throw new UsageError(`invalid value for --${flag}: "${value}" is not a ServiceAccount name (lower-case letters, digits, '-' and '.'; the namespace is always the GitSync's)`);
   return value;
+}
+
+/**
+ * A program name looked up on PATH the way a shell would, so a child started with an empty PATH (kustomize) still
+ * finds it. A path (with "/"), or a name found nowhere, is returned as given.
+ */
+export function programOnPath(program: string, path: string | undefined): string {
+  if (program.includes('/') || !path) return program;
+  for (const dir of path.split(':')) {
+    if (dir === '') continue;
+    const candidate = join(dir, program);
+    try { accessSync(candidate, constants.X_OK); if (statSync(candidate).isFile()) return candidate; } catch { /* not here */ }
+  }
+  return program;
 }
 
 export function deepFreeze<T>(value: T): T {
@@ -288,6 +307,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       allowInsecureGit: get<boolean>('allow-insecure-git'),
       maxRevisionBytes: get<number>('max-revision-bytes'),
       maxRevisionObjects: get<number>('max-revision-objects'),
+      kustomizePath: programOnPath(get<string>('kustomize-path'), env.PATH),
     },
     reloaderAlert: reloaderAlertOptions(env),
     images: {

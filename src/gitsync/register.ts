@@ -46,6 +46,7 @@ export function registerGitSync(ctx: FeatureContext): void {
     allowInsecureGit: options.gitsync.allowInsecureGit,
     limits: { maxBytes: options.gitsync.maxRevisionBytes, maxObjects: options.gitsync.maxRevisionObjects },
     order: (key) => store.get(key)?.order,
+    kustomizePath: options.gitsync.kustomizePath,
   });
   const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
     await store.waitForSync(signal);

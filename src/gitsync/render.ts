@@ -279,6 +279,21 @@ export function parseFiles(files: readonly SourceFile[], maxObjects = Infinity):
   return out;
 }
 
+/** The documents of a YAML file that is not a manifest (a kustomization), as plain values, under the same bounds. */
+export function yamlValues(file: string, content: string): unknown[] {
+  checkDocumentSizes(file, content);
+  const out: unknown[] = [];
+  let i = 0;
+  for (const { doc: d, error } of yamlDocuments(file, content)) {
+    i++;
+    if (error) throw new RenderError(`${file} (document ${i}): invalid YAML: ${error}`);
+    try { out.push(d.toJS({ maxAliasCount: MAX_ALIASES })); } catch (e) {
+      throw new RenderError(`${file} (document ${i}): cannot be expanded: ${(e as Error).message.split('\n')[0]} (at most ${MAX_ALIASES} alias uses per document)`);
+    }
+  }
+  return out;
+}
+
 /** What the cluster (or a CRD in the same revision) says about a kind: namespaced or not; undefined when unknown. */
 export type ScopeLookup = (group: string, version: string, kind: string) => boolean | undefined;
 

@@ -1,17 +1,19 @@
 // One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
-// at spec.path; then rendering against API discovery. Transport policy and size limits are checked here, before
-// anything is read. Used by the syncer and by `keelson diff`.
+// at spec.path (after ignore rules; built with kustomize where it holds a kustomization: revision-files.ts); then
+// rendering against API discovery. Transport policy and size limits are checked here, before anything is read.
+// Used by the syncer and by `keelson diff`.
 
 import { realpath } from 'node:fs/promises';
 import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
-import { type GitAuth, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, missingObjects, openSession, readBlobs, repoDirFor } from './git.js';
-import { DEFAULT_LIMITS, type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
+import { type GitAuth, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openSession, repoDirFor } from './git.js';
+import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
-import { type DesiredObject, type SourceFile, finalize, isManifestPath, parseFiles } from './render.js';
+import { type DesiredObject, type SourceFile, finalize, parseFiles } from './render.js';
+import { buildSource, gitTree, readSource } from './revision-files.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
 import { filePathOf, isWithin, transportVerdict } from './transport.js';
 import { trustedKeysOf, verifyCommit } from './verify.js';
@@ -68,6 +70,8 @@ export interface FetchOptions {
   readonly allowInsecure?: boolean;
   /** Default DEFAULT_LIMITS (64 MiB, 10,000 objects); only maxBytes is used here, objects are counted in rendering. */
   readonly limits?: RevisionLimits;
+  /** The kustomize program (--kustomize-path), for a spec.path holding a kustomization; default "kustomize". */
+  readonly kustomizePath?: string;
 }
 
 /**
@@ -92,8 +96,11 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const auth = await readAuth(o.client, o.namespace, o.spec);
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
   const session = await openSession(auth, { allowInsecure });
+  const source = { path: o.spec.path, ignore: o.spec.ignore, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
-    return await o.mutex.with(o.spec.url, async () => {
+    // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one
+    // repository do not wait for each other.
+    const read = await o.mutex.with(o.spec.url, async () => {
       const refs = o.spec.ref.kind === 'commit' ? new Map<string, string>() : parseLsRemote(await lsRemote(session, o.spec.url, lsRemotePatterns(o.spec.ref), o.signal));
       const resolved = resolveRef(o.spec.ref, refs);
       const revision = revisionOf(resolved.name, resolved.sha);
@@ -102,20 +109,10 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       await ensureRepo(session, dir, o.signal);
       await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
       if (keys) await verifyCommit(session, dir, resolved.sha, keys, o.signal);
-      const listed = (await listFiles(session, dir, resolved.sha, o.spec.path)).filter((f) => isManifestPath(f.path, o.spec.path));
-      // A manifest the filtered fetch left out is by itself over the limit; it is never downloaded.
-      const missing = await missingObjects(session, dir, resolved.sha, o.spec.path);
-      const tooBig = listed.filter((f) => missing.has(f.oid)).map((f) => f.path);
-      if (tooBig.length > 0) {
-        throw new RevisionTooLargeError(`revision ${revision}: ${tooBig.slice(0, 3).join(', ')}${tooBig.length > 3 ? ` and ${tooBig.length - 3} more` : ''} ${tooBig.length === 1 ? 'is' : 'are each'} over the limit of ${formatBytes(limits.maxBytes)} (--max-revision-bytes) and ${tooBig.length === 1 ? 'was' : 'were'} not downloaded. Narrow spec.path or split the repository`);
-      }
-      // Sizes first: a revision over the limit is refused before one byte of it is read into memory.
-      const sizes = await blobSizes(session, dir, listed.map((f) => f.oid));
-      checkRevisionBytes(listed.map((f, i) => ({ path: f.path, size: sizes[i]! })), limits.maxBytes, `revision ${revision}`);
-      const blobs = await readBlobs(session, dir, listed.map((f) => f.oid), limits.maxBytes);
-      const files = listed.map((f, i) => ({ path: f.path, content: blobs[i]!.toString('utf8') }));
-      return { revision, sha: resolved.sha, files };
+      const plan = await readSource(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), { ...source, where: `revision ${revision}` });
+      return { revision, sha: resolved.sha, plan };
     });
+    return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source) };
   } finally {
     await session.dispose();
   }

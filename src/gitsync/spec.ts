@@ -3,6 +3,7 @@
 
 import { parseDuration } from '../config/duration.js';
 import type { KubeObject } from '../kube/types.js';
+import { ignorePatterns } from './ignore.js';
 import { parseRange } from './semver.js';
 
 export const GITSYNC_API_VERSION = 'keelson.dev/v1alpha1';
@@ -41,6 +42,8 @@ export interface GitSyncSpec {
   readonly wait: boolean;
   readonly healthChecks: readonly HealthCheckRef[];
   readonly dependsOn: readonly DependencyRef[];
+  /** Gitignore-style patterns (one a line) of paths left out of the revision, after the repository's .keelsonignore. */
+  readonly ignore: string | undefined;
 }
 
 /** An object whose health a GitSync waits for after applying (spec.healthChecks). */
@@ -166,6 +169,13 @@ function checkRefName(name: string, field: string): string {
   return name;
 }
 
+function ignoreRules(spec: Record<string, unknown>): string | undefined {
+  const text = str(spec, 'ignore');
+  if (text === undefined || text.trim() === '') return undefined;
+  try { ignorePatterns(undefined, text); } catch (err) { throw new SpecError((err as Error).message); }
+  return text;
+}
+
 /** Normalises spec.path: relative, no "..", "" and "./" become ".". */
 export function normalisePath(p: string | undefined): string {
   const parts = (p ?? '.').split('/').filter((s) => s !== '' && s !== '.');
@@ -205,6 +215,7 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
     suspend: spec.suspend === true,
     timeoutMs: duration(spec, 'timeout', Math.min(Math.max(intervalMs, 60_000), MAX_TIMEOUT_MS), MAX_TIMEOUT_MS),
     ...parseHealthAndOrder(spec, obj.metadata.namespace ?? ''),
+    ignore: ignoreRules(spec),
   };
 }
 

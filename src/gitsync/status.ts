@@ -9,7 +9,8 @@ export type Reason =
   | 'ValidationFailed' | 'ApplyFailed' | 'PruneFailed' | 'EmptyRevision' | 'ReconciliationFailed' | 'Suspended'
   | 'ServiceAccountRequired' | 'Forbidden'
   | 'InsecureTransport' | 'RevisionTooLarge'
-  | 'HealthCheckFailed' | 'DependencyNotReady';
+  | 'HealthCheckFailed' | 'DependencyNotReady'
+  | 'BuildFailed';
 
 /** Replaces (or adds) a condition; lastTransitionTime moves only when status changes. */
 export function setCondition(conditions: readonly Condition[] | undefined, next: Condition, now: string): Condition[] {

@@ -19,6 +19,8 @@ import { type OrderRecord, dependencyBlock } from './depends.js';
 import { checksHealth, pendingWaitStart } from './health-wait.js';
 import { healthStep } from './health-step.js';
 import { GitError, type KeyedMutex, repoDirFor } from './git.js';
+import { IgnoreRulesError } from './ignore.js';
+import { BuildError } from './kustomize.js';
 import { type Identity, type IdentityPolicy, identityFor, identityName } from './identity.js';
 import { type RevisionLimits, RevisionTooLargeError } from './limits.js';
 import { emptyRevisionBlocked, inventoryOf, pruneVerdict, staleEntries } from './prune.js';
@@ -46,6 +48,8 @@ export interface SyncerDeps {
   readonly limits: RevisionLimits;
   /** Other GitSyncs' order records (spec.dependsOn), from Keelson's cache. */
   readonly order: (key: string) => OrderRecord | undefined;
+  /** --kustomize-path */
+  readonly kustomizePath?: string;
 }
 
 class EmptyRevisionError extends Error {}
@@ -57,7 +61,8 @@ export function classify(err: unknown): Reason {
   if (err instanceof TransportError) return 'InsecureTransport';
   if (err instanceof RevisionTooLargeError) return 'RevisionTooLarge';
   if (err instanceof VerificationError) return 'VerificationFailed';
-  if (err instanceof RenderError || err instanceof ValidationError) return 'ValidationFailed';
+  if (err instanceof BuildError) return 'BuildFailed';
+  if (err instanceof RenderError || err instanceof ValidationError || err instanceof IgnoreRulesError) return 'ValidationFailed';
   if (err instanceof GitError || err instanceof RefError || err instanceof SecretRefError) return 'GitOperationFailed';
   if (err instanceof ApplyError) return 'ApplyFailed';
   if (err instanceof PruneError) return 'PruneFailed';
@@ -124,7 +129,7 @@ export class GitSyncer {
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
       const rev = await fetchRevision({
         client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; },
-        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits,
+        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath,
       });
       const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits);
       const inventory = inventoryOf(objects);

@@ -1,23 +1,25 @@
-// A line diff for `keelson diff` (LCS, unified-style output with context), and Secret masking so values never
-// reach a terminal. Pure.
+// A line diff for `keelson diff` (jsdiff's Myers diff, unified-style output with context), and Secret masking so
+// values never reach a terminal. Pure.
 
+import { diffArrays } from 'diff';
 import type { KubeObject } from '../kube/types.js';
+
+/**
+ * Myers is O((n+m)·D) for D edits: past MAX_EDITS (or the timeout) the object is shown whole, removed then added,
+ * which is what a diff that large reads like anyway.
+ */
+const MAX_EDITS = 1000;
+const DIFF_TIMEOUT_MS = 2000;
 
 /** Lines prefixed "  ", "- " or "+ "; unchanged runs longer than 2×context are elided with "…". */
 export function lineDiff(before: string, after: string, context = 3): string[] {
   const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
   const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
-  const n = a.length;
-  const m = b.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const changes = diffArrays(a, b, { maxEditLength: MAX_EDITS, timeout: DIFF_TIMEOUT_MS }) ?? [{ value: a, removed: true, added: false }, { value: b, added: true, removed: false }];
   const ops: { t: ' ' | '-' | '+'; s: string }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { ops.push({ t: ' ', s: a[i]! }); i++; j++; }
-    else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) { ops.push({ t: '-', s: a[i]! }); i++; }
-    else { ops.push({ t: '+', s: b[j]! }); j++; }
+  for (const c of changes) {
+    const t = c.added ? '+' : c.removed ? '-' : ' ';
+    for (const s of c.value) ops.push({ t, s });
   }
   const near = ops.map((_, k) => ops.slice(Math.max(0, k - context), k + context + 1).some((o) => o.t !== ' '));
   const out: string[] = [];

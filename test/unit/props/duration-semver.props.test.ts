@@ -96,7 +96,8 @@ describe('semver (properties)', () => {
   });
 
   it('adversarial 64 KiB–1 MiB versions, ranges and tag lists finish well under a second', () => {
-    for (const size of [64 * KiB, MiB]) {
+    // 1,000 characters: just under parseRange's cap, so node-semver's own parsing is what is timed.
+    for (const size of [1000, 64 * KiB, MiB]) {
       for (const [name, text] of [
         ['prerelease dots', repeated('a.', size, '1.2.3-', '!')], ['prerelease dashes', repeated('-', size, '1.2.3-', '!')],
         ['digits', repeated('1', size, '', '.')], ['operators', repeated('>= ', size)], ['hyphens', repeated('1 - ', size)],

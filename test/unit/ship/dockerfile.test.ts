@@ -59,11 +59,23 @@ describe('Dockerfile', () => {
   });
 
   it('copies only the build output, production node_modules, package.json and bin into the runtime image', () => {
-    const copies = ops(runtime, 'COPY').map((c) => c.args);
+    const copies = ops(runtime, 'COPY').map((c) => c.args).filter((c) => !c.startsWith('--from=kustomize'));
     assert.deepEqual(copies.map((c) => c.split(/\s+/).filter((w) => !w.startsWith('--')).at(-1)), ['./package.json', './node_modules', './dist', './bin']);
     for (const c of copies.filter((x) => !x.includes('bin'))) assert.match(c, /^--from=build\s/);
     assert.ok(!copies.some((c) => /\bsrc\b|\btest\b/.test(c)), 'no sources or tests at runtime');
     assert.equal(ops(runtime, 'ADD').length + ops(build, 'ADD').length, 0, 'COPY, never ADD');
+  });
+
+  it('ships kustomize on PATH: a pinned Debian version checked against its digest, only the binary copied', () => {
+    const stage = all.find((s) => s.name === 'kustomize')!;
+    assert.ok(stage, 'a kustomize stage');
+    const version = ops(stage, 'ARG').find((a) => a.args.startsWith('KUSTOMIZE_DEB_VERSION='))!.args.split('=')[1]!;
+    assert.match(version, /^5\.\d+\.\d+/);
+    assert.match(ops(stage, 'ARG').find((a) => a.args.startsWith('KUSTOMIZE_DEB_SHA256='))!.args, /=[0-9a-f]{64}$/);
+    assert.match(runs(stage), /apt-get \$APT download "kustomize=\$\{KUSTOMIZE_DEB_VERSION\}"/);
+    assert.match(runs(stage), /sha256sum -c/);
+    assert.match(runs(stage), /Dir::State::Status=\/dev\/null/, 'a private apt configuration');
+    assert.deepEqual(ops(runtime, 'COPY').filter((c) => c.args.startsWith('--from=kustomize')).map((c) => c.args), ['--from=kustomize /out/usr/bin/kustomize /usr/local/bin/kustomize']);
   });
 
   it('runs as a numeric non-root user, the one the Deployment sets', () => {
