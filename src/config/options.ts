@@ -104,6 +104,8 @@ export interface Options {
     readonly allowInsecureGit: boolean;
     readonly maxRevisionBytes: number;
     readonly maxRevisionObjects: number;
+    /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY (either case) from the controller's environment, handed to git as they are. */
+    readonly proxyEnv: Readonly<Record<string, string>>;
   };
   readonly leaderElection: {
     readonly enabled: boolean;
@@ -163,6 +165,16 @@ function cidr(flag: string, value: string): string {
   return value;
 }
 
+/** The proxy variables git honours; nothing else of the controller's environment reaches git. */
+export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'] as const;
+
+/** The set (non-empty) proxy variables of an environment. */
+export function proxyEnvOf(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of PROXY_VARIABLES) { const v = env[k]; if (v) out[k] = v; }
+  return out;
+}
+
 /** Builds Options from argv (after the command word) and the environment; throws UsageError naming the flag. */
 export function loadOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options & { help: boolean } {
   const { values, positionals, help } = parseArgs(CONTROLLER_FLAGS, argv, env);
@@ -213,6 +225,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       allowInsecureGit: get<boolean>('allow-insecure-git'),
       maxRevisionBytes: get<number>('max-revision-bytes'),
       maxRevisionObjects: get<number>('max-revision-objects'),
+      proxyEnv: proxyEnvOf(env),
     },
     leaderElection: {
       enabled: get<boolean>('leader-elect'),

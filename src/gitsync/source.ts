@@ -8,7 +8,7 @@ import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
-import { type GitAuth, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, missingObjects, openSession, readBlobs, repoDirFor } from './git.js';
+import { type GitAuth, type GitProxy, type KeyedMutex, blobSizes, ensureRepo, fetchCommit, listFiles, lsRemote, missingObjects, openSession, readBlobs, repoDirFor } from './git.js';
 import { DEFAULT_LIMITS, type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import { type DesiredObject, type SourceFile, finalize, isManifestPath, parseFiles } from './render.js';
@@ -54,6 +54,33 @@ export async function readAuth(client: KubeClient, namespace: string, spec: GitS
   return auth;
 }
 
+/** Schemes git (libcurl) takes for a proxy. */
+const PROXY_SCHEMES = ['http:', 'https:', 'socks4:', 'socks4a:', 'socks5:', 'socks5h:'];
+
+/**
+ * The proxy of a proxySecretRef Secret's data: `address` (scheme://host:port), optional `username`/`password`.
+ * Credentials belong in their own keys; an address carrying them is refused (its text is never echoed). Pure.
+ */
+export function proxyOf(d: Readonly<Record<string, string>>, what: string): GitProxy {
+  const address = (d.address ?? '').trim();
+  if (address === '') throw new SecretRefError(`${what} has no "address" key; set it to the proxy's URL, e.g. http://proxy.example:3128`);
+  let u: URL;
+  try { u = new URL(address); } catch { throw new SecretRefError(`${what}: "address" is not a URL such as http://proxy.example:3128`); }
+  if (u.username !== '' || u.password !== '') throw new SecretRefError(`${what}: "address" must not carry credentials; put them in the "username" and "password" keys`);
+  if (!PROXY_SCHEMES.includes(u.protocol) || u.hostname === '' || (u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '') {
+    throw new SecretRefError(`${what}: "address" must be scheme://host[:port] with scheme http, https, socks4, socks4a, socks5 or socks5h`);
+  }
+  return { kind: 'secret', address: `${u.protocol}//${u.host}`, username: d.username || undefined, password: d.password || undefined };
+}
+
+/** The proxy git uses for a GitSync: its proxySecretRef, else the controller's proxy variables (if any). */
+export async function readProxy(client: KubeClient, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined): Promise<GitProxy | undefined> {
+  if (spec.proxySecretRef) {
+    return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef'), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
+  }
+  return env && Object.keys(env).length > 0 ? { kind: 'environment', variables: env } : undefined;
+}
+
 export interface FetchOptions {
   readonly client: KubeClient;
   readonly namespace: string;
@@ -68,6 +95,8 @@ export interface FetchOptions {
   readonly allowInsecure?: boolean;
   /** Default DEFAULT_LIMITS (64 MiB, 10,000 objects); only maxBytes is used here, objects are counted in rendering. */
   readonly limits?: RevisionLimits;
+  /** The controller's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (Options.gitsync.proxyEnv); spec.proxySecretRef overrides them. */
+  readonly proxyEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -91,7 +120,8 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const limits = o.limits ?? DEFAULT_LIMITS;
   const auth = await readAuth(o.client, o.namespace, o.spec);
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
-  const session = await openSession(auth, { allowInsecure });
+  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv);
+  const session = await openSession(auth, { allowInsecure, proxy });
   try {
     return await o.mutex.with(o.spec.url, async () => {
       const refs = o.spec.ref.kind === 'commit' ? new Map<string, string>() : parseLsRemote(await lsRemote(session, o.spec.url, lsRemotePatterns(o.spec.ref), o.signal));

@@ -41,6 +41,8 @@ export interface SyncerDeps {
   readonly allowInsecureGit: boolean;
   /** --max-revision-bytes and --max-revision-objects */
   readonly limits: RevisionLimits;
+  /** HTTPS_PROXY/HTTP_PROXY/NO_PROXY of the controller's environment, for git (Options.gitsync.proxyEnv). */
+  readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
 class EmptyRevisionError extends Error {}
@@ -110,7 +112,7 @@ export class GitSyncer {
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
       const rev = await fetchRevision({
         client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; },
-        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits,
+        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, proxyEnv: this.deps.proxyEnv,
       });
       const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits);
       const inventory = inventoryOf(objects);
