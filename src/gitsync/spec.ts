@@ -60,6 +60,8 @@ export interface GitSyncStatus {
   drifted?: number;
   conditions?: Condition[];
   inventory?: InventoryEntry[];
+  /** resync.ts: revision, generation, identity and applied resourceVersions of the last sync, digested. */
+  inventoryFingerprint?: string;
 }
 
 export interface GitSyncObject extends KubeObject {

@@ -12,6 +12,7 @@ import { GITSYNCS, splitKey } from '../kube/resources.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
+import { VERSION } from '../version.js';
 import { ApplyError, ForbiddenError, ValidationError, apiMessage, applyPlan, forbiddenMessage, planRevision } from './apply.js';
 import type { Discovery } from './discovery.js';
 import { removeStaleEntries } from './cache.js';
@@ -22,6 +23,7 @@ import { emptyRevisionBlocked, inventoryOf, pruneVerdict, staleEntries } from '.
 import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
+import { AppliedVersions } from './resync.js';
 import { SecretRefError, TransportError, fetchRevision, renderRevision } from './source.js';
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
@@ -63,7 +65,12 @@ export function classify(err: unknown): Reason {
 }
 
 export class GitSyncer {
-  constructor(private readonly deps: SyncerDeps) {}
+  /** What the last sync of each GitSync left, so a no-op resync needs a LIST per kind, not a dry-run per object. */
+  private readonly applied: AppliedVersions;
+
+  constructor(private readonly deps: SyncerDeps) {
+    this.applied = new AppliedVersions(deps.discovery, VERSION);
+  }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
     const { client, logger } = this.deps;
@@ -120,27 +127,31 @@ export class GitSyncer {
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {
         throw new EmptyRevisionError(`revision ${rev.revision} has no objects under "${spec.path}"; refusing to prune all ${status.inventory!.length} objects. If that is intended, annotate the GitSync ${ALLOW_EMPTY}: "true"`);
       }
-      const plan = await planRevision(content, this.deps.discovery, objects, timeout, identity);
+      const resync = await this.applied.prepare({ key, client: content, objects, owner, generation, identity: identityName(identity), revision: rev.revision, status, signal: timeout });
+      const plan = await planRevision(content, this.deps.discovery, objects, timeout, identity, resync.shortcuts);
       const newRevision = rev.revision !== status.lastAppliedRevision;
       const changes = plan.filter((p) => p.action !== 'unchanged').length;
       if (changes > 0 && (newRevision || status.observedGeneration !== generation)) {
         // The request is handled only when the outcome is written: `keelson sync` must not take this for it.
         await this.writeStatus(obj, { ...base, lastHandledRequestedAt: status.lastHandledRequestedAt, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
       }
-      const counts = await applyPlan(content, this.deps.discovery, plan, timeout, identity);
+      const written = new Map<string, string>();
+      const counts = await applyPlan(content, this.deps.discovery, plan, timeout, identity, (item, obj) => { if (obj.metadata.resourceVersion) written.set(item.desired.id, obj.metadata.resourceVersion); });
       const { deleted, keep } = spec.prune ? await this.prune(content, identity, status.inventory, inventory, owner, timeout, log) : { deleted: 0, keep: [] as InventoryEntry[] };
       const drifted = newRevision ? 0 : plan.filter((p) => p.action === 'update').length;
       const summary = `${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged, ${deleted} pruned`;
       const next: GitSyncStatus = {
         ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted,
         inventory: [...inventory, ...keep].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+        inventoryFingerprint: this.applied.commit(resync, plan, written),
       };
+      const dryRuns = plan.filter((p) => p.dryRun !== undefined).length;
       await this.finish(obj, next, { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
       if (newRevision || counts.created + counts.configured + deleted > 0) {
-        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted, as: identityName(identity) }, 'revision applied');
+        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted, as: identityName(identity), dryRuns, listRequests: resync.listRequests }, 'revision applied');
         void this.deps.events.record(involvedObjectOf(obj), 'Normal', drifted > 0 ? 'DriftCorrected' : 'Synced', `revision ${rev.revision}: ${summary}${drifted > 0 ? `; ${drifted} drifted objects re-applied` : ''}`);
       } else {
-        log.debug({ revision: rev.revision }, 'in sync');
+        log.debug({ revision: rev.revision, dryRuns, listRequests: resync.listRequests, restored: resync.restored }, 'in sync');
       }
       this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'success' });
       this.deps.metrics.gitsyncDrifted.set({ namespace: ns, name }, drifted);
@@ -259,6 +270,7 @@ export class GitSyncer {
 
   /** A deleted GitSync: drop its cache folder and its metric series. */
   private async forget(namespace: string, name: string): Promise<void> {
+    this.applied.forget(`${namespace}/${name}`);
     this.deps.metrics.gitsyncDrifted.remove({ namespace, name });
     this.deps.metrics.gitsyncLastApplied.remove({ namespace, name });
     await removeStaleEntries(this.deps.cacheDir, (ns, n) => !(ns === namespace && n === name));

@@ -32,6 +32,8 @@ spec:
           image: ${image}
 `;
 
+const pick = (l: Record<string, unknown>) => ({ msg: l.msg, dryRuns: l.dryRuns, restored: l.restored });
+
 describe('gitsync: apply, update, prune, drift', () => {
   let cp: ControlPlane;
   let servers: GitServers;
@@ -223,6 +225,38 @@ spec:
     assert.deepEqual(await rvs(), before);
     const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
     assert.equal(syncedAfter, synced, 'no new Synced event: nothing was applied');
+  });
+
+  it('a no-op resync dry-runs nothing, after a restart too; a hand edit between two syncs with no Git change is healed', async () => {
+    const ns = 'apply';
+    const flags = ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git'];
+    const syncLogs = () => ctl.logs.filter((l) => l.gitsync === `${ns}/app` && (l.msg === 'in sync' || l.msg === 'revision applied'));
+    const cmData = async (name: string) => (await cp.client.tryGet(CONFIGMAPS, ns, name))?.data as Record<string, string> | undefined;
+    // A restart: the record in memory is gone, status.inventoryFingerprint stands in for it.
+    await ctl.stop();
+    ctl = await startController(cp, flags);
+    await eventually('the first sync after the restart', () => syncLogs().length > 0);
+    assert.deepEqual(pick(syncLogs()[0]!), { msg: 'in sync', dryRuns: 0, restored: true });
+    await eventually('another no-op sync', () => syncLogs().length > 1);
+    assert.deepEqual(pick(syncLogs()[1]!), { msg: 'in sync', dryRuns: 0, restored: false });
+
+    // Changed by hand; Git is unchanged: found by its moved resourceVersion, dry-run alone, healed.
+    let seen = syncLogs().length;
+    await cp.client.patch(CONFIGMAPS, ns, 'other', 'merge', { data: { x: 'by-hand' } }, { fieldManager: 'kubectl-edit' });
+    await eventually('other healed', async () => (await cmData('other'))?.x === '1');
+    await eventually('the healing sync logged', () => syncLogs().slice(seen).some((l) => l.msg === 'revision applied'));
+    const healing = syncLogs().slice(seen).find((l) => l.msg === 'revision applied')!;
+    assert.deepEqual([healing.dryRuns, healing.configured, healing.drifted], [1, 1, 1]);
+
+    // The owner labels removed by hand: the object leaves the label-selected LIST, is planned, and gets them back.
+    await cp.client.patch(CONFIGMAPS, ns, 'other', 'merge', { metadata: { labels: { 'gitsync.keelson.dev/name': null } } }, { fieldManager: 'kubectl-edit' });
+    await eventually('owner label restored', async () => (await cp.client.get(CONFIGMAPS, ns, 'other')).metadata.labels?.['gitsync.keelson.dev/name'] === 'app');
+    // Deleted by hand: missing from the LIST, created again.
+    seen = syncLogs().length;
+    await cp.client.delete(CONFIGMAPS, ns, 'other');
+    await eventually('other recreated', async () => (await cmData('other'))?.x === '1');
+    await eventually('back to no-op syncs', () => syncLogs().slice(seen).some((l) => l.msg === 'in sync' && l.dryRuns === 0));
+    assert.equal((await gitSyncStatus(cp.client, ns, 'app')).inventoryFingerprint?.startsWith('v1:'), true);
   });
 
   it('deleting a pruning GitSync first deletes what it applied (protected objects stay); without prune nothing is deleted', async () => {

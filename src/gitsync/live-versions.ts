@@ -1,0 +1,77 @@
+// The live resourceVersions of a GitSync's objects in one metadata-only LIST per kind (per namespace where the
+// GitSync's identity may not list cluster-wide), selected by its owner labels: what a no-op resync reads instead of
+// a GET per object. A LIST the identity may not make leaves those objects to a GET; nothing here writes.
+
+import { type KubeClient, METADATA_LIST_ACCEPT, isForbidden } from '../kube/client.js';
+import type { ResourceType } from '../kube/resources.js';
+import { PARALLEL_REQUESTS, mapLimit } from './apply.js';
+import type { LiveVersions } from './applied.js';
+import type { Discovery } from './discovery.js';
+import { type DesiredObject, inventoryId } from './render.js';
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
+
+/** Items per LIST page: metadata only (with managedFields), ~1 KiB each. */
+const PAGE = 2000;
+
+interface Scope { readonly type: ResourceType; readonly kind: string; readonly namespaces: Set<string> }
+
+/** The label selector of the objects a GitSync applied. */
+export function ownerSelector(owner: { namespace: string; name: string }): string {
+  return `${OWNER_NAMESPACE_LABEL}=${owner.namespace},${OWNER_NAME_LABEL}=${owner.name}`;
+}
+
+/**
+ * Lists each kind of `objects` once: cluster-scoped kinds and namespaced kinds spread over several namespaces
+ * cluster-wide, falling back to one LIST per namespace on a 403 (a tenant's ServiceAccount often may list only its
+ * own namespaces); a kind in one namespace in that namespace. Kinds the API server does not serve are not listed.
+ * Counts the requests made (and the 403s among them), for logs and tests.
+ */
+export async function listLiveVersions(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<LiveVersions & { requests: number; forbidden: number }> {
+  const scopes = new Map<string, Scope>();
+  for (const o of objects) {
+    const type = await discovery.resourceFor(o.group, o.version, o.kind);
+    if (!type) continue;
+    const key = `${type.group}/${type.plural}`;
+    let scope = scopes.get(key);
+    if (!scope) scopes.set(key, scope = { type, kind: o.kind, namespaces: new Set() });
+    if (type.namespaced && o.object.metadata.namespace) scope.namespaces.add(o.object.metadata.namespace);
+  }
+  const versions = new Map<string, string>();
+  const listed = new Set<string>(); // `${group}/${kind}/${namespace}` or `${group}/${kind}/*`
+  let requests = 0;
+  let forbidden = 0;
+  const labelSelector = ownerSelector(owner);
+  const list = async (scope: Scope, namespace: string | undefined): Promise<boolean> => {
+    signal?.throwIfAborted();
+    try {
+      let cont: string | undefined;
+      do {
+        requests++;
+        const page = await client.list(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, accept: METADATA_LIST_ACCEPT });
+        for (const item of page.items) {
+          const rv = item.metadata.resourceVersion;
+          if (rv && item.metadata.name) versions.set(inventoryId(scope.type.namespaced ? item.metadata.namespace : undefined, item.metadata.name, scope.type.group, scope.kind), rv);
+        }
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      listed.add(`${scope.type.group}/${scope.kind}/${namespace ?? '*'}`);
+      return true;
+    } catch (err) {
+      signal?.throwIfAborted();
+      // Forbidden (or any other failure): these objects are checked one by one, as before a record existed.
+      forbidden += isForbidden(err) ? 1 : 0;
+      return false;
+    }
+  };
+  await mapLimit([...scopes.values()], PARALLEL_REQUESTS, async (scope) => {
+    const namespaces = [...scope.namespaces];
+    if (scope.type.namespaced && namespaces.length === 1) await list(scope, namespaces[0]);
+    else if (!(await list(scope, undefined)) && scope.type.namespaced) for (const ns of namespaces) await list(scope, ns);
+  });
+  return {
+    versions,
+    requests,
+    forbidden,
+    listed: (o) => listed.has(`${o.group}/${o.kind}/*`) || (o.object.metadata.namespace !== undefined && listed.has(`${o.group}/${o.kind}/${o.object.metadata.namespace}`)),
+  };
+}
