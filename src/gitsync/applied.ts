@@ -14,19 +14,44 @@ export interface AppliedEntry {
   readonly digest: string;
 }
 
-/** One GitSync's record: valid only for the generation and identity it was made with. */
+/** A kind (and namespace, for namespaced objects) the record's objects live in: what is listed to check them. */
+export interface ListTarget {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly namespace: string | undefined;
+}
+
+/** One GitSync's record: valid only for the revision, generation and identity it was made with. */
 export interface AppliedRecord {
+  readonly revision: string;
   readonly generation: number | undefined;
   readonly identity: string;
   readonly entries: ReadonlyMap<string, AppliedEntry>;
+  /** Where the recorded objects live, one per kind and namespace. */
+  readonly targets: readonly ListTarget[];
 }
 
 /** Live resourceVersions of the GitSync's objects, from label-selected LISTs (live-versions.ts). */
 export interface LiveVersions {
   /** By inventory id; only objects carrying this GitSync's owner labels. */
   readonly versions: ReadonlyMap<string, string>;
-  /** Whether the LIST that would show this object succeeded (its absence from `versions` then means "missing"). */
-  listed(o: DesiredObject): boolean;
+  /** Whether the LIST that would show objects of this kind and namespace succeeded (absence then means "missing"). */
+  listed(t: ListTarget): boolean;
+}
+
+export function targetOf(o: DesiredObject): ListTarget {
+  return { group: o.group, version: o.version, kind: o.kind, namespace: o.object.metadata.namespace };
+}
+
+/** The distinct kinds and namespaces of some objects. */
+export function targetsOf(objects: readonly DesiredObject[]): ListTarget[] {
+  const out = new Map<string, ListTarget>();
+  for (const o of objects) {
+    const t = targetOf(o);
+    out.set(JSON.stringify([t.group, t.version, t.kind, t.namespace ?? null]), t);
+  }
+  return [...out.values()];
 }
 
 /** Digest of a desired object (after rendering: namespace and owner labels set). Kept in memory only. */
@@ -45,7 +70,7 @@ export function planShortcuts(objects: readonly DesiredObject[], digests: Readon
   for (const o of objects) {
     const entry = record.entries.get(o.id);
     if (!entry || entry.digest !== digests.get(o.id)) continue;
-    if (!live.listed(o)) expected.set(o.id, entry.rv);
+    if (!live.listed(targetOf(o))) expected.set(o.id, entry.rv);
     else if (live.versions.get(o.id) === entry.rv) unchanged.add(o.id);
   }
   return { unchanged, expected };
@@ -56,7 +81,7 @@ export function planShortcuts(objects: readonly DesiredObject[], digests: Readon
  * plan's GET (unchanged after the dry-run), else the recorded one it was skipped for. An object without one
  * (nothing reliable was seen) gets no entry and is planned next time.
  */
-export function nextRecord(plan: readonly PlanItem[], written: ReadonlyMap<string, string>, digests: ReadonlyMap<string, string>, previous: AppliedRecord | undefined, basis: { generation: number | undefined; identity: string }): AppliedRecord {
+export function nextRecord(plan: readonly PlanItem[], written: ReadonlyMap<string, string>, digests: ReadonlyMap<string, string>, previous: AppliedRecord | undefined, basis: { revision: string; generation: number | undefined; identity: string }): AppliedRecord {
   const entries = new Map<string, AppliedEntry>();
   const reusable = previous && previous.generation === basis.generation && previous.identity === basis.identity ? previous : undefined;
   for (const item of plan) {
@@ -67,7 +92,18 @@ export function nextRecord(plan: readonly PlanItem[], written: ReadonlyMap<strin
     if (rv === undefined && item.action === 'unchanged') rv = item.live?.metadata.resourceVersion ?? (item.shortcut === 'listed' ? reusable?.entries.get(id)?.rv : undefined);
     if (rv) entries.set(id, { rv, digest });
   }
-  return { ...basis, entries };
+  return { ...basis, entries, targets: targetsOf(plan.map((p) => p.desired)) };
+}
+
+/**
+ * Whether the cluster still holds exactly what the record says, without the revision at hand: every kind and
+ * namespace listed, every recorded object present at its recorded resourceVersion. Then, for the same revision,
+ * generation and identity, a sync would change nothing.
+ */
+export function nothingMoved(record: AppliedRecord, live: LiveVersions): boolean {
+  if (!record.targets.every((t) => live.listed(t))) return false;
+  for (const [id, e] of record.entries) if (live.versions.get(id) !== e.rv) return false;
+  return true;
 }
 
 const FINGERPRINT_TAG = 'keelson.dev/gitsync-applied/v1';
@@ -97,5 +133,5 @@ export function restoreRecord(objects: readonly DesiredObject[], digests: Readon
     versions.push([o.id, rv]);
   }
   if (fingerprintOf(basis, versions) !== stored) return undefined;
-  return { generation: basis.generation, identity: basis.identity, entries: new Map(versions.map(([id, rv]) => [id, { rv, digest: digests.get(id)! }])) };
+  return { revision: basis.revision, generation: basis.generation, identity: basis.identity, entries: new Map(versions.map(([id, rv]) => [id, { rv, digest: digests.get(id)! }])), targets: targetsOf(objects) };
 }

@@ -5,9 +5,9 @@
 import { type KubeClient, METADATA_LIST_ACCEPT, isForbidden } from '../kube/client.js';
 import type { ResourceType } from '../kube/resources.js';
 import { PARALLEL_REQUESTS, mapLimit } from './apply.js';
-import type { LiveVersions } from './applied.js';
+import type { ListTarget, LiveVersions } from './applied.js';
 import type { Discovery } from './discovery.js';
-import { type DesiredObject, inventoryId } from './render.js';
+import { inventoryId } from './render.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
 
 /** Items per LIST page: metadata only (with managedFields), ~1 KiB each. */
@@ -26,15 +26,15 @@ export function ownerSelector(owner: { namespace: string; name: string }): strin
  * own namespaces); a kind in one namespace in that namespace. Kinds the API server does not serve are not listed.
  * Counts the requests made (and the 403s among them), for logs and tests.
  */
-export async function listLiveVersions(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<LiveVersions & { requests: number; forbidden: number }> {
+export async function listLiveVersions(client: KubeClient, discovery: Discovery, targets: readonly ListTarget[], owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<LiveVersions & { requests: number; forbidden: number }> {
   const scopes = new Map<string, Scope>();
-  for (const o of objects) {
-    const type = await discovery.resourceFor(o.group, o.version, o.kind);
+  for (const t of targets) {
+    const type = await discovery.resourceFor(t.group, t.version, t.kind);
     if (!type) continue;
     const key = `${type.group}/${type.plural}`;
     let scope = scopes.get(key);
-    if (!scope) scopes.set(key, scope = { type, kind: o.kind, namespaces: new Set() });
-    if (type.namespaced && o.object.metadata.namespace) scope.namespaces.add(o.object.metadata.namespace);
+    if (!scope) scopes.set(key, scope = { type, kind: t.kind, namespaces: new Set() });
+    if (type.namespaced && t.namespace) scope.namespaces.add(t.namespace);
   }
   const versions = new Map<string, string>();
   const listed = new Set<string>(); // `${group}/${kind}/${namespace}` or `${group}/${kind}/*`
@@ -72,6 +72,6 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
     versions,
     requests,
     forbidden,
-    listed: (o) => listed.has(`${o.group}/${o.kind}/*`) || (o.object.metadata.namespace !== undefined && listed.has(`${o.group}/${o.kind}/${o.object.metadata.namespace}`)),
+    listed: (t) => listed.has(`${t.group}/${t.kind}/*`) || (t.namespace !== undefined && listed.has(`${t.group}/${t.kind}/${t.namespace}`)),
   };
 }

@@ -30,6 +30,8 @@ export interface Revision {
   readonly revision: string;
   readonly sha: string;
   readonly files: SourceFile[];
+  /** FetchOptions.reuse said yes: nothing was read (files is empty). */
+  readonly reused?: boolean;
 }
 
 async function secretData(client: KubeClient, namespace: string, name: string, field: string): Promise<Record<string, string>> {
@@ -97,6 +99,11 @@ export interface FetchOptions {
   readonly limits?: RevisionLimits;
   /** The controller's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (Options.gitsync.proxyEnv); spec.proxySecretRef overrides them. */
   readonly proxyEnv?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Asked once the revision is resolved (and, with spec.verify, its signature checked again): true stops there,
+   * with `reused` and no files, when the caller still knows what this revision applies.
+   */
+  readonly reuse?: ((revision: string) => boolean) | undefined;
 }
 
 /**
@@ -128,10 +135,15 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       const resolved = resolveRef(o.spec.ref, refs);
       const revision = revisionOf(resolved.name, resolved.sha);
       o.onResolved?.(revision);
+      const reused: Revision = { revision, sha: resolved.sha, files: [], reused: true };
+      if (!keys && o.reuse?.(revision)) return reused;
       const dir = repoDirFor(o.cacheDir, o.namespace, o.name, o.spec.url);
       await ensureRepo(session, dir, o.signal);
       await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
-      if (keys) await verifyCommit(session, dir, resolved.sha, keys, o.signal);
+      if (keys) {
+        await verifyCommit(session, dir, resolved.sha, keys, o.signal);
+        if (o.reuse?.(revision)) return reused;
+      }
       const listed = (await listFiles(session, dir, resolved.sha, o.spec.path)).filter((f) => isManifestPath(f.path, o.spec.path));
       // A manifest the filtered fetch left out is by itself over the limit; it is never downloaded.
       const missing = await missingObjects(session, dir, resolved.sha, o.spec.path);

@@ -117,10 +117,23 @@ export class GitSyncer {
     try {
       // A changed URL gets a new cache folder; the old one goes now rather than when the GitSync is deleted.
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
-      const rev = await fetchRevision({
-        client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; },
+      const fetchOptions = {
+        client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r: string) => { revision = r; },
         allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, proxyEnv: this.deps.proxyEnv,
-      });
+      };
+      // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
+      // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts).
+      let rev = await fetchRevision({ ...fetchOptions, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) });
+      if (rev.reused) {
+        const check = await this.applied.nothingMoved(key, content, owner, timeout);
+        if (check.unchanged) {
+          await this.finish(obj, { ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted: 0 }, { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
+          log.debug({ revision: rev.revision, dryRuns: 0, listRequests: check.listRequests, restored: false }, 'in sync');
+          this.succeeded(ns, name, 0);
+          return { requeueAfterMs: withJitter(spec.intervalMs) };
+        }
+        rev = await fetchRevision(fetchOptions);
+      }
       const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits);
       const inventory = inventoryOf(objects);
       const allowEmpty = obj.metadata.annotations?.[ALLOW_EMPTY] === 'true';
@@ -153,9 +166,7 @@ export class GitSyncer {
       } else {
         log.debug({ revision: rev.revision, dryRuns, listRequests: resync.listRequests, restored: resync.restored }, 'in sync');
       }
-      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'success' });
-      this.deps.metrics.gitsyncDrifted.set({ namespace: ns, name }, drifted);
-      this.deps.metrics.gitsyncLastApplied.set({ namespace: ns, name }, Date.now() / 1000);
+      this.succeeded(ns, name, drifted);
     } catch (err) {
       if (signal.aborted) throw err; // shutting down: leave status alone
       const reason = classify(err);
@@ -169,6 +180,12 @@ export class GitSyncer {
       this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);
     }
     return { requeueAfterMs: withJitter(spec.intervalMs) };
+  }
+
+  private succeeded(namespace: string, name: string, drifted: number): void {
+    this.deps.metrics.gitsyncRunsTotal.inc({ namespace, name, result: 'success' });
+    this.deps.metrics.gitsyncDrifted.set({ namespace, name }, drifted);
+    this.deps.metrics.gitsyncLastApplied.set({ namespace, name }, Date.now() / 1000);
   }
 
   /** The client for a GitSync's content: impersonating its ServiceAccount, or Keelson's own for the controller namespace. */

@@ -2,19 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { PlanItem } from '../../../src/gitsync/apply.js';
-import { type AppliedRecord, type LiveVersions, fingerprintOf, nextRecord, objectDigest, planShortcuts, restoreRecord } from '../../../src/gitsync/applied.js';
+import { type AppliedRecord, type ListTarget, type LiveVersions, fingerprintOf, nextRecord, nothingMoved, objectDigest, planShortcuts, restoreRecord, targetsOf } from '../../../src/gitsync/applied.js';
 import { type DesiredObject, finalize, parseFiles } from '../../../src/gitsync/render.js';
 
 const owner = { namespace: 'flux', name: 'app' };
 const cm = (name: string, v: string, ns = 'apps') => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata: {v: "${v}"}\n`;
 const render = (docs: string[]): DesiredObject[] => finalize(parseFiles([{ path: 'a.yaml', content: docs.join('---\n') }]), { targetNamespace: undefined, defaultNamespace: 'flux', owner, scope: () => true });
 const digestsOf = (objs: readonly DesiredObject[]) => new Map(objs.map((o) => [o.id, objectDigest(o)]));
-const live = (versions: Record<string, string>, listed: (o: DesiredObject) => boolean = () => true): LiveVersions => ({ versions: new Map(Object.entries(versions)), listed });
-const basis = { generation: 1, identity: 'ServiceAccount flux/gitsync' };
-const record = (entries: Record<string, { rv: string; digest: string }>): AppliedRecord => ({ ...basis, entries: new Map(Object.entries(entries)) });
+const live = (versions: Record<string, string>, listed: (t: ListTarget) => boolean = () => true): LiveVersions => ({ versions: new Map(Object.entries(versions)), listed });
+const basis = { revision: 'main@sha1:abc', generation: 1, identity: 'ServiceAccount flux/gitsync' };
+const record = (entries: Record<string, { rv: string; digest: string }>, targets: ListTarget[] = []): AppliedRecord => ({ ...basis, entries: new Map(Object.entries(entries)), targets });
 
 describe('applied record', () => {
-  const objs = render([cm('a', '1'), cm('b', '1'), cm('c', '1'), cm('d', '1')]);
+  // One namespace each, so that each can be listed or not on its own.
+  const objs = render([cm('a', '1', 'n1'), cm('b', '1', 'n2'), cm('c', '1', 'n3'), cm('d', '1', 'n4')]);
   const [a, b, c, d] = objs.map((o) => o.id) as [string, string, string, string];
   const digests = digestsOf(objs);
 
@@ -63,8 +64,18 @@ describe('applied record', () => {
     assert.deepEqual([...other.entries].map(([id]) => id), [b]);
   });
 
+  it('nothing moved: every kind and namespace listed, every recorded object at its resourceVersion', () => {
+    const rec = record({ [a]: { rv: '1', digest: 'x' }, [b]: { rv: '2', digest: 'y' } }, targetsOf(objs.slice(0, 2)));
+    assert.deepEqual(rec.targets.map((t) => [t.kind, t.namespace]), [['ConfigMap', 'n1'], ['ConfigMap', 'n2']]);
+    assert.equal(nothingMoved(rec, live({ [a]: '1', [b]: '2', [c]: '7' })), true, 'other objects with the labels do not count');
+    assert.equal(nothingMoved(rec, live({ [a]: '1', [b]: '3' })), false, 'b moved');
+    assert.equal(nothingMoved(rec, live({ [a]: '1' })), false, 'b is gone');
+    assert.equal(nothingMoved(rec, live({ [a]: '1', [b]: '2' }, (t) => t.namespace === 'n1')), false, 'n2 could not be listed');
+    assert.equal(nothingMoved(record({}, []), live({})), true, 'an empty revision');
+  });
+
   it('a fingerprint restores the record only when every object is at its recorded resourceVersion', () => {
-    const fpBasis = { ...basis, revision: 'main@sha1:abc', renderer: '0.2.0' };
+    const fpBasis = { ...basis, renderer: '0.2.0' };
     const versions: Record<string, string> = { [a]: '1', [b]: '2', [c]: '3', [d]: '4' };
     const stored = fingerprintOf(fpBasis, Object.entries(versions));
     const restored = restoreRecord(objs, digests, live(versions), stored, fpBasis);
@@ -85,14 +96,14 @@ describe('applied record', () => {
       (cases) => {
         const entries: Record<string, { rv: string; digest: string }> = {};
         const versions: Record<string, string> = {};
-        const listedIds = new Set<string>();
+        const listedNs = new Set<string | undefined>();
         cases.forEach((k, i) => {
           const o = objs[i]!;
           if (k.recorded) entries[o.id] = { rv: k.rv, digest: k.sameDigest ? digests.get(o.id)! : 'x' };
           if (k.present) versions[o.id] = k.liveRv;
-          if (k.listed) listedIds.add(o.id);
+          if (k.listed) listedNs.add(o.object.metadata.namespace);
         });
-        const s = planShortcuts(objs, digests, record(entries), live(versions, (o) => listedIds.has(o.id)));
+        const s = planShortcuts(objs, digests, record(entries), live(versions, (t) => listedNs.has(t.namespace)));
         cases.forEach((k, i) => {
           const id = objs[i]!.id;
           assert.equal(s.unchanged.has(id), k.recorded && k.sameDigest && k.listed && k.present && k.liveRv === k.rv);
