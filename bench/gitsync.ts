@@ -107,7 +107,7 @@ export const gitsync: Benchmark = {
   title: 'Git sync: 1,000-object repository vs kubectl apply --server-side',
   async run(ctx) {
     const objects = ctx.smoke ? 25 : 1000;
-    const noopRuns = ctx.smoke ? 1 : 3;
+    const noopRuns = 3;
     const latencySamples = ctx.smoke ? 2 : 5;
     const timeoutMs = ctx.smoke ? 60_000 : 300_000;
     const kubectl = kubectlPath();

@@ -3,6 +3,7 @@
 // CRDs and Namespaces are written, CRDs awaited until Established, then the rest. Only objects that differ are
 // written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets). The
 // client is the GitSync's identity (identity.ts): a read or dry-run it may not make fails the whole revision.
+// Shortcuts (applied.ts) skip the GET and dry-run of objects nothing has touched since the last sync.
 
 import { ApiError, type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { CRDS, type ResourceType } from '../kube/resources.js';
