@@ -1,6 +1,7 @@
 // Git sync against a real control plane and a real git daemon: apply, update (only differing objects written),
 // prune of this GitSync's own inventory only, the allow-empty guard, drift healing, and coexistence with another
-// field manager (keelson-reload's pod-template annotation is neither removed nor counted as drift).
+// field manager (keelson-reload's pod-template annotation is neither removed nor counted as drift); no-op resyncs
+// that dry-run nothing (after a restart too) and still heal an object edited, unlabelled or deleted by hand.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
