@@ -2,7 +2,7 @@
 // GitSync's identity may not list cluster-wide), selected by its owner labels: what a no-op resync reads instead of
 // a GET per object. A LIST the identity may not make leaves those objects to a GET; nothing here writes.
 
-import { type KubeClient, METADATA_LIST_ACCEPT, isForbidden } from '../kube/client.js';
+import { type KubeClient, METADATA_LIST_ACCEPT } from '../kube/client.js';
 import type { ResourceType } from '../kube/resources.js';
 import { PARALLEL_REQUESTS, mapLimit } from './apply.js';
 import type { ListTarget, LiveVersions } from './applied.js';
@@ -24,9 +24,9 @@ export function ownerSelector(owner: { namespace: string; name: string }): strin
  * Lists each kind of `objects` once: cluster-scoped kinds and namespaced kinds spread over several namespaces
  * cluster-wide, falling back to one LIST per namespace on a 403 (a tenant's ServiceAccount often may list only its
  * own namespaces); a kind in one namespace in that namespace. Kinds the API server does not serve are not listed.
- * Counts the requests made (and the 403s among them), for logs and tests.
+ * Counts the requests made, for logs and tests.
  */
-export async function listLiveVersions(client: KubeClient, discovery: Discovery, targets: readonly ListTarget[], owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<LiveVersions & { requests: number; forbidden: number }> {
+export async function listLiveVersions(client: KubeClient, discovery: Discovery, targets: readonly ListTarget[], owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<LiveVersions & { requests: number }> {
   const scopes = new Map<string, Scope>();
   for (const t of targets) {
     const type = await discovery.resourceFor(t.group, t.version, t.kind);
@@ -39,7 +39,6 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
   const versions = new Map<string, string>();
   const listed = new Set<string>(); // `${group}/${kind}/${namespace}` or `${group}/${kind}/*`
   let requests = 0;
-  let forbidden = 0;
   const labelSelector = ownerSelector(owner);
   const list = async (scope: Scope, namespace: string | undefined): Promise<boolean> => {
     signal?.throwIfAborted();
@@ -56,10 +55,9 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
       } while (cont);
       listed.add(`${scope.type.group}/${scope.kind}/${namespace ?? '*'}`);
       return true;
-    } catch (err) {
+    } catch {
       signal?.throwIfAborted();
-      // Forbidden (or any other failure): these objects are checked one by one, as before a record existed.
-      forbidden += isForbidden(err) ? 1 : 0;
+      // Forbidden (a tenant's ServiceAccount), or any other failure: these objects are checked one by one.
       return false;
     }
   };
@@ -71,7 +69,6 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
   return {
     versions,
     requests,
-    forbidden,
     listed: (t) => listed.has(`${t.group}/${t.kind}/*`) || (t.namespace !== undefined && listed.has(`${t.group}/${t.kind}/${t.namespace}`)),
   };
 }

@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Discovery } from '../../src/gitsync/discovery.js';
+import { listLiveVersions } from '../../src/gitsync/live-versions.js';
+import { parseInventoryEntry } from '../../src/gitsync/prune.js';
 import { CONFIGMAPS, DEPLOYMENTS, GITSYNCS, SECRETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
@@ -258,6 +261,19 @@ spec:
     await eventually('other recreated', async () => (await cmData('other'))?.x === '1');
     await eventually('back to no-op syncs', () => syncLogs().slice(seen).some((l) => l.msg === 'in sync' && l.dryRuns === 0));
     assert.equal((await gitSyncStatus(cp.client, ns, 'app')).inventoryFingerprint?.startsWith('v1:'), true);
+
+    // What a no-op poll reads: one metadata-only LIST per kind, giving every object's live resourceVersion.
+    const inventory = (await gitSyncStatus(cp.client, ns, 'app')).inventory!.map((e) => parseInventoryEntry(e)!);
+    const targets = inventory.map((r) => ({ group: r.group, version: r.version, kind: r.kind, namespace: r.namespace }));
+    const live = await listLiveVersions(cp.client, new Discovery(cp.client), targets, { namespace: ns, name: 'app' });
+    assert.equal(live.requests, 3, 'ConfigMap, Secret, Deployment');
+    const types = { ConfigMap: CONFIGMAPS, Secret: SECRETS, Deployment: DEPLOYMENTS } as Record<string, typeof CONFIGMAPS>;
+    for (const r of inventory) assert.equal(live.versions.get(r.id), (await cp.client.get(types[r.kind]!, r.namespace, r.name)).metadata.resourceVersion, r.id);
+    // A kind spread over two namespaces is listed cluster-wide, still once.
+    const spread = await listLiveVersions(cp.client, new Discovery(cp.client), [...targets, { group: '', version: 'v1', kind: 'ConfigMap', namespace: 'default' }], { namespace: ns, name: 'app' });
+    assert.equal(spread.requests, 3);
+    assert.deepEqual(spread.versions, live.versions);
+    assert.ok(spread.listed({ group: '', version: 'v1', kind: 'ConfigMap', namespace: 'default' }));
   });
 
   it('deleting a pruning GitSync first deletes what it applied (protected objects stay); without prune nothing is deleted', async () => {
