@@ -21,10 +21,10 @@ export function ownerSelector(owner: { namespace: string; name: string }): strin
 }
 
 /**
- * Lists each kind of `objects` once: cluster-scoped kinds and namespaced kinds spread over several namespaces
- * cluster-wide, falling back to one LIST per namespace on a 403 (a tenant's ServiceAccount often may list only its
- * own namespaces); a kind in one namespace in that namespace. Kinds the API server does not serve are not listed.
- * Counts the requests made, for logs and tests.
+ * Lists each kind of `targets` once: cluster-scoped kinds and namespaced kinds spread over several namespaces
+ * cluster-wide, falling back to one LIST per namespace when that fails (a tenant's ServiceAccount often may list
+ * only its own namespaces); a kind in one namespace in that namespace. Kinds the API server does not serve, and
+ * LISTs that fail, are reported as not listed. Counts the requests made, for logs and tests.
  */
 export async function listLiveVersions(client: KubeClient, discovery: Discovery, targets: readonly ListTarget[], owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<LiveVersions & { requests: number }> {
   const scopes = new Map<string, Scope>();
