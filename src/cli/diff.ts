@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { UsageError, parseArgs, formatHelp, type FlagSpec } from '../config/flags.js';
+import { proxyEnvOf } from '../config/options.js';
 import { planRevision } from '../gitsync/apply.js';
 import { Discovery } from '../gitsync/discovery.js';
 import { comparable } from '../gitsync/drift.js';
@@ -79,7 +80,7 @@ export const diffCommand: Command = async (argv, io) => {
     const local = values.get('path') as string | undefined;
     // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
     const rev = local !== undefined ? await localRevision(resolve(local), spec, kustomizePath)
-      : await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex(), allowInsecure: true, kustomizePath });
+      : await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex(), allowInsecure: true, kustomizePath, proxyEnv: proxyEnvOf(io.env) });
     const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery);
     const plan = await planRevision(content, discovery, objects, undefined, identity);
     io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'}), as ${identity.kind === 'serviceAccount' ? identityName(identity) : 'you'}\n`);

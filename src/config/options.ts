@@ -153,6 +153,8 @@ export interface Options {
     readonly maxRevisionObjects: number;
     /** --kustomize-path, resolved against PATH at start (kustomize itself runs with no PATH). */
     readonly kustomizePath: string;
+    /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY (either case) from the controller's environment, handed to git as they are. */
+    readonly proxyEnv: Readonly<Record<string, string>>;
   };
   /** Reloader's ALERT_* variables: a cluster-wide notifier for Reloaded events; undefined unless ALERT_ON_RELOAD=true. */
   readonly reloaderAlert: ReloaderAlertOptions | undefined;
@@ -253,6 +255,16 @@ function cutoffTime(text: string | undefined): Date | undefined {
   try { return parseCutoffTime(text); } catch (e) { throw new UsageError(`--key-cutoff-time: ${(e as Error).message}`); }
 }
 
+/** The proxy variables git honours; nothing else of the controller's environment reaches git. */
+export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'] as const;
+
+/** The set (non-empty) proxy variables of an environment. */
+export function proxyEnvOf(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of PROXY_VARIABLES) { const v = env[k]; if (v) out[k] = v; }
+  return out;
+}
+
 /** Builds Options from argv (after the command word) and the environment; throws UsageError naming the flag. */
 export function loadOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Options & { help: boolean } {
   const { values, positionals, help } = parseArgs(CONTROLLER_FLAGS, argv, env);
@@ -308,6 +320,7 @@ export function loadOptions(argv: readonly string[], env: Readonly<Record<string
       maxRevisionBytes: get<number>('max-revision-bytes'),
       maxRevisionObjects: get<number>('max-revision-objects'),
       kustomizePath: programOnPath(get<string>('kustomize-path'), env.PATH),
+      proxyEnv: proxyEnvOf(env),
     },
     reloaderAlert: reloaderAlertOptions(env),
     images: {

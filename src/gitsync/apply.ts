@@ -3,6 +3,7 @@
 // CRDs and Namespaces are written, CRDs awaited until Established, then the rest. Only objects that differ are
 // written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets). The
 // client is the GitSync's identity (identity.ts): a read or dry-run it may not make fails the whole revision.
+// Shortcuts (applied.ts) skip the GET and dry-run of objects nothing has touched since the last sync.
 
 import { ApiError, type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { CRDS, type ResourceType } from '../kube/resources.js';
@@ -44,6 +45,19 @@ export interface PlanItem {
   readonly live: KubeObject | undefined;
   /** The server's dry-run result (what the object would look like), when it could be computed. */
   readonly dryRun: KubeObject | undefined;
+  /**
+   * Set when the object was found unchanged without a dry-run (applied.ts): "listed" from a LIST of its kind (no
+   * request of its own, live undefined), "get" from a GET showing the recorded resourceVersion.
+   */
+  readonly shortcut?: 'listed' | 'get';
+}
+
+/** Objects that need no dry-run, by inventory id (see applied.ts planShortcuts). */
+export interface PlanShortcuts {
+  /** Unchanged since the last sync: no request at all. */
+  readonly unchanged: ReadonlySet<string>;
+  /** Their kind could not be listed: unchanged if a GET shows this resourceVersion, else planned as usual. */
+  readonly expected: ReadonlyMap<string, string>;
 }
 
 /** The server rejected an object in dry-run: the revision is not applied at all. */
@@ -91,13 +105,14 @@ function where(o: DesiredObject): string {
  * revision that is not served yet, or their namespace is created by this revision. Anything else the server
  * refuses fails the whole revision with a ValidationError naming the file and object.
  */
-export async function planRevision(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], signal?: AbortSignal, who: Identity = CONTROLLER): Promise<PlanItem[]> {
+export async function planRevision(client: KubeClient, discovery: Discovery, objects: readonly DesiredObject[], signal?: AbortSignal, who: Identity = CONTROLLER, shortcuts?: PlanShortcuts): Promise<PlanItem[]> {
   const { first, rest } = applyStages(objects);
   const newNamespaces = new Set(first.filter((o) => o.kind === 'Namespace').map((o) => o.object.metadata.name!));
   const items: PlanItem[] = [];
   for (const [stage, list] of [['first', first], ['rest', rest]] as const) {
     items.push(...await mapLimit(list, PARALLEL_REQUESTS, async (desired): Promise<PlanItem> => {
       signal?.throwIfAborted();
+      if (shortcuts?.unchanged.has(desired.id)) return { desired, stage, action: 'unchanged', live: undefined, dryRun: undefined, shortcut: 'listed' };
       const type = await discovery.resourceFor(desired.group, desired.version, desired.kind);
       if (!type) return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
       const { namespace, name } = desired.object.metadata;
@@ -108,6 +123,8 @@ export async function planRevision(client: KubeClient, discovery: Discovery, obj
         if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(desired), err, who));
         throw err;
       }
+      const expected = shortcuts?.expected.get(desired.id);
+      if (live && expected !== undefined && live.metadata.resourceVersion === expected) return { desired, stage, action: 'unchanged', live, dryRun: undefined, shortcut: 'get' };
       try {
         const dryRun = await client.apply(type, desired.object, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
         const action: Action = !live ? 'create' : differs(live, dryRun) ? 'update' : 'unchanged';
@@ -138,13 +155,17 @@ async function waitEstablished(client: KubeClient, name: string, signal?: AbortS
   throw new ApplyError(`CustomResourceDefinition ${name} was not Established within ${timeoutMs / 1000}s`);
 }
 
-/** Writes what the plan says, stage by stage. Returns counts; throws ApplyError naming the object on a failure. */
-export async function applyPlan(client: KubeClient, discovery: Discovery, items: readonly PlanItem[], signal?: AbortSignal, who: Identity = CONTROLLER): Promise<ApplyCounts> {
+/**
+ * Writes what the plan says, stage by stage. Returns counts; throws ApplyError naming the object on a failure.
+ * `onWritten` sees each object as the server returned it (its new resourceVersion is what applied.ts records).
+ */
+export async function applyPlan(client: KubeClient, discovery: Discovery, items: readonly PlanItem[], signal?: AbortSignal, who: Identity = CONTROLLER, onWritten?: (item: PlanItem, written: KubeObject) => void): Promise<ApplyCounts> {
   const counts: ApplyCounts = { created: 0, configured: 0, unchanged: 0 };
   const write = async (item: PlanItem, type: ResourceType) => {
     signal?.throwIfAborted();
     try {
-      await client.apply(type, item.desired.object, { fieldManager: FIELD_MANAGER, force: true });
+      const written = await client.apply(type, item.desired.object, { fieldManager: FIELD_MANAGER, force: true });
+      onWritten?.(item, written);
     } catch (err) {
       if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(item.desired), err, who));
       throw new ApplyError(`${where(item.desired)} could not be applied: ${apiMessage(err)}`);

@@ -106,10 +106,46 @@ export interface GitSession {
   dispose(): Promise<void>;
 }
 
+/**
+ * How git reaches an http(s) server: the controller's proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), or the
+ * proxy of a GitSync's spec.proxySecretRef. The latter goes in as http.proxy through the environment, never `-c`
+ * (arguments are visible in process listings), and overrides the controller's variables, which are then not passed.
+ */
+export type GitProxy =
+  | { readonly kind: 'environment'; readonly variables: Readonly<Record<string, string>> }
+  | { readonly kind: 'secret'; readonly address: string; readonly username?: string | undefined; readonly password?: string | undefined };
+
 export interface SessionOptions {
   /** Let git speak http://, git:// and file:// too (the controller's --allow-insecure-git); else https and ssh only. */
   readonly allowInsecure?: boolean;
   readonly extraEnv?: Record<string, string>;
+  readonly proxy?: GitProxy | undefined;
+}
+
+/**
+ * The proxy variables as git's libcurl reads them: curl honours only the lower-case http_proxy (the upper-case
+ * one is ignored against "httpoxy"), so each upper-case variable also fills its lower-case form when that is unset
+ * (as Go's net/http does for either case). Pure.
+ */
+export function proxyVariables(env: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['https_proxy', 'http_proxy', 'no_proxy']) {
+    const upper = env[name.toUpperCase()];
+    const value = env[name] || upper;
+    if (value) out[name] = value;
+    if (upper) out[name.toUpperCase()] = upper;
+  }
+  return out;
+}
+
+/** The proxy URL git is given, credentials percent-encoded into it; and the values to scrub from error text. Pure. */
+export function proxyUrlOf(p: { address: string; username?: string | undefined; password?: string | undefined }): { url: string; secrets: string[] } {
+  const u = new URL(p.address);
+  if (p.username) u.username = encodeURIComponent(p.username);
+  if (p.password) u.password = encodeURIComponent(p.password);
+  const url = u.href.replace(/\/$/, '');
+  const secrets = p.password ? [p.password, url, encodeURIComponent(p.password), `${p.username ?? ''}:${p.password}`] : [];
+  return { url, secrets };
 }
 
 /**
@@ -160,6 +196,7 @@ export async function openSession(auth: GitAuth | undefined, opts: SessionOption
     GIT_NO_LAZY_FETCH: '1',
     GIT_ASKPASS: askpass, SSH_ASKPASS: askpass, GIT_SSH_COMMAND: sshArgs.join(' '), GIT_SSH_VARIANT: 'ssh',
     KEELSON_GIT_USERNAME: auth?.username ?? (auth?.password ? 'git' : ''), KEELSON_GIT_PASSWORD: auth?.password ?? '',
+    ...(opts.proxy?.kind === 'environment' ? proxyVariables(opts.proxy.variables) : {}),
     ...extraEnv,
   };
   if (auth?.caCert) {
@@ -170,9 +207,11 @@ export async function openSession(auth: GitAuth | undefined, opts: SessionOption
   // Config through the environment, not `-c` (arguments are visible in process listings).
   const config = sessionConfig(opts.allowInsecure ?? false);
   if (auth?.bearerToken) config.push(['http.extraHeader', `Authorization: Bearer ${auth.bearerToken}`]);
+  const proxy = opts.proxy?.kind === 'secret' ? proxyUrlOf(opts.proxy) : undefined;
+  if (proxy) config.push(['http.proxy', proxy.url]);
   env.GIT_CONFIG_COUNT = String(config.length);
   config.forEach(([k, v], i) => { env[`GIT_CONFIG_KEY_${i}`] = k; env[`GIT_CONFIG_VALUE_${i}`] = v; });
-  const secrets = [auth?.password, auth?.bearerToken, auth?.identity, auth?.username && auth.password ? `${auth.username}:${auth.password}` : undefined]
+  const secrets = [auth?.password, auth?.bearerToken, auth?.identity, auth?.username && auth.password ? `${auth.username}:${auth.password}` : undefined, ...(proxy?.secrets ?? [])]
     .filter((s): s is string => typeof s === 'string' && s !== '');
   return { env, secrets, dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }

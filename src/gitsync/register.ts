@@ -43,7 +43,7 @@ export function registerGitSync(ctx: FeatureContext): void {
     client: manager.client, discovery: new Discovery(manager.client), logger: log, events: manager.events,
     metrics: manager.metrics, cacheDir, mutex: new KeyedMutex(),
     identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
-    allowInsecureGit: options.gitsync.allowInsecureGit,
+    allowInsecureGit: options.gitsync.allowInsecureGit, proxyEnv: options.gitsync.proxyEnv,
     limits: { maxBytes: options.gitsync.maxRevisionBytes, maxObjects: options.gitsync.maxRevisionObjects },
     order: (key) => store.get(key)?.order,
     kustomizePath: options.gitsync.kustomizePath,

@@ -9,7 +9,7 @@ import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Discovery } from './discovery.js';
-import { type GitAuth, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openSession, repoDirFor } from './git.js';
+import { type GitAuth, type GitProxy, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openSession, repoDirFor } from './git.js';
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import { type DesiredObject, type SourceFile, finalize, parseFiles } from './render.js';
@@ -32,6 +32,8 @@ export interface Revision {
   readonly revision: string;
   readonly sha: string;
   readonly files: SourceFile[];
+  /** FetchOptions.reuse said yes: nothing was read (files is empty). */
+  readonly reused?: boolean;
 }
 
 async function secretData(client: KubeClient, namespace: string, name: string, field: string): Promise<Record<string, string>> {
@@ -56,6 +58,33 @@ export async function readAuth(client: KubeClient, namespace: string, spec: GitS
   return auth;
 }
 
+/** Schemes git (libcurl) takes for a proxy. */
+const PROXY_SCHEMES = ['http:', 'https:', 'socks4:', 'socks4a:', 'socks5:', 'socks5h:'];
+
+/**
+ * The proxy of a proxySecretRef Secret's data: `address` (scheme://host:port), optional `username`/`password`.
+ * Credentials belong in their own keys; an address carrying them is refused (its text is never echoed). Pure.
+ */
+export function proxyOf(d: Readonly<Record<string, string>>, what: string): GitProxy {
+  const address = (d.address ?? '').trim();
+  if (address === '') throw new SecretRefError(`${what} has no "address" key; set it to the proxy's URL, e.g. http://proxy.example:3128`);
+  let u: URL;
+  try { u = new URL(address); } catch { throw new SecretRefError(`${what}: "address" is not a URL such as http://proxy.example:3128`); }
+  if (u.username !== '' || u.password !== '') throw new SecretRefError(`${what}: "address" must not carry credentials; put them in the "username" and "password" keys`);
+  if (!PROXY_SCHEMES.includes(u.protocol) || u.hostname === '' || (u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '') {
+    throw new SecretRefError(`${what}: "address" must be scheme://host[:port] with scheme http, https, socks4, socks4a, socks5 or socks5h`);
+  }
+  return { kind: 'secret', address: `${u.protocol}//${u.host}`, username: d.username || undefined, password: d.password || undefined };
+}
+
+/** The proxy git uses for a GitSync: its proxySecretRef, else the controller's proxy variables (if any). */
+export async function readProxy(client: KubeClient, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined): Promise<GitProxy | undefined> {
+  if (spec.proxySecretRef) {
+    return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef'), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
+  }
+  return env && Object.keys(env).length > 0 ? { kind: 'environment', variables: env } : undefined;
+}
+
 export interface FetchOptions {
   readonly client: KubeClient;
   readonly namespace: string;
@@ -72,6 +101,13 @@ export interface FetchOptions {
   readonly limits?: RevisionLimits;
   /** The kustomize program (--kustomize-path), for a spec.path holding a kustomization; default "kustomize". */
   readonly kustomizePath?: string;
+  /** The controller's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (Options.gitsync.proxyEnv); spec.proxySecretRef overrides them. */
+  readonly proxyEnv?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Asked once the revision is resolved (and, with spec.verify, its signature checked again): true stops there,
+   * with `reused` and no files, when the caller still knows what this revision applies.
+   */
+  readonly reuse?: ((revision: string) => boolean) | undefined;
 }
 
 /**
@@ -95,7 +131,8 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const limits = o.limits ?? DEFAULT_LIMITS;
   const auth = await readAuth(o.client, o.namespace, o.spec);
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
-  const session = await openSession(auth, { allowInsecure });
+  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv);
+  const session = await openSession(auth, { allowInsecure, proxy });
   const source = { path: o.spec.path, ignore: o.spec.ignore, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
     // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one
@@ -105,13 +142,19 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       const resolved = resolveRef(o.spec.ref, refs);
       const revision = revisionOf(resolved.name, resolved.sha);
       o.onResolved?.(revision);
+      // The caller may still know what this revision applies: then nothing is read (with verify, after the check).
+      if (!keys && o.reuse?.(revision)) return { revision, sha: resolved.sha, plan: undefined };
       const dir = repoDirFor(o.cacheDir, o.namespace, o.name, o.spec.url);
       await ensureRepo(session, dir, o.signal);
       await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
-      if (keys) await verifyCommit(session, dir, resolved.sha, keys, o.signal);
+      if (keys) {
+        await verifyCommit(session, dir, resolved.sha, keys, o.signal);
+        if (o.reuse?.(revision)) return { revision, sha: resolved.sha, plan: undefined };
+      }
       const plan = await readSource(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), { ...source, where: `revision ${revision}` });
       return { revision, sha: resolved.sha, plan };
     });
+    if (!read.plan) return { revision: read.revision, sha: read.sha, files: [], reused: true };
     return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source) };
   } finally {
     await session.dispose();

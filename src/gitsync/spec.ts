@@ -36,6 +36,8 @@ export interface GitSyncSpec {
   readonly secretRef: string | undefined;
   readonly verify: { readonly mode: 'HEAD'; readonly secretRef: string } | undefined;
   readonly webhookSecretRef: string | undefined;
+  /** Secret with the proxy (address, username, password) git uses for this GitSync, as Flux's proxySecretRef. */
+  readonly proxySecretRef: string | undefined;
   readonly suspend: boolean;
   readonly timeoutMs: number;
   /** Health and order (spec.wait, spec.healthChecks, spec.dependsOn): see parseHealthAndOrder. */
@@ -74,6 +76,8 @@ export interface GitSyncStatus {
   healthCheckStartedAt?: string | null;
   conditions?: Condition[];
   inventory?: InventoryEntry[];
+  /** resync.ts: revision, generation, identity and applied resourceVersions of the last sync, digested. */
+  inventoryFingerprint?: string;
 }
 
 export interface GitSyncObject extends KubeObject {
@@ -212,6 +216,7 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
     secretRef: secretName(spec, 'secretRef'),
     verify,
     webhookSecretRef: secretName(spec, 'webhookSecretRef'),
+    proxySecretRef: secretName(spec, 'proxySecretRef'),
     suspend: spec.suspend === true,
     timeoutMs: duration(spec, 'timeout', Math.min(Math.max(intervalMs, 60_000), MAX_TIMEOUT_MS), MAX_TIMEOUT_MS),
     ...parseHealthAndOrder(spec, obj.metadata.namespace ?? ''),

@@ -12,6 +12,7 @@ import { GITSYNCS, splitKey } from '../kube/resources.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
+import { VERSION } from '../version.js';
 import { ApplyError, ForbiddenError, ValidationError, apiMessage, applyPlan, forbiddenMessage, planRevision } from './apply.js';
 import type { Discovery } from './discovery.js';
 import { removeStaleEntries } from './cache.js';
@@ -27,6 +28,7 @@ import { emptyRevisionBlocked, inventoryOf, pruneVerdict, staleEntries } from '.
 import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
+import { AppliedVersions } from './resync.js';
 import { SecretRefError, TransportError, fetchRevision, renderRevision } from './source.js';
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
@@ -50,6 +52,8 @@ export interface SyncerDeps {
   readonly order: (key: string) => OrderRecord | undefined;
   /** --kustomize-path */
   readonly kustomizePath?: string;
+  /** HTTPS_PROXY/HTTP_PROXY/NO_PROXY of the controller's environment, for git (Options.gitsync.proxyEnv). */
+  readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
 class EmptyRevisionError extends Error {}
@@ -71,7 +75,12 @@ export function classify(err: unknown): Reason {
 }
 
 export class GitSyncer {
-  constructor(private readonly deps: SyncerDeps) {}
+  /** What the last sync of each GitSync left, so a no-op resync needs a LIST per kind, not a dry-run per object. */
+  private readonly applied: AppliedVersions;
+
+  constructor(private readonly deps: SyncerDeps) {
+    this.applied = new AppliedVersions(deps.discovery, VERSION);
+  }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
     const { client, logger } = this.deps;
@@ -127,45 +136,67 @@ export class GitSyncer {
     try {
       // A changed URL gets a new cache folder; the old one goes now rather than when the GitSync is deleted.
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
-      const rev = await fetchRevision({
-        client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r) => { revision = r; },
-        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath,
-      });
+      const fetchOptions = {
+        client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r: string) => { revision = r; },
+        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, proxyEnv: this.deps.proxyEnv, kustomizePath: this.deps.kustomizePath,
+      };
+      // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
+      // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). With health
+      // checks, the objects are judged again, as after any apply.
+      let rev = await fetchRevision({ ...fetchOptions, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) });
+      if (rev.reused) {
+        const check = await this.applied.nothingMoved(key, content, owner, timeout);
+        if (check.unchanged) {
+          const next: GitSyncStatus = { ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted: 0 };
+          const health = checksHealth(spec)
+            ? await healthStep({ client: content, discovery: this.deps.discovery, identity, spec, owner, inventory: status.inventory ?? [], revision: rev.revision, startedAtMs: Date.now(), nowMs: Date.now(), signal: timeout })
+            : undefined;
+          await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
+          log.debug({ revision: rev.revision, dryRuns: 0, listRequests: check.listRequests, restored: false }, 'in sync');
+          if (health?.outcome.ready === 'False') this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
+          else this.succeeded(ns, name, 0);
+          return { requeueAfterMs: health?.retryMs ?? withJitter(spec.intervalMs) };
+        }
+        rev = await fetchRevision(fetchOptions);
+      }
       const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits);
       const inventory = inventoryOf(objects);
       const allowEmpty = obj.metadata.annotations?.[ALLOW_EMPTY] === 'true';
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {
         throw new EmptyRevisionError(`revision ${rev.revision} has no objects under "${spec.path}"; refusing to prune all ${status.inventory!.length} objects. If that is intended, annotate the GitSync ${ALLOW_EMPTY}: "true"`);
       }
-      const plan = await planRevision(content, this.deps.discovery, objects, timeout, identity);
+      const resync = await this.applied.prepare({ key, client: content, objects, owner, generation, identity: identityName(identity), revision: rev.revision, status, signal: timeout });
+      const plan = await planRevision(content, this.deps.discovery, objects, timeout, identity, resync.shortcuts);
       const newRevision = rev.revision !== status.lastAppliedRevision;
       const changes = plan.filter((p) => p.action !== 'unchanged').length;
       if (changes > 0 && (newRevision || status.observedGeneration !== generation)) {
         // The request is handled only when the outcome is written: `keelson sync` must not take this for it.
         await this.writeStatus(obj, { ...base, lastHandledRequestedAt: status.lastHandledRequestedAt, lastAttemptedRevision: rev.revision, conditions: outcomeConditions(status.conditions, { ready: readyCondition(status)?.status ?? 'Unknown', reason: 'Progressing', message: `applying revision ${rev.revision}`, reconciling: true }, generation, new Date().toISOString()) });
       }
-      const counts = await applyPlan(content, this.deps.discovery, plan, timeout, identity);
+      const written = new Map<string, string>();
+      const counts = await applyPlan(content, this.deps.discovery, plan, timeout, identity, (item, obj) => { if (obj.metadata.resourceVersion) written.set(item.desired.id, obj.metadata.resourceVersion); });
       const { deleted, keep } = spec.prune ? await this.prune(content, identity, status.inventory, inventory, owner, timeout, log) : { deleted: 0, keep: [] as InventoryEntry[] };
       const drifted = newRevision ? 0 : plan.filter((p) => p.action === 'update').length;
       const summary = `${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged, ${deleted} pruned`;
       const next: GitSyncStatus = {
         ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted,
         inventory: [...inventory, ...keep].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+        inventoryFingerprint: this.applied.commit(resync, plan, written),
       };
+      const dryRuns = plan.filter((p) => p.dryRun !== undefined).length;
       const health = checksHealth(spec)
         ? await healthStep({ client: content, discovery: this.deps.discovery, identity, spec, owner, inventory: next.inventory, revision: rev.revision, startedAtMs: Date.now(), nowMs: Date.now(), signal: timeout })
         : undefined;
       await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
       if (health?.retryMs !== undefined) requeueAfterMs = health.retryMs;
       if (newRevision || counts.created + counts.configured + deleted > 0) {
-        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted, as: identityName(identity) }, 'revision applied');
+        log.info({ revision: rev.revision, ...counts, pruned: deleted, drifted, as: identityName(identity), dryRuns, listRequests: resync.listRequests }, 'revision applied');
         void this.deps.events.record(involvedObjectOf(obj), 'Normal', drifted > 0 ? 'DriftCorrected' : 'Synced', `revision ${rev.revision}: ${summary}${drifted > 0 ? `; ${drifted} drifted objects re-applied` : ''}`);
       } else {
-        log.debug({ revision: rev.revision }, 'in sync');
+        log.debug({ revision: rev.revision, dryRuns, listRequests: resync.listRequests, restored: resync.restored }, 'in sync');
       }
-      this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: health?.outcome.ready === 'False' ? 'failure' : 'success' });
-      this.deps.metrics.gitsyncDrifted.set({ namespace: ns, name }, drifted);
-      this.deps.metrics.gitsyncLastApplied.set({ namespace: ns, name }, Date.now() / 1000);
+      if (health?.outcome.ready === 'False') this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
+      else this.succeeded(ns, name, drifted);
     } catch (err) {
       if (signal.aborted) throw err; // shutting down: leave status alone
       const reason = classify(err);
@@ -197,6 +228,12 @@ export class GitSyncer {
     if (step.retryMs !== undefined) return { requeueAfterMs: step.retryMs };
     if (step.outcome.ready === 'True') log.info({ revision }, 'revision healthy');
     return { requeueAfterMs: withJitter(spec.intervalMs) };
+  }
+
+  private succeeded(namespace: string, name: string, drifted: number): void {
+    this.deps.metrics.gitsyncRunsTotal.inc({ namespace, name, result: 'success' });
+    this.deps.metrics.gitsyncDrifted.set({ namespace, name }, drifted);
+    this.deps.metrics.gitsyncLastApplied.set({ namespace, name }, Date.now() / 1000);
   }
 
   /** The client for a GitSync's content: impersonating its ServiceAccount, or Keelson's own for the controller namespace. */
@@ -298,6 +335,7 @@ export class GitSyncer {
 
   /** A deleted GitSync: drop its cache folder and its metric series. */
   private async forget(namespace: string, name: string): Promise<void> {
+    this.applied.forget(`${namespace}/${name}`);
     this.deps.metrics.gitsyncDrifted.remove({ namespace, name });
     this.deps.metrics.gitsyncLastApplied.remove({ namespace, name });
     await removeStaleEntries(this.deps.cacheDir, (ns, n) => !(ns === namespace && n === name));

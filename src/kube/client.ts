@@ -49,6 +49,8 @@ export interface RequestOptions {
   readonly contentType?: string;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
+  /** Accept header (default application/json), e.g. a metadata-only PartialObjectMetadataList. */
+  readonly accept?: string;
 }
 
 export interface ListOptions {
@@ -58,7 +60,12 @@ export interface ListOptions {
   readonly limit?: number;
   readonly continue?: string;
   readonly resourceVersion?: string;
+  /** Accept header for the list, e.g. METADATA_LIST_ACCEPT. */
+  readonly accept?: string;
 }
+
+/** Asks for a list of PartialObjectMetadata: names, labels, resourceVersions, no spec or data. */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
 export interface WatchOptions {
   readonly namespace?: string;
@@ -164,7 +171,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const { tls, headers } = await this.conn.requestBase();
     const body = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
-    const reqHeaders: Record<string, string> = { ...headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+    const reqHeaders: Record<string, string> = { ...headers, Accept: opts.accept ?? 'application/json', 'User-Agent': this.userAgent };
     if (this.impersonatedUser !== undefined) reqHeaders['Impersonate-User'] = this.impersonatedUser;
     if (body) { reqHeaders['Content-Type'] = opts.contentType ?? 'application/json'; reqHeaders['Content-Length'] = String(body.length); }
     const mod = url.protocol === 'https:' ? https : http;
@@ -199,6 +206,7 @@ export class KubeClient {
   list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
     return this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
       query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
+      ...(opts.accept ? { accept: opts.accept } : {}),
     });
   }
 

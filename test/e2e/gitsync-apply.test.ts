@@ -1,12 +1,16 @@
 // Git sync against a real control plane and a real git daemon: apply, update (only differing objects written),
 // prune of this GitSync's own inventory only, the allow-empty guard, drift healing, and coexistence with another
-// field manager (keelson-reload's pod-template annotation is neither removed nor counted as drift).
+// field manager (keelson-reload's pod-template annotation is neither removed nor counted as drift); no-op resyncs
+// that dry-run nothing (after a restart too) and still heal an object edited, unlabelled or deleted by hand.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Discovery } from '../../src/gitsync/discovery.js';
+import { listLiveVersions } from '../../src/gitsync/live-versions.js';
+import { parseInventoryEntry } from '../../src/gitsync/prune.js';
 import { CONFIGMAPS, DEPLOYMENTS, GITSYNCS, SECRETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
@@ -31,6 +35,8 @@ spec:
         - name: c
           image: ${image}
 `;
+
+const pick = (l: Record<string, unknown>) => ({ msg: l.msg, dryRuns: l.dryRuns, restored: l.restored });
 
 describe('gitsync: apply, update, prune, drift', () => {
   let cp: ControlPlane;
@@ -223,6 +229,51 @@ spec:
     assert.deepEqual(await rvs(), before);
     const syncedAfter = (await eventsFor(cp.client, ns, 'app')).filter((e) => e.reason === 'Synced').reduce((n, e) => n + Number(e.count ?? 1), 0);
     assert.equal(syncedAfter, synced, 'no new Synced event: nothing was applied');
+  });
+
+  it('a no-op resync dry-runs nothing, after a restart too; a hand edit between two syncs with no Git change is healed', async () => {
+    const ns = 'apply';
+    const flags = ['--disable-reload', '--disable-sealing', '--git-cache-dir', cache, ...GITSYNC_SA_FLAGS, '--allow-insecure-git'];
+    const syncLogs = () => ctl.logs.filter((l) => l.gitsync === `${ns}/app` && (l.msg === 'in sync' || l.msg === 'revision applied'));
+    const cmData = async (name: string) => (await cp.client.tryGet(CONFIGMAPS, ns, name))?.data as Record<string, string> | undefined;
+    // A restart: the record in memory is gone, status.inventoryFingerprint stands in for it.
+    await ctl.stop();
+    ctl = await startController(cp, flags);
+    await eventually('the first sync after the restart', () => syncLogs().length > 0);
+    assert.deepEqual(pick(syncLogs()[0]!), { msg: 'in sync', dryRuns: 0, restored: true });
+    await eventually('another no-op sync', () => syncLogs().length > 1);
+    assert.deepEqual(pick(syncLogs()[1]!), { msg: 'in sync', dryRuns: 0, restored: false });
+
+    // Changed by hand; Git is unchanged: found by its moved resourceVersion, dry-run alone, healed.
+    let seen = syncLogs().length;
+    await cp.client.patch(CONFIGMAPS, ns, 'other', 'merge', { data: { x: 'by-hand' } }, { fieldManager: 'kubectl-edit' });
+    await eventually('other healed', async () => (await cmData('other'))?.x === '1');
+    await eventually('the healing sync logged', () => syncLogs().slice(seen).some((l) => l.msg === 'revision applied'));
+    const healing = syncLogs().slice(seen).find((l) => l.msg === 'revision applied')!;
+    assert.deepEqual([healing.dryRuns, healing.configured, healing.drifted], [1, 1, 1]);
+
+    // The owner labels removed by hand: the object leaves the label-selected LIST, is planned, and gets them back.
+    await cp.client.patch(CONFIGMAPS, ns, 'other', 'merge', { metadata: { labels: { 'gitsync.keelson.dev/name': null } } }, { fieldManager: 'kubectl-edit' });
+    await eventually('owner label restored', async () => (await cp.client.get(CONFIGMAPS, ns, 'other')).metadata.labels?.['gitsync.keelson.dev/name'] === 'app');
+    // Deleted by hand: missing from the LIST, created again.
+    seen = syncLogs().length;
+    await cp.client.delete(CONFIGMAPS, ns, 'other');
+    await eventually('other recreated', async () => (await cmData('other'))?.x === '1');
+    await eventually('back to no-op syncs', () => syncLogs().slice(seen).some((l) => l.msg === 'in sync' && l.dryRuns === 0));
+    assert.equal((await gitSyncStatus(cp.client, ns, 'app')).inventoryFingerprint?.startsWith('v1:'), true);
+
+    // What a no-op poll reads: one metadata-only LIST per kind, giving every object's live resourceVersion.
+    const inventory = (await gitSyncStatus(cp.client, ns, 'app')).inventory!.map((e) => parseInventoryEntry(e)!);
+    const targets = inventory.map((r) => ({ group: r.group, version: r.version, kind: r.kind, namespace: r.namespace }));
+    const live = await listLiveVersions(cp.client, new Discovery(cp.client), targets, { namespace: ns, name: 'app' });
+    assert.equal(live.requests, 3, 'ConfigMap, Secret, Deployment');
+    const types = { ConfigMap: CONFIGMAPS, Secret: SECRETS, Deployment: DEPLOYMENTS } as Record<string, typeof CONFIGMAPS>;
+    for (const r of inventory) assert.equal(live.versions.get(r.id), (await cp.client.get(types[r.kind]!, r.namespace, r.name)).metadata.resourceVersion, r.id);
+    // A kind spread over two namespaces is listed cluster-wide, still once.
+    const spread = await listLiveVersions(cp.client, new Discovery(cp.client), [...targets, { group: '', version: 'v1', kind: 'ConfigMap', namespace: 'default' }], { namespace: ns, name: 'app' });
+    assert.equal(spread.requests, 3);
+    assert.deepEqual(spread.versions, live.versions);
+    assert.ok(spread.listed({ group: '', version: 'v1', kind: 'ConfigMap', namespace: 'default' }));
   });
 
   it('deleting a pruning GitSync first deletes what it applied (protected objects stay); without prune nothing is deleted', async () => {

@@ -2,7 +2,8 @@
 // of the keelson ServiceAccount): the tenant example of manifests/examples/ applies a ConfigMap as its ServiceAccount;
 // revisions that add a ClusterRoleBinding, patch Keelson's own Deployment or plant a sealing key write nothing at all
 // (not even the ConfigMap change next to them) and name the object, the verb and the ServiceAccount; a GitSync
-// without a ServiceAccount writes nothing; prune on deletion runs as the ServiceAccount too.
+// without a ServiceAccount writes nothing; prune on deletion runs as the ServiceAccount too; a no-op resync lists (or,
+// where the ServiceAccount may not list, GETs) with its rights and still heals hand edits.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,6 +160,37 @@ describe('gitsync identity: each GitSync applies with its own ServiceAccount', (
     // Deleting the GitSync prunes what it applied, as the ServiceAccount.
     await cp.client.delete(GITSYNCS, 'team-a', name);
     await eventually('the GitSync gone and its ConfigMap pruned', async () => (await cp.client.tryGet(GITSYNCS, 'team-a', name)) === undefined && (await cmValue('team-a', 'settings')) === undefined);
+  });
+
+  it('a no-op resync as a namespace-bound ServiceAccount: LISTs per namespace where it may list, GETs where it may not, dry-runs nothing; hand edits are healed', async () => {
+    const cm = (ns: string, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: noop\n  namespace: ${ns}\ndata:\n  v: "${v}"\n`;
+    // team-b: edit, as in team-a; team-c: get, create and patch ConfigMaps, but not list them.
+    for (const ns of ['team-b', 'team-c']) await cp.client.create(TYPES.Namespace!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const bind = (ns: string, kind: 'ClusterRole' | 'Role', role: string) => cp.client.create(TYPES.RoleBinding!, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'deployer', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name: role }, subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: 'team-a' }],
+    });
+    await bind('team-b', 'ClusterRole', 'edit');
+    await cp.client.create(TYPES.Role!, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'no-list', namespace: 'team-c' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch'] }] });
+    await bind('team-c', 'Role', 'no-list');
+    const repo = servers.repo('noop');
+    const rev = `main@sha1:${repo.write({ 'a.yaml': cm('team-a', '1'), 'b.yaml': cm('team-b', '1'), 'c.yaml': cm('team-c', '1') }).commit('three namespaces')}`;
+    await createGitSync(cp.client, 'team-a', 'noop', { url: servers.httpsUrl('noop'), secretRef: { name: 'git' }, serviceAccountName: 'deployer', interval: '1s' });
+    await waitApplied(cp.client, 'team-a', 'noop', rev);
+    const syncs = () => ctl.logs.filter((l) => l.gitsync === 'team-a/noop' && (l.msg === 'in sync' || l.msg === 'revision applied'));
+    await eventually('two no-op syncs', () => syncs().filter((l) => l.msg === 'in sync').length >= 2);
+    const noop = syncs().filter((l) => l.msg === 'in sync').at(-1)!;
+    assert.equal(noop.dryRuns, 0, JSON.stringify(noop));
+    assert.ok(Number(noop.listRequests) >= 3, JSON.stringify(noop));
+    for (const ns of ['team-b', 'team-c']) {
+      const seen = syncs().length;
+      await cp.client.patch(CONFIGMAPS, ns, 'noop', 'merge', { data: { v: 'by-hand' } }, { fieldManager: 'kubectl-edit' });
+      await eventually(`${ns}/noop healed`, async () => (await cmValue(ns, 'noop')) === '1');
+      await eventually('the healing sync logged', () => syncs().slice(seen).some((l) => l.msg === 'revision applied'));
+      const healing = syncs().slice(seen).find((l) => l.msg === 'revision applied')!;
+      assert.deepEqual([healing.dryRuns, healing.configured], [1, 1], `${ns}: ${JSON.stringify(healing)}`);
+    }
+    await cp.client.delete(GITSYNCS, 'team-a', 'noop');
   });
 
   it('a GitSync outside the controller namespace without a ServiceAccount writes nothing (ServiceAccountRequired)', async () => {
