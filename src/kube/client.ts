@@ -47,6 +47,8 @@ export interface RequestOptions {
   readonly query?: Query;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** Accept header; default application/json. */
+  readonly accept?: string;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
 }
@@ -58,6 +60,8 @@ export interface ListOptions {
   readonly limit?: number;
   readonly continue?: string;
   readonly resourceVersion?: string;
+  /** Ask for PartialObjectMetadata: each item is apiVersion, kind and metadata only (no data, spec or status). */
+  readonly metadataOnly?: boolean;
 }
 
 export interface WatchOptions {
@@ -67,7 +71,15 @@ export interface WatchOptions {
   readonly resourceVersion?: string;
   readonly timeoutSeconds?: number;
   readonly signal?: AbortSignal;
+  /** Events carry PartialObjectMetadata objects (see ListOptions.metadataOnly). */
+  readonly metadataOnly?: boolean;
 }
+
+// meta.k8s.io/v1 PartialObjectMetadata(List), served for every resource since Kubernetes 1.15. The plain
+// application/json after it is the fallback of client-go's metadata client: a server that cannot convert answers
+// with full objects rather than 406, and the caller's transform reads metadata from those just the same.
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export interface WriteOptions {
   readonly fieldManager?: string;
@@ -164,7 +176,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const { tls, headers } = await this.conn.requestBase();
     const body = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
-    const reqHeaders: Record<string, string> = { ...headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+    const reqHeaders: Record<string, string> = { ...headers, Accept: opts.accept ?? 'application/json', 'User-Agent': this.userAgent };
     if (this.impersonatedUser !== undefined) reqHeaders['Impersonate-User'] = this.impersonatedUser;
     if (body) { reqHeaders['Content-Type'] = opts.contentType ?? 'application/json'; reqHeaders['Content-Length'] = String(body.length); }
     const mod = url.protocol === 'https:' ? https : http;
@@ -196,10 +208,15 @@ export class KubeClient {
     try { return await this.get<T>(t, namespace, name); } catch (e) { if (isNotFound(e)) return undefined; throw e; }
   }
 
-  list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
-    return this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
+  async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    const page = await this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
       query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
+      accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
     });
+    // An empty PartialObjectMetadataList comes as `"items": null` (a nil Go slice; typed lists say []): a caller
+    // that iterated it would throw on every attempt and its store would never sync.
+    page.items ??= [];
+    return page;
   }
 
   /** Every item, following `continue` tokens page by page. */
@@ -254,7 +271,7 @@ export class KubeClient {
   async watch<T extends KubeObject = KubeObject>(t: ResourceType, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): Promise<void> {
     const path = resourcePath(t, opts.namespace);
     const res = await this.send('GET', path, {
-      signal: opts.signal, watch: true,
+      signal: opts.signal, watch: true, accept: opts.metadataOnly ? METADATA_WATCH_ACCEPT : undefined,
       query: { watch: true, allowWatchBookmarks: true, resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, timeoutSeconds: opts.timeoutSeconds },
     });
     const status = res.statusCode ?? 0;

@@ -31,6 +31,12 @@ export interface StoreOptions<R> {
   /** Label for metrics and logs; default the resource's plural. */
   readonly name?: string;
   readonly pageSize?: number;
+  /**
+   * List and watch PartialObjectMetadata: the transform sees apiVersion, kind and metadata only, never data, spec
+   * or status, so neither the LIST pages nor the watch events carry them. For consumers that need no more (sealing's
+   * ownership cache of Secrets).
+   */
+  readonly metadataOnly?: boolean;
   readonly backoff?: { baseMs: number; maxMs: number };
 }
 
@@ -120,7 +126,7 @@ export class Store<R> {
         const started = Date.now();
         await this.opts.client.watch(this.opts.resource, {
           namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector,
-          resourceVersion: this.lastRv, timeoutSeconds: 300 + Math.floor(Math.random() * 300), signal,
+          resourceVersion: this.lastRv, timeoutSeconds: 300 + Math.floor(Math.random() * 300), signal, metadataOnly: this.opts.metadataOnly,
         }, (ev) => {
           if (ev.type === 'BOOKMARK') { this.lastRv = ev.object?.metadata?.resourceVersion ?? this.lastRv; return; }
           const obj = ev.object as KubeObject;
@@ -168,7 +174,7 @@ export class Store<R> {
       if (signal.aborted) return;
       const page = await this.opts.client.list(this.opts.resource, {
         namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector,
-        limit: this.opts.pageSize ?? 500, continue: cont,
+        limit: this.opts.pageSize ?? 500, continue: cont, metadataOnly: this.opts.metadataOnly,
       });
       for (const obj of page.items) {
         const key = keyOf(obj.metadata.namespace, obj.metadata.name!);
