@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type KubeConfigSource, Kubeconfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
+import { ListItemSplitter } from './list-items.js';
 import { type ResourceType, resourcePath } from './resources.js';
 import type { KubeObject, ObjectList, Status, WatchEvent } from './types.js';
 
@@ -217,6 +218,32 @@ export class KubeClient {
     // that iterated it would throw on every attempt and its store would never sync.
     page.items ??= [];
     return page;
+  }
+
+  /**
+   * One LIST page, its items handed to onItem one by one as the body streams in (ListItemSplitter): the page is
+   * never held whole, so memory does not grow with page size × object size. Resolves to the list without items.
+   */
+  async listEach<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions & { signal?: AbortSignal }, onItem: (item: T) => void): Promise<Omit<ObjectList<T>, 'items'>> {
+    const path = resourcePath(t, opts.namespace);
+    const res = await this.send('GET', path, {
+      timeoutMs: 60_000, signal: opts.signal, accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
+    });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw toApiError('GET', path, status, Buffer.concat(chunks).toString('utf8'));
+    }
+    const splitter = new ListItemSplitter((item) => onItem(item as T));
+    try {
+      for await (const c of res) splitter.push(c as Buffer);
+    } finally {
+      res.destroy();
+    }
+    const list = splitter.end<ObjectList<T>>();
+    return { apiVersion: list.apiVersion, kind: list.kind, metadata: list.metadata ?? {} };
   }
 
   /** Every item, following `continue` tokens page by page. */

@@ -172,17 +172,17 @@ export class Store<R> {
     const fresh: [string, string, R][] = [];
     do {
       if (signal.aborted) return;
-      const page = await this.opts.client.list(this.opts.resource, {
+      // Items stream into records as the page arrives: only one object is ever parsed at a time.
+      const page = await this.opts.client.listEach(this.opts.resource, {
         namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector,
-        limit: this.opts.pageSize ?? 500, continue: cont, metadataOnly: this.opts.metadataOnly,
-      });
-      for (const obj of page.items) {
+        limit: this.opts.pageSize ?? 500, continue: cont, metadataOnly: this.opts.metadataOnly, signal,
+      }, (obj) => {
         const key = keyOf(obj.metadata.namespace, obj.metadata.name!);
         const record = this.opts.transform(obj);
-        if (record === undefined) continue;
+        if (record === undefined) return;
         seen.add(key);
         fresh.push([key, obj.metadata.resourceVersion ?? '', record]);
-      }
+      });
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);
