@@ -2,7 +2,7 @@
 // GitSync's identity may not list cluster-wide), selected by its owner labels: what a no-op resync reads instead of
 // a GET per object. A LIST the identity may not make leaves those objects to a GET; nothing here writes.
 
-import { type KubeClient, METADATA_LIST_ACCEPT } from '../kube/client.js';
+import type { KubeClient } from '../kube/client.js';
 import type { ResourceType } from '../kube/resources.js';
 import { PARALLEL_REQUESTS, mapLimit } from './apply.js';
 import type { ListTarget, LiveVersions } from './applied.js';
@@ -46,7 +46,7 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
       let cont: string | undefined;
       do {
         requests++;
-        const page = await client.list(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, accept: METADATA_LIST_ACCEPT });
+        const page = await client.list(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, metadataOnly: true });
         for (const item of page.items) {
           const rv = item.metadata.resourceVersion;
           if (rv && item.metadata.name) versions.set(inventoryId(scope.type.namespaced ? item.metadata.namespace : undefined, item.metadata.name, scope.type.group, scope.kind), rv);

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type KubeConfigSource, Kubeconfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
+import { ListItemSplitter } from './list-items.js';
 import { type ResourceType, resourcePath } from './resources.js';
 import type { KubeObject, ObjectList, Status, WatchEvent } from './types.js';
 
@@ -60,12 +61,9 @@ export interface ListOptions {
   readonly limit?: number;
   readonly continue?: string;
   readonly resourceVersion?: string;
-  /** Accept header for the list, e.g. METADATA_LIST_ACCEPT. */
-  readonly accept?: string;
+  /** Ask for PartialObjectMetadata: each item is apiVersion, kind and metadata only (no data, spec or status). */
+  readonly metadataOnly?: boolean;
 }
-
-/** Asks for a list of PartialObjectMetadata: names, labels, resourceVersions, no spec or data. */
-export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
 export interface WatchOptions {
   readonly namespace?: string;
@@ -74,7 +72,15 @@ export interface WatchOptions {
   readonly resourceVersion?: string;
   readonly timeoutSeconds?: number;
   readonly signal?: AbortSignal;
+  /** Events carry PartialObjectMetadata objects (see ListOptions.metadataOnly). */
+  readonly metadataOnly?: boolean;
 }
+
+// meta.k8s.io/v1 PartialObjectMetadata(List), served for every resource since Kubernetes 1.15. The plain
+// application/json after it is the fallback of client-go's metadata client: a server that cannot convert answers
+// with full objects rather than 406, and the caller's transform reads metadata from those just the same.
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export interface WriteOptions {
   readonly fieldManager?: string;
@@ -203,11 +209,41 @@ export class KubeClient {
     try { return await this.get<T>(t, namespace, name); } catch (e) { if (isNotFound(e)) return undefined; throw e; }
   }
 
-  list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
-    return this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
+  async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    const page = await this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
       query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
-      ...(opts.accept ? { accept: opts.accept } : {}),
+      accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
     });
+    // An empty PartialObjectMetadataList comes as `"items": null` (a nil Go slice; typed lists say []): a caller
+    // that iterated it would throw on every attempt and its store would never sync.
+    page.items ??= [];
+    return page;
+  }
+
+  /**
+   * One LIST page, its items handed to onItem one by one as the body streams in (ListItemSplitter): the page is
+   * never held whole, so memory does not grow with page size × object size. Resolves to the list without items.
+   */
+  async listEach<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions & { signal?: AbortSignal }, onItem: (item: T) => void): Promise<Omit<ObjectList<T>, 'items'>> {
+    const path = resourcePath(t, opts.namespace);
+    const res = await this.send('GET', path, {
+      timeoutMs: 60_000, signal: opts.signal, accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
+    });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw toApiError('GET', path, status, Buffer.concat(chunks).toString('utf8'));
+    }
+    const splitter = new ListItemSplitter((item) => onItem(item as T));
+    try {
+      for await (const c of res) splitter.push(c as Buffer);
+    } finally {
+      res.destroy();
+    }
+    const list = splitter.end<ObjectList<T>>();
+    return { apiVersion: list.apiVersion, kind: list.kind, metadata: list.metadata ?? {} };
   }
 
   /** Every item, following `continue` tokens page by page. */
@@ -262,7 +298,7 @@ export class KubeClient {
   async watch<T extends KubeObject = KubeObject>(t: ResourceType, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): Promise<void> {
     const path = resourcePath(t, opts.namespace);
     const res = await this.send('GET', path, {
-      signal: opts.signal, watch: true,
+      signal: opts.signal, watch: true, accept: opts.metadataOnly ? METADATA_WATCH_ACCEPT : undefined,
       query: { watch: true, allowWatchBookmarks: true, resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, timeoutSeconds: opts.timeoutSeconds },
     });
     const status = res.statusCode ?? 0;

@@ -31,6 +31,12 @@ export interface StoreOptions<R> {
   /** Label for metrics and logs; default the resource's plural. */
   readonly name?: string;
   readonly pageSize?: number;
+  /**
+   * List and watch PartialObjectMetadata: the transform sees apiVersion, kind and metadata only, never data, spec
+   * or status, so neither the LIST pages nor the watch events carry them. For consumers that need no more (sealing's
+   * ownership cache of Secrets).
+   */
+  readonly metadataOnly?: boolean;
   readonly backoff?: { baseMs: number; maxMs: number };
 }
 
@@ -120,7 +126,7 @@ export class Store<R> {
         const started = Date.now();
         await this.opts.client.watch(this.opts.resource, {
           namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector,
-          resourceVersion: this.lastRv, timeoutSeconds: 300 + Math.floor(Math.random() * 300), signal,
+          resourceVersion: this.lastRv, timeoutSeconds: 300 + Math.floor(Math.random() * 300), signal, metadataOnly: this.opts.metadataOnly,
         }, (ev) => {
           if (ev.type === 'BOOKMARK') { this.lastRv = ev.object?.metadata?.resourceVersion ?? this.lastRv; return; }
           const obj = ev.object as KubeObject;
@@ -166,17 +172,17 @@ export class Store<R> {
     const fresh: [string, string, R][] = [];
     do {
       if (signal.aborted) return;
-      const page = await this.opts.client.list(this.opts.resource, {
+      // Items stream into records as the page arrives: only one object is ever parsed at a time.
+      const page = await this.opts.client.listEach(this.opts.resource, {
         namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector,
-        limit: this.opts.pageSize ?? 500, continue: cont,
-      });
-      for (const obj of page.items) {
+        limit: this.opts.pageSize ?? 500, continue: cont, metadataOnly: this.opts.metadataOnly, signal,
+      }, (obj) => {
         const key = keyOf(obj.metadata.namespace, obj.metadata.name!);
         const record = this.opts.transform(obj);
-        if (record === undefined) continue;
+        if (record === undefined) return;
         seen.add(key);
         fresh.push([key, obj.metadata.resourceVersion ?? '', record]);
-      }
+      });
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);

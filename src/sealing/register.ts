@@ -49,6 +49,8 @@ export function registerSealing(ctx: FeatureContext): void {
   });
   const secrets = manager.addStore(new Store<SecretRecord>({
     client: manager.client, resource: SECRETS, logger, metrics: manager.metrics, name: 'secrets@sealing',
+    // Only the owner reference matters here: the data of every Secret is neither listed nor watched for it.
+    metadataOnly: true,
     transform: (obj) => {
       const owner = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === SEALEDSECRET_KIND)?.name;
       return owner === undefined ? NOT_OWNED : { owner };

@@ -132,6 +132,48 @@ describe('Store (list+watch) on a real apiserver', () => {
     } finally { await store.stop(); }
   });
 
+  it('metadata-only: lists and watches Secrets without their data, pages included', async () => {
+    const secret = (name: string, labels?: Record<string, string>) =>
+      ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 's3', labels }, type: 'Opaque', data: { big: Buffer.alloc(4096, 7).toString('base64') } });
+    for (let i = 0; i < 7; i++) await cp.client.create(SECRETS, secret(`m${i}`));
+    const seen: KubeObject[] = [];
+    const store = new Store<string>({
+      client: cp.client, resource: SECRETS, namespace: 's3', logger, pageSize: 3, metadataOnly: true,
+      transform: (o) => { seen.push(o); return o.metadata.labels?.phase ?? '-'; },
+    });
+    const events: StoreEvent<string>[] = [];
+    store.onChange((e) => events.push(e));
+    store.start();
+    await store.waitForSync();
+    try {
+      assert.equal(store.size, 7);
+      await cp.client.create(SECRETS, secret('late'));
+      await eventually('add', () => events.some((e) => e.type === 'add' && e.key === 's3/late'));
+      await cp.client.patch(SECRETS, 's3', 'late', 'merge', { metadata: { labels: { phase: 'two' } } });
+      await eventually('update', () => store.get('s3/late') === 'two');
+      await cp.client.delete(SECRETS, 's3', 'late');
+      await eventually('delete', () => events.some((e) => e.type === 'delete' && e.key === 's3/late'));
+      assert.equal(seen.length, 9); // 7 listed, then the add and the update (a delete needs no transform)
+      for (const o of seen) {
+        assert.equal(o.kind, 'PartialObjectMetadata');
+        assert.equal(o.apiVersion, 'meta.k8s.io/v1');
+        assert.equal(o.data, undefined);
+        assert.equal(o.metadata.namespace, 's3');
+        assert.ok(o.metadata.resourceVersion);
+      }
+    } finally { await store.stop(); }
+  });
+
+  it('metadata-only: an empty list ("items": null from the apiserver) syncs with nothing in it', async () => {
+    const store = new Store<string>({ client: cp.client, resource: SECRETS, namespace: 'no-such-namespace', logger, metadataOnly: true, transform: (o) => o.metadata.name! });
+    store.start();
+    try {
+      await store.waitForSync();
+      assert.equal(store.size, 0);
+      assert.equal(store.restartCount, 0);
+    } finally { await store.stop(); }
+  });
+
   it('keeps retrying when forbidden, counts it, and syncs once access is granted', async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(cp.userKubeConfigPath('nobody'));
