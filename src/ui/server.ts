@@ -1,0 +1,215 @@
+// The HTTP server behind `keelson ui`: 127.0.0.1 only, a per-run token (URL once, then an HttpOnly SameSite=Strict
+// cookie, or an Authorization: Bearer header), the Host header pinned against DNS rebinding, no CORS, and writes only
+// with a custom header from the same origin. Every API call uses the user's own kubeconfig; Secrets are never read.
+
+import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { EVENTS, GITSYNCS, SEALEDSECRETS } from '../kube/resources.js';
+import { UiWatches } from './watches.js';
+import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, sealedSecretProblems, sectionError } from './view-models.js';
+
+export const COOKIE = 'keelson_ui';
+/** Custom header every write must carry: a cross-origin page cannot send it without a CORS preflight we never answer. */
+export const WRITE_HEADER = 'x-keelson-ui';
+export const MAX_SSE_CLIENTS = 16;
+const MAX_BODY = 4096;
+
+export interface UiServerOptions {
+  readonly client: KubeClient;
+  readonly port?: number;
+  /** Fetches the controller's current sealing certificate (PEM); undefined disables the seal form's key. */
+  readonly fetchCert?: () => Promise<string>;
+  readonly token?: string;
+  /** Folder holding app.js and app.css (esbuild's output). */
+  readonly assetsDir?: URL;
+}
+
+export interface UiServer {
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+const INDEX_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>Keelson</title><link rel="stylesheet" href="/app.css"></head>
+<body><div id="app"></div><script type="module" src="/app.js"></script></body></html>
+`;
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+};
+
+function loadAssets(dir: URL): Map<string, { type: string; body: Buffer }> {
+  const read = (f: string) => { try { return readFileSync(new URL(f, dir)); } catch { return Buffer.from(`/* ${f} missing: run "npm run build" */`); } };
+  return new Map([
+    ['/', { type: 'text/html; charset=utf-8', body: Buffer.from(INDEX_HTML) }],
+    ['/app.js', { type: 'text/javascript; charset=utf-8', body: read('app.js') }],
+    ['/app.css', { type: 'text/css; charset=utf-8', body: read('app.css') }],
+  ]);
+}
+
+function sameToken(given: string | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(header: string | undefined): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+async function section<T>(what: string, load: () => Promise<T[]>): Promise<Section<T>> {
+  try { return { state: 'ok', items: await load() }; } catch (e) {
+    return sectionError<T>(e instanceof ApiError ? e.status : undefined, what, e instanceof Error ? e.message : String(e));
+  }
+}
+
+export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const assets = loadAssets(opts.assetsDir ?? new URL('../../dist/ui-web/', import.meta.url));
+  const client = opts.client;
+  const watches = new UiWatches(client, [GITSYNCS, SEALEDSECRETS, EVENTS]);
+  const sse = new Set<http.ServerResponse>();
+  let port = 0;
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8') => {
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': buf.length });
+    res.end(buf);
+  };
+  const fail = (res: http.ServerResponse, status: number, message: string) => send(res, status, { error: message });
+
+  const overview = async (): Promise<Overview> => {
+    const now = Date.now();
+    const [gitSyncs, sealedSecrets, events] = await Promise.all([
+      section('GitSyncs', async () => gitSyncRows(await client.listAll<GitSyncObject>(GITSYNCS), now)),
+      section('SealedSecrets', async () => sealedSecretProblems(await client.listAll(SEALEDSECRETS))),
+      section('Events', async () => keelsonEvents((await client.list(EVENTS, { fieldSelector: 'source=keelson' })).items, now)),
+    ]);
+    return { gitSyncs, sealedSecrets, events };
+  };
+
+  const readJson = async (req: http.IncomingMessage): Promise<Record<string, unknown>> => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const c of req) { size += (c as Buffer).length; if (size > MAX_BODY) throw new RangeError('request body too large'); chunks.push(c as Buffer); }
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new SyntaxError('expected a JSON object');
+    return v as Record<string, unknown>;
+  };
+
+  const apiError = (res: http.ServerResponse, e: unknown) => {
+    if (e instanceof ApiError) return fail(res, e.status === 403 ? 403 : e.status === 404 ? 404 : 502, e.status === 403 ? 'forbidden: your Kubernetes user may not do this' : e.message);
+    if (e instanceof RangeError || e instanceof SyntaxError) return fail(res, 400, e.message);
+    return fail(res, 502, e instanceof Error ? e.message : String(e));
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends Host: evil.example.
+    const host = req.headers.host ?? '';
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return fail(res, 403, 'unexpected Host header');
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (req.method === 'GET' && url.pathname === '/' && url.searchParams.has('token')) {
+      if (!sameToken(url.searchParams.get('token') ?? undefined, token)) return fail(res, 403, 'wrong token');
+      // Trade the token in the URL for a cookie, and drop it from the address bar and history.
+      res.writeHead(303, { ...SECURITY_HEADERS, Location: '/', 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/` });
+      return void res.end();
+    }
+    if (!sameToken(cookieToken(req.headers.cookie), token) && !sameToken(bearer, token)) return fail(res, 403, 'missing or wrong token: open the URL "keelson ui" printed');
+    if (req.method === 'POST') {
+      const origin = req.headers.origin;
+      if (req.headers[WRITE_HEADER] !== '1' || (origin !== undefined && origin !== `http://${host}`)) return fail(res, 403, 'writes need the page\'s own header and origin');
+    } else if (req.method !== 'GET') {
+      return fail(res, 405, 'method not allowed');
+    }
+
+    const path = url.pathname;
+    const asset = req.method === 'GET' ? assets.get(path) : undefined;
+    if (asset) return send(res, 200, asset.body, asset.type);
+    if (req.method === 'GET' && path === '/api/overview') return send(res, 200, await overview());
+    if (req.method === 'GET' && path === '/api/events') return openStream(req, res);
+    if (req.method === 'GET' && path === '/api/cert') {
+      if (!opts.fetchCert) return fail(res, 404, 'no controller to fetch the certificate from');
+      try {
+        const cert = new X509Certificate(await opts.fetchCert());
+        const spki = cert.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+        return send(res, 200, { spki, notAfter: cert.validTo, fingerprint: cert.fingerprint256 });
+      } catch (e) { return fail(res, 502, `cannot fetch the sealing certificate: ${e instanceof Error ? e.message : String(e)}`); }
+    }
+    const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend)?$/.exec(path);
+    if (m) {
+      const [namespace, name, action] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3]];
+      if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
+      try {
+        if (req.method === 'GET' && !action) return send(res, 200, gitSyncDetail(await client.get<GitSyncObject>(GITSYNCS, namespace, name), Date.now()));
+        if (req.method === 'POST' && action === '/sync') {
+          const requestedAt = new Date().toISOString();
+          await client.patch(GITSYNCS, namespace, name, 'merge', { metadata: { annotations: { [REQUESTED_AT]: requestedAt } } });
+          return send(res, 200, { requestedAt });
+        }
+        if (req.method === 'POST' && action === '/suspend') {
+          const body = await readJson(req);
+          if (typeof body.suspend !== 'boolean') return fail(res, 400, 'expected {"suspend": true|false}');
+          await client.patch(GITSYNCS, namespace, name, 'merge', { spec: { suspend: body.suspend } });
+          return send(res, 200, { suspend: body.suspend });
+        }
+      } catch (e) { return apiError(res, e); }
+    }
+    return fail(res, 404, 'not found');
+  };
+
+  const openStream = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (sse.size >= MAX_SSE_CLIENTS) return fail(res, 503, 'too many open pages');
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
+    res.write('retry: 2000\n\n');
+    sse.add(res);
+    watches.acquire();
+    req.on('close', () => { if (sse.delete(res)) watches.release(); });
+  };
+
+  watches.onChange((kinds) => {
+    const msg = `event: change\ndata: ${JSON.stringify({ kinds })}\n\n`;
+    for (const res of sse) res.write(msg);
+  });
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => { if (!res.headersSent) apiError(res, e); else res.destroy(); });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port ?? 0, '127.0.0.1', () => resolve()); });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      watches.stop();
+      for (const res of sse) res.destroy();
+      sse.clear();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
