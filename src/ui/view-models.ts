@@ -183,5 +183,6 @@ export function gitSyncDetail(gs: GitSyncObject, now: number): GitSyncDetail {
 /** A failed list or get as a Section: 403 is the forbidden state; the message names what was refused. */
 export function sectionError<T>(status: number | undefined, what: string, message: string): Section<T> {
   if (status === 403) return { state: 'forbidden', message: `your Kubernetes user may not list ${what}` };
+  if (status === 404) return { state: 'error', message: `${what} are not served by this cluster (is the CRD installed?)` };
   return { state: 'error', message: `cannot list ${what}: ${message}` };
 }
