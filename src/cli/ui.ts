@@ -16,7 +16,7 @@ const G = 'Flags';
 const FLAGS: readonly FlagSpec[] = [
   { group: G, name: 'kubeconfig', type: 'string', default: undefined, help: 'kubeconfig file; else in-cluster, else $KUBECONFIG, else ~/.kube/config' },
   { group: G, name: 'context', type: 'string', default: undefined, help: 'kubeconfig context to use (default: the current context)' },
-  { group: G, name: 'port', type: 'int', default: '0', help: 'port on 127.0.0.1 (0: a free port)' },
+  { group: G, name: 'port', type: 'int', min: 0, default: 0, help: 'port on 127.0.0.1 (0: a free port)' },
   { group: G, name: 'no-open', type: 'boolean', default: false, help: 'do not open a browser, only print the URL' },
   { group: G, name: 'controller-namespace', type: 'string', default: 'keelson-system', help: 'namespace of the controller Service (sealing certificate for the seal form)' },
   { group: G, name: 'controller-name', type: 'string', default: 'keelson', help: 'name of the controller Service' },

@@ -17,6 +17,9 @@ export const COOKIE = 'keelson_ui';
 export const WRITE_HEADER = 'x-keelson-ui';
 export const MAX_SSE_CLIENTS = 16;
 const MAX_BODY = 4096;
+/** One page of Events is enough for "recent": the view shows 50. */
+const MAX_EVENTS = 500;
+const KEELSON_EVENTS = 'source=keelson';
 
 export interface UiServerOptions {
   readonly client: KubeClient;
@@ -87,7 +90,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const assets = loadAssets(opts.assetsDir ?? new URL('../../dist/ui-web/', import.meta.url));
   const client = opts.client;
-  const watches = new UiWatches(client, [GITSYNCS, SEALEDSECRETS, EVENTS]);
+  const watches = new UiWatches(client, [{ type: GITSYNCS }, { type: SEALEDSECRETS }, { type: EVENTS, fieldSelector: KEELSON_EVENTS }]);
   const sse = new Set<http.ServerResponse>();
   let port = 0;
 
@@ -103,7 +106,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     const [gitSyncs, sealedSecrets, events] = await Promise.all([
       section('GitSyncs', async () => gitSyncRows(await client.listAll<GitSyncObject>(GITSYNCS), now)),
       section('SealedSecrets', async () => sealedSecretProblems(await client.listAll(SEALEDSECRETS))),
-      section('Events', async () => keelsonEvents((await client.list(EVENTS, { fieldSelector: 'source=keelson' })).items, now)),
+      section('Events', async () => keelsonEvents((await client.list(EVENTS, { fieldSelector: KEELSON_EVENTS, limit: MAX_EVENTS })).items, now)),
     ]);
     return { gitSyncs, sealedSecrets, events };
   };

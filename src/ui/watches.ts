@@ -16,14 +16,15 @@ export class UiWatches {
   private timer: NodeJS.Timeout | undefined;
   private readonly handlers: ((kinds: string[]) => void)[] = [];
 
-  constructor(private readonly client: KubeClient, private readonly types: readonly ResourceType[]) {}
+  /** `types` with an optional field selector each (Events: only Keelson's, so a busy cluster's churn stays out). */
+  constructor(private readonly client: KubeClient, private readonly types: readonly { type: ResourceType; fieldSelector?: string }[]) {}
 
   onChange(fn: (kinds: string[]) => void): void { this.handlers.push(fn); }
 
   acquire(): void {
     if (this.listeners++ > 0) return;
     this.abort = new AbortController();
-    for (const t of this.types) void this.run(t, this.abort.signal);
+    for (const t of this.types) void this.run(t.type, t.fieldSelector, this.abort.signal);
   }
 
   release(): void {
@@ -49,12 +50,12 @@ export class UiWatches {
     }, COALESCE_MS);
   }
 
-  private async run(t: ResourceType, signal: AbortSignal): Promise<void> {
+  private async run(t: ResourceType, fieldSelector: string | undefined, signal: AbortSignal): Promise<void> {
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
       let wait = RETRY_MS;
       try {
-        await this.client.watch(t, { resourceVersion, timeoutSeconds: 300, signal }, (e) => {
+        await this.client.watch(t, { resourceVersion, fieldSelector, timeoutSeconds: 300, signal }, (e) => {
           resourceVersion = e.object?.metadata?.resourceVersion ?? resourceVersion;
           if (e.type !== 'BOOKMARK') this.changed(t.kind);
         });

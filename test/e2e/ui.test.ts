@@ -4,6 +4,7 @@
 // the token is 403, and the seal form's output is unsealed by the controller. Screenshots go to a tmp folder.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,27 @@ describe('keelson ui in a browser', () => {
     assert.equal((await page.goto(`${base}/api/overview`))?.status(), 403);
   });
 
+  it('keelson ui prints a loopback URL with a fresh token, serves it with the kubeconfig given, stops on SIGINT', async () => {
+    const code = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, 'ui', '--no-open', '--kubeconfig', cp.kubeconfigPath], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    try {
+      const url = await eventually('the printed URL', () => /http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}/.exec(out)?.[0], 60_000);
+      assert.notEqual(new URL(url).searchParams.get('token'), ui.token);
+      const base = new URL(url).origin;
+      assert.equal((await fetch(`${base}/api/overview`)).status, 403);
+      const overview = await fetch(`${base}/api/overview`, { headers: { Authorization: `Bearer ${new URL(url).searchParams.get('token')}` } });
+      assert.equal(overview.status, 200);
+      assert.equal(((await overview.json()) as { gitSyncs: { state: string } }).gitSyncs.state, 'ok');
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, out);
+  });
+
   it('lists GitSyncs with their revision and follows a new commit live', async () => {
     const ns = await createNamespace(cp.client, 'live');
     const repo = servers.repo('live');
@@ -92,6 +114,9 @@ describe('keelson ui in a browser', () => {
     assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 1, 'updated without a reload');
     await page.getByRole('heading', { name: 'Recent Keelson events' }).waitFor();
     await shot('overview');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('overview-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('syncs now, suspends and resumes from the GitSync page', async () => {
@@ -139,6 +164,7 @@ describe('keelson ui in a browser', () => {
     const ns = await createNamespace(cp.client, 'sealed');
     await page.goto(ui.url);
     await page.goto(`http://127.0.0.1:${ui.port}/#/seal`);
+    try { await page.getByRole('heading', { name: 'Seal a Secret' }).waitFor({ timeout: 10_000 }); } catch (e) { await shot('seal-failed'); throw e; }
     await page.getByLabel('Namespace').fill(ns);
     await page.getByLabel('Name', { exact: true }).fill('db');
     await page.getByLabel('Key 1').fill('password');

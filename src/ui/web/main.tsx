@@ -104,7 +104,7 @@ function OverviewPage({ version }: { version: number }) {
             <caption class="sr-only">Recent Keelson events</caption>
             <thead><tr><th scope="col">Age</th><th scope="col">Object</th><th scope="col">Reason</th><th scope="col">Message</th></tr></thead>
             <tbody>{rows.map((e, i) => (
-              <tr key={i}><td>{e.age}</td><td class="mono">{e.namespace}/{e.object}</td><td><span class={`badge ${e.type === 'Warning' ? 'bad' : 'ok'}`}>{e.reason}</span></td><td>{e.message}</td></tr>
+              <tr key={i}><td>{e.age}</td><td><span class="mono nowrap">{e.object}</span><br /><span class="muted">{e.namespace}</span></td><td><span class={`badge ${e.type === 'Warning' ? 'bad' : 'ok'}`}>{e.reason}</span></td><td>{e.message}</td></tr>
             ))}</tbody>
           </table>
         )}
