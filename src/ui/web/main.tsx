@@ -15,6 +15,7 @@ function useRoute(): string {
   useEffect(() => {
     const on = () => setHash(location.hash || '#/');
     addEventListener('hashchange', on);
+    on(); // effects run after paint: a hash changed before that would be missed
     return () => removeEventListener('hashchange', on);
   }, []);
   return hash;
