@@ -8,9 +8,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { EVENTS, GITSYNCS, SEALEDSECRETS } from '../kube/resources.js';
+import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
 import { UiWatches } from './watches.js';
-import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, sealedSecretProblems, sectionError } from './view-models.js';
+import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
 
 export const COOKIE = 'keelson_ui';
 /** Custom header every write must carry: a cross-origin page cannot send it without a CORS preflight we never answer. */
@@ -20,6 +20,7 @@ const MAX_BODY = 4096;
 /** One page of Events is enough for "recent": the view shows 50. */
 const MAX_EVENTS = 500;
 const KEELSON_EVENTS = 'source=keelson';
+const WORKLOADS: Readonly<Record<string, ResourceType>> = { deployments: DEPLOYMENTS, statefulsets: STATEFULSETS, daemonsets: DAEMONSETS };
 
 export interface UiServerOptions {
   readonly client: KubeClient;
@@ -90,7 +91,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const assets = loadAssets(opts.assetsDir ?? new URL('../../dist/ui-web/', import.meta.url));
   const client = opts.client;
-  const watches = new UiWatches(client, [{ type: GITSYNCS }, { type: SEALEDSECRETS }, { type: EVENTS, fieldSelector: KEELSON_EVENTS }]);
+  const watches = new UiWatches(client, [{ type: GITSYNCS }, { type: SEALEDSECRETS }, { type: EVENTS, fieldSelector: KEELSON_EVENTS }, ...Object.values(WORKLOADS).map((type) => ({ type }))]);
   const sse = new Set<http.ServerResponse>();
   let port = 0;
 
@@ -158,6 +159,17 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         const spki = cert.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
         return send(res, 200, { spki, notAfter: cert.validTo, fingerprint: cert.fingerprint256 });
       } catch (e) { return fail(res, 502, `cannot fetch the sealing certificate: ${e instanceof Error ? e.message : String(e)}`); }
+    }
+    const w = req.method === 'GET' ? /^\/api\/workloads\/(deployments|statefulsets|daemonsets)\/([^/]{1,253})\/([^/]{1,253})$/.exec(path) : null;
+    if (w) {
+      const [t, namespace, name] = [WORKLOADS[w[1]!]!, decodeURIComponent(w[2]!), decodeURIComponent(w[3]!)];
+      if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
+      try {
+        const obj = await client.get(t, namespace, name);
+        // Events are context: a user who may read the workload but not Events still gets the page.
+        const events = await client.list(EVENTS, { namespace, fieldSelector: `${KEELSON_EVENTS},involvedObject.name=${name}`, limit: MAX_EVENTS }).then((l) => l.items, () => []);
+        return send(res, 200, workloadDetail(t.kind, obj, events, Date.now()));
+      } catch (e) { return apiError(res, e); }
     }
     const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend)?$/.exec(path);
     if (m) {

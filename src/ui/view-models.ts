@@ -186,3 +186,74 @@ export function sectionError<T>(status: number | undefined, what: string, messag
   if (status === 404) return { state: 'error', message: `${what} are not served by this cluster (is the CRD installed?)` };
   return { state: 'error', message: `cannot list ${what}: ${message}` };
 }
+
+export const WORKLOAD_KINDS = { deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet' } as const;
+
+export interface WorkloadDetail {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** ConfigMaps and Secrets the pod template names (volumes, envFrom, env valueFrom, projected): names only. */
+  readonly references: readonly { readonly kind: 'ConfigMap' | 'Secret'; readonly name: string }[];
+  /** keelson.dev/last-reload, parsed: when, what triggered it, how it changed. */
+  readonly lastReload: { readonly at: string; readonly age: string; readonly trigger: string; readonly change: string } | undefined;
+  readonly rollout: { readonly state: 'Complete' | 'Progressing' | 'Failed'; readonly message: string; readonly desired: number; readonly updated: number; readonly ready: number; readonly available: number };
+  readonly events: readonly EventRow[];
+}
+
+type Json = Record<string, unknown>;
+const o = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? v as Json : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Every ConfigMap/Secret a pod spec names, deduplicated and sorted. */
+export function podReferences(podSpec: unknown): { kind: 'ConfigMap' | 'Secret'; name: string }[] {
+  const seen = new Map<string, { kind: 'ConfigMap' | 'Secret'; name: string }>();
+  const add = (kind: 'ConfigMap' | 'Secret', name: unknown) => { if (typeof name === 'string' && name) seen.set(`${kind}/${name}`, { kind, name }); };
+  const spec = o(podSpec);
+  for (const v of arr(spec.volumes)) {
+    const vol = o(v);
+    add('ConfigMap', o(vol.configMap).name);
+    add('Secret', o(vol.secret).secretName);
+    for (const s of arr(o(vol.projected).sources)) { add('ConfigMap', o(o(s).configMap).name); add('Secret', o(o(s).secret).name); }
+  }
+  for (const c of [...arr(spec.initContainers), ...arr(spec.containers)]) {
+    for (const f of arr(o(c).envFrom)) { add('ConfigMap', o(o(f).configMapRef).name); add('Secret', o(o(f).secretRef).name); }
+    for (const e of arr(o(c).env)) { const from = o(o(e).valueFrom); add('ConfigMap', o(from.configMapKeyRef).name); add('Secret', o(from.secretKeyRef).name); }
+  }
+  return [...seen.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
+
+/** Rollout state as kubectl rollout status decides it, for Deployments (conditions) and the other kinds (counts). */
+export function rolloutOf(kind: string, w: KubeObject): WorkloadDetail['rollout'] {
+  const spec = o(w.spec);
+  const st = o(w.status);
+  const generation = num(w.metadata.generation);
+  const observed = num(st.observedGeneration);
+  const desired = kind === 'DaemonSet' ? num(st.desiredNumberScheduled) : (typeof spec.replicas === 'number' ? spec.replicas : 1);
+  const updated = kind === 'DaemonSet' ? num(st.updatedNumberScheduled) : num(st.updatedReplicas);
+  const ready = kind === 'DaemonSet' ? num(st.numberReady) : num(st.readyReplicas);
+  const available = kind === 'DaemonSet' ? num(st.numberAvailable) : num(st.availableReplicas);
+  const counts = { desired, updated, ready, available };
+  const progressing = arr(st.conditions).map(o).find((c) => c.type === 'Progressing');
+  if (kind === 'Deployment' && progressing?.reason === 'ProgressDeadlineExceeded') return { state: 'Failed', message: str(progressing.message), ...counts };
+  if (observed < generation) return { state: 'Progressing', message: 'waiting for the controller to observe the new generation', ...counts };
+  if (updated < desired) return { state: 'Progressing', message: `${updated} of ${desired} updated`, ...counts };
+  if (available < desired || ready < desired) return { state: 'Progressing', message: `${available} of ${desired} available`, ...counts };
+  return { state: 'Complete', message: `${desired} of ${desired} updated and available`, ...counts };
+}
+
+export function workloadDetail(kind: string, w: KubeObject, events: readonly KubeObject[], now: number): WorkloadDetail {
+  const template = o(o(w.spec).template);
+  let lastReload: WorkloadDetail['lastReload'];
+  try {
+    const raw = w.metadata.annotations?.['keelson.dev/last-reload'];
+    const lr = raw ? o(JSON.parse(raw)) : {};
+    if (typeof lr.at === 'string' && typeof lr.trigger === 'string') lastReload = { at: lr.at, age: formatAge(lr.at, now), trigger: lr.trigger, change: str(lr.change) };
+  } catch { /* not Keelson's JSON: nothing to show */ }
+  const mine = events.filter((e) => { const inv = o(e.involvedObject); return inv.kind === kind && inv.name === w.metadata.name; });
+  return {
+    kind, namespace: str(w.metadata.namespace), name: str(w.metadata.name),
+    references: podReferences(template.spec), lastReload, rollout: rolloutOf(kind, w), events: keelsonEvents(mine, now, 20),
+  };
+}

@@ -13,7 +13,7 @@ import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { parse } from 'yaml';
 import { controllerRequest } from '../../src/cli/seal-common.js';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
-import { GITSYNCS, SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
+import { DEPLOYMENTS, GITSYNCS, SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { type UiServer, startUiServer } from '../../src/ui/server.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
@@ -145,6 +145,28 @@ describe('keelson ui in a browser', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByRole('button', { name: 'Suspend' }).waitFor({ timeout: 30_000 });
     assert.equal(((await cp.client.get(GITSYNCS, ns, 'app')).spec as { suspend?: boolean }).suspend, false);
+  });
+
+  it('shows a workload: what it references, its last reload and its rollout state', async () => {
+    const lastReload = JSON.stringify({ at: new Date().toISOString(), trigger: 'ConfigMap manual/cfg', change: 'data.v changed', hash: 'h' });
+    await cp.client.create(DEPLOYMENTS, {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'manual', annotations: { 'keelson.dev/last-reload': lastReload } },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'c', image: 'nginx', envFrom: [{ configMapRef: { name: 'cfg' } }] }], volumes: [{ name: 's', secret: { secretName: 'creds' } }] },
+        },
+      },
+    });
+    await page.goto(`http://127.0.0.1:${ui.port}/#/workload/deployments/manual/web`);
+    await page.getByRole('heading', { name: /Deployment manual\/web/ }).waitFor({ timeout: 15_000 });
+    const text = await page.locator('main').innerText();
+    assert.match(text, /ConfigMap cfg/);
+    assert.match(text, /Secret creds/);
+    assert.match(text, /ConfigMap manual\/cfg — data\.v changed/);
+    assert.match(text, /Rollout (Progressing|Complete)/);
+    await shot('workload');
   });
 
   it('shows a user without RBAC the forbidden state, not an error page', async () => {

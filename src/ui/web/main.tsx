@@ -4,7 +4,7 @@
 
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { GitSyncDetail, GitSyncRow, Overview, Section } from '../view-models.js';
+import type { GitSyncDetail, GitSyncRow, Overview, Section, WorkloadDetail } from '../view-models.js';
 import { SealForm } from './seal-form.js';
 import './style.css';
 
@@ -49,6 +49,14 @@ function useJson<T>(path: string, version: number): Load<T> {
     return () => { stop = true; };
   }, [path, version]);
   return load;
+}
+
+const PLURALS: Record<string, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', 'Deployment.apps': 'deployments', 'StatefulSet.apps': 'statefulsets', 'DaemonSet.apps': 'daemonsets' };
+
+/** A link to the workload page for the kinds it knows, plain text otherwise. */
+function ObjectLink({ kind, namespace, name, label }: { kind: string; namespace: string; name: string; label: string }) {
+  const plural = PLURALS[kind];
+  return plural ? <a class="mono nowrap" href={`#/workload/${plural}/${namespace}/${name}`}>{label}</a> : <span class="mono nowrap">{label}</span>;
 }
 
 function Badge({ status, label }: { status: string; label?: string }) {
@@ -105,7 +113,7 @@ function OverviewPage({ version }: { version: number }) {
             <caption class="sr-only">Recent Keelson events</caption>
             <thead><tr><th scope="col">Age</th><th scope="col">Object</th><th scope="col">Reason</th><th scope="col">Message</th></tr></thead>
             <tbody>{rows.map((e, i) => (
-              <tr key={i}><td>{e.age}</td><td><span class="mono nowrap">{e.object}</span><br /><span class="muted">{e.namespace}</span></td><td><span class={`badge ${e.type === 'Warning' ? 'bad' : 'ok'}`}>{e.reason}</span></td><td>{e.message}</td></tr>
+              <tr key={i}><td>{e.age}</td><td><ObjectLink kind={e.object.split('/')[0]!} namespace={e.namespace} name={e.object.split('/')[1] ?? ''} label={e.object} /><br /><span class="muted">{e.namespace}</span></td><td><span class={`badge ${e.type === 'Warning' ? 'bad' : 'ok'}`}>{e.reason}</span></td><td>{e.message}</td></tr>
             ))}</tbody>
           </table>
         )}
@@ -148,9 +156,32 @@ function GitSyncPage({ namespace, name, version }: { namespace: string; name: st
       <section aria-labelledby="inventory"><h3 id="inventory">Inventory ({d.inventoryCount} objects)</h3>
         <ul class="tree">{d.inventory.map((g) => (
           <li key={g.kind}><strong>{g.kind}</strong>
-            <ul>{g.namespaces.map((n) => <li key={n.namespace}>{n.namespace}: <span class="mono">{n.names.join(', ')}</span></li>)}</ul>
+            <ul>{g.namespaces.map((n) => <li key={n.namespace}>{n.namespace}: {n.names.map((x, i) => <>{i > 0 && ', '}<ObjectLink kind={g.kind} namespace={n.namespace} name={x} label={x} /></>)}</li>)}</ul>
           </li>
         ))}</ul>
+      </section>
+    </>
+  );
+}
+
+function WorkloadPage({ plural, namespace, name, version }: { plural: string; namespace: string; name: string; version: number }) {
+  const load = useJson<WorkloadDetail>(`/api/workloads/${encodeURIComponent(plural)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
+  if (load.state === 'loading') return <p>Loading…</p>;
+  if (load.state !== 'ok') return <p class={load.state} role="alert">{load.state === 'forbidden' ? 'Forbidden: ' : ''}{load.message}</p>;
+  const d = load.data;
+  const r = d.rollout;
+  return (
+    <>
+      <h2>{d.kind} {d.namespace}/{d.name} <Badge status={r.state === 'Complete' ? 'True' : r.state === 'Failed' ? 'False' : 'Unknown'} label={`Rollout ${r.state}`} /></h2>
+      <p class="rollout">{r.message} · desired {r.desired}, updated {r.updated}, ready {r.ready}, available {r.available}</p>
+      <section aria-labelledby="last-reload"><h3 id="last-reload">Last reload</h3>
+        {d.lastReload ? <p>{d.lastReload.age} ago: {d.lastReload.trigger} — {d.lastReload.change}</p> : <p class="muted">Keelson has not reloaded it.</p>}
+      </section>
+      <section aria-labelledby="refs"><h3 id="refs">References</h3>
+        {d.references.length === 0 ? <p class="muted">No ConfigMaps or Secrets.</p> : <ul>{d.references.map((x) => <li key={`${x.kind}/${x.name}`}>{x.kind} <span class="mono">{x.name}</span></li>)}</ul>}
+      </section>
+      <section aria-labelledby="wl-events"><h3 id="wl-events">Keelson events</h3>
+        {d.events.length === 0 ? <p class="muted">None.</p> : <ul>{d.events.map((e, i) => <li key={i}>{e.age} <span class={`badge ${e.type === 'Warning' ? 'bad' : 'ok'}`}>{e.reason}</span> {e.message}</li>)}</ul>}
       </section>
     </>
   );
@@ -162,6 +193,7 @@ function App() {
   const parts = route.slice(2).split('/').map(decodeURIComponent);
   let page;
   if (parts[0] === 'gitsync' && parts[1] && parts[2]) page = <GitSyncPage namespace={parts[1]} name={parts[2]} version={version} />;
+  else if (parts[0] === 'workload' && parts[1] && parts[2] && parts[3]) page = <WorkloadPage plural={parts[1]} namespace={parts[2]} name={parts[3]} version={version} />;
   else if (parts[0] === 'seal') page = <SealForm />;
   else page = <OverviewPage version={version} />;
   return (

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { GitSyncObject } from '../../../src/gitsync/spec.js';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, sealedSecretProblems, sectionError } from '../../../src/ui/view-models.js';
+import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, rolloutOf, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
 
 const NOW = Date.parse('2026-01-02T00:00:00Z');
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -97,5 +97,41 @@ describe('ui view models', () => {
     assert.deepEqual(sectionError(403, 'GitSyncs', 'forbidden: User "x" cannot list'), { state: 'forbidden', message: 'your Kubernetes user may not list GitSyncs' });
     assert.deepEqual(sectionError(500, 'GitSyncs', 'boom'), { state: 'error', message: 'cannot list GitSyncs: boom' });
     assert.equal(sectionError(undefined, 'Events', 'ECONNREFUSED').state, 'error');
+  });
+});
+
+describe('ui workload view model', () => {
+  const deployment = (status: Record<string, unknown>, extra: Record<string, string> = {}): KubeObject => ({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'ns', generation: 2, annotations: extra },
+    spec: {
+      replicas: 2,
+      template: { spec: {
+        volumes: [{ name: 'a', configMap: { name: 'cfg' } }, { name: 'b', secret: { secretName: 'creds' } }, { name: 'p', projected: { sources: [{ configMap: { name: 'proj' } }, { secret: { name: 'tls' } }] } }],
+        initContainers: [{ name: 'i', envFrom: [{ secretRef: { name: 'init-s' } }] }],
+        containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'cfg' } }], env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'creds', key: 'k' } } }, { name: 'Y', valueFrom: { configMapKeyRef: { name: 'other', key: 'k' } } }] }],
+      } },
+    },
+    status,
+  });
+
+  it('lists every ConfigMap and Secret the pod template names, once', () => {
+    const d = workloadDetail('Deployment', deployment({}), [], NOW);
+    assert.deepEqual(d.references.map((r) => `${r.kind}/${r.name}`), ['ConfigMap/cfg', 'ConfigMap/other', 'ConfigMap/proj', 'Secret/creds', 'Secret/init-s', 'Secret/tls']);
+  });
+
+  it('decides the rollout state like kubectl rollout status', () => {
+    assert.equal(rolloutOf('Deployment', deployment({ observedGeneration: 1 })).state, 'Progressing');
+    assert.equal(rolloutOf('Deployment', deployment({ observedGeneration: 2, updatedReplicas: 1, availableReplicas: 2, readyReplicas: 2 })).message, '1 of 2 updated');
+    assert.equal(rolloutOf('Deployment', deployment({ observedGeneration: 2, updatedReplicas: 2, availableReplicas: 2, readyReplicas: 2 })).state, 'Complete');
+    assert.equal(rolloutOf('Deployment', deployment({ observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' }] })).state, 'Failed');
+    const ds: KubeObject = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'd', generation: 1 }, status: { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 3, numberAvailable: 3 } };
+    assert.equal(rolloutOf('DaemonSet', ds).state, 'Complete');
+  });
+
+  it('tells the last-reload story, and ignores what is not Keelson JSON', () => {
+    const lr = JSON.stringify({ at: '2026-01-01T23:55:00Z', trigger: 'ConfigMap ns/cfg', change: 'data.k changed', hash: 'h' });
+    assert.deepEqual(workloadDetail('Deployment', deployment({}, { 'keelson.dev/last-reload': lr }), [], NOW).lastReload, { at: '2026-01-01T23:55:00Z', age: '5m', trigger: 'ConfigMap ns/cfg', change: 'data.k changed' });
+    assert.equal(workloadDetail('Deployment', deployment({}, { 'keelson.dev/last-reload': 'abc123' }), [], NOW).lastReload, undefined);
+    assert.equal(workloadDetail('Deployment', deployment({}, { 'keelson.dev/last-reload': '{"at":1}' }), [], NOW).lastReload, undefined);
   });
 });
