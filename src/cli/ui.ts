@@ -54,7 +54,7 @@ export const uiCommand: Command = async (argv, io) => {
       return res.body.toString('utf8');
     },
   });
-  io.stdout.write(`Keelson UI: ${server.url}\n(only this URL opens it; stop with Ctrl-C)\n`);
+  io.stdout.write(`Keelson UI: ${server.url}\n(the URL holds this run's token: only it opens the UI; stop with Ctrl-C)\n`);
   if (!(values.get('no-open') as boolean)) openBrowser(server.url);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,6 +1,7 @@
-// The HTTP server behind `keelson ui`: 127.0.0.1 only, a per-run token (URL once, then an HttpOnly SameSite=Strict
-// cookie, or an Authorization: Bearer header), the Host header pinned against DNS rebinding, no CORS, and writes only
-// with a custom header from the same origin. Every API call uses the user's own kubeconfig; Secrets are never read.
+// The HTTP server behind `keelson ui`: 127.0.0.1 only, a per-run token as the first path segment of every URL (or an
+// Authorization: Bearer header), the Host header pinned against DNS rebinding, no CORS, and writes only with a custom
+// header from the same origin. No cookie: cookies are shared by every port of 127.0.0.1, so another local user's
+// server on another port would receive it. Every API call uses the user's own kubeconfig; Secrets are never read.
 
 import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,6 @@ import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, SEALEDSECRETS, STATEFULSETS,
 import { UiWatches } from './watches.js';
 import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
 
-export const COOKIE = 'keelson_ui';
 /** Custom header every write must carry: a cross-origin page cannot send it without a CORS preflight we never answer. */
 export const WRITE_HEADER = 'x-keelson-ui';
 export const MAX_SSE_CLIENTS = 16;
@@ -43,8 +43,8 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 const INDEX_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark"><title>Keelson</title><link rel="stylesheet" href="/app.css"></head>
-<body><div id="app"></div><script type="module" src="/app.js"></script></body></html>
+<meta name="color-scheme" content="light dark"><title>Keelson</title><link rel="stylesheet" href="app.css"></head>
+<body><div id="app"></div><script type="module" src="app.js"></script></body></html>
 `;
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -71,14 +71,6 @@ function sameToken(given: string | undefined, token: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function cookieToken(header: string | undefined): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === COOKIE) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 async function section<T>(what: string, load: () => Promise<T[]>): Promise<Section<T>> {
@@ -133,13 +125,17 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return fail(res, 403, 'unexpected Host header');
     const url = new URL(req.url ?? '/', `http://${host}`);
     const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (req.method === 'GET' && url.pathname === '/' && url.searchParams.has('token')) {
-      if (!sameToken(url.searchParams.get('token') ?? undefined, token)) return fail(res, 403, 'wrong token');
-      // Trade the token in the URL for a cookie, and drop it from the address bar and history.
-      res.writeHead(303, { ...SECURITY_HEADERS, Location: '/', 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/` });
-      return void res.end();
+    const slash = url.pathname.indexOf('/', 1);
+    let path: string;
+    if (sameToken(url.pathname.slice(1, slash < 0 ? undefined : slash), token)) {
+      // /<token> → /<token>/, so the page's relative URLs (app.js, api/…) keep the token.
+      if (slash < 0) { res.writeHead(308, { ...SECURITY_HEADERS, Location: `/${token}/` }); return void res.end(); }
+      path = url.pathname.slice(slash);
+    } else if (sameToken(bearer, token)) {
+      path = url.pathname;
+    } else {
+      return fail(res, 403, 'missing or wrong token: open the URL "keelson ui" printed');
     }
-    if (!sameToken(cookieToken(req.headers.cookie), token) && !sameToken(bearer, token)) return fail(res, 403, 'missing or wrong token: open the URL "keelson ui" printed');
     if (req.method === 'POST') {
       const origin = req.headers.origin;
       if (req.headers[WRITE_HEADER] !== '1' || (origin !== undefined && origin !== `http://${host}`)) return fail(res, 403, 'writes need the page\'s own header and origin');
@@ -147,7 +143,6 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       return fail(res, 405, 'method not allowed');
     }
 
-    const path = url.pathname;
     const asset = req.method === 'GET' ? assets.get(path) : undefined;
     if (asset) return send(res, 200, asset.body, asset.type);
     if (req.method === 'GET' && path === '/api/overview') return send(res, 200, await overview());
@@ -215,7 +210,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port ?? 0, '127.0.0.1', () => resolve()); });
   port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: `http://127.0.0.1:${port}/${token}/`,
     port,
     token,
     close: async () => {

@@ -25,7 +25,7 @@ function useRoute(): string {
 function useLiveVersion(): { version: number; live: boolean } {
   const [state, setState] = useState({ version: 0, live: false });
   useEffect(() => {
-    const es = new EventSource('/api/events');
+    const es = new EventSource('api/events');
     es.onopen = () => setState((s) => ({ ...s, live: true }));
     es.onerror = () => setState((s) => ({ ...s, live: false }));
     es.addEventListener('change', () => setState((s) => ({ version: s.version + 1, live: true })));
@@ -97,7 +97,7 @@ function GitSyncTable({ rows }: { rows: readonly GitSyncRow[] }) {
 }
 
 function OverviewPage({ version }: { version: number }) {
-  const load = useJson<Overview>('/api/overview', version);
+  const load = useJson<Overview>('api/overview', version);
   if (load.state === 'loading') return <p>Loading…</p>;
   if (load.state !== 'ok') return <p class={load.state} role="alert">{load.message}</p>;
   const o = load.data;
@@ -123,11 +123,11 @@ function OverviewPage({ version }: { version: number }) {
 }
 
 function GitSyncPage({ namespace, name, version }: { namespace: string; name: string; version: number }) {
-  const load = useJson<GitSyncDetail>(`/api/gitsyncs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
+  const load = useJson<GitSyncDetail>(`api/gitsyncs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
   const [notice, setNotice] = useState('');
   const post = async (action: string, body: unknown, done: string) => {
     setNotice('…');
-    const r = await fetch(`/api/gitsyncs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${action}`, { method: 'POST', headers: WRITE_HEADERS, body: JSON.stringify(body) });
+    const r = await fetch(`api/gitsyncs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${action}`, { method: 'POST', headers: WRITE_HEADERS, body: JSON.stringify(body) });
     const answer = (await r.json()) as { error?: string };
     setNotice(r.ok ? done : `Refused: ${answer.error ?? `HTTP ${r.status}`}`);
   };
@@ -165,7 +165,7 @@ function GitSyncPage({ namespace, name, version }: { namespace: string; name: st
 }
 
 function WorkloadPage({ plural, namespace, name, version }: { plural: string; namespace: string; name: string; version: number }) {
-  const load = useJson<WorkloadDetail>(`/api/workloads/${encodeURIComponent(plural)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
+  const load = useJson<WorkloadDetail>(`api/workloads/${encodeURIComponent(plural)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
   if (load.state === 'loading') return <p>Loading…</p>;
   if (load.state !== 'ok') return <p class={load.state} role="alert">{load.state === 'forbidden' ? 'Forbidden: ' : ''}{load.message}</p>;
   const d = load.data;

@@ -21,7 +21,7 @@ export function SealForm() {
     const request = { namespace, name, scope, entries };
     const bad = checkSealRequest(request);
     if (bad) { setProblem(bad); return; }
-    const r = await fetch('/api/cert');
+    const r = await fetch('api/cert');
     const body = (await r.json()) as { spki?: string; error?: string };
     if (!r.ok || !body.spki) { setProblem(body.error ?? `cannot get the sealing certificate (HTTP ${r.status})`); return; }
     try {

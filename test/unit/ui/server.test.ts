@@ -1,12 +1,12 @@
 // The UI server's front door, attacked as another local user or a web page would: no token, a wrong token, a foreign
-// Host (DNS rebinding), a cross-origin or header-less write, CORS probes, too many event streams. All of these are
+// Host (DNS rebinding), a cookie-less token in the path, a cross-origin or header-less write, CORS probes, too many event streams. All of these are
 // refused before any API call, so the cluster here is an address nothing listens on.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient } from '../../../src/kube/client.js';
-import { COOKIE, MAX_SSE_CLIENTS, type UiServer, startUiServer } from '../../../src/ui/server.js';
+import { MAX_SSE_CLIENTS, type UiServer, startUiServer } from '../../../src/ui/server.js';
 
 interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
 
@@ -34,31 +34,34 @@ describe('ui server: the front door', () => {
   const auth = () => ({ Authorization: `Bearer ${ui.token}` });
 
   it('listens on 127.0.0.1 only and prints a URL with the token', () => {
-    assert.match(ui.url, new RegExp(`^http://127\\.0\\.0\\.1:${ui.port}/\\?token=T{32}$`));
+    assert.match(ui.url, new RegExp(`^http://127\\.0\\.0\\.1:${ui.port}/T{32}/$`));
   });
 
   it('answers 403 to every path without the token, or with a wrong one', async () => {
     for (const path of ['/', '/app.js', '/api/overview', '/api/events', '/api/cert', '/api/gitsyncs/ns/x', '/nope']) {
       assert.equal((await request(ui.port, path)).status, 403, path);
       assert.equal((await request(ui.port, path, { Authorization: 'Bearer wrong' })).status, 403, path);
-      assert.equal((await request(ui.port, path, { Cookie: `${COOKIE}=${'T'.repeat(31)}U` })).status, 403, path);
+      assert.equal((await request(ui.port, `/${'T'.repeat(31)}U${path}`)).status, 403, path);
+      assert.equal((await request(ui.port, `/${ui.token}x${path}`)).status, 403, path);
+      assert.equal((await request(ui.port, `/x${path}`, { Cookie: `token=${ui.token}` })).status, 403, path);
     }
-    assert.equal((await request(ui.port, '/?token=nope')).status, 403);
+    assert.equal((await request(ui.port, `/?token=${ui.token}`)).status, 403);
     assert.equal((await request(ui.port, '/api/gitsyncs/ns/x/sync', {}, 'POST')).status, 403);
   });
 
-  it('trades the token in the URL for an HttpOnly SameSite=Strict cookie and drops it from the address', async () => {
-    const first = await request(ui.port, `/?token=${ui.token}`);
-    assert.equal(first.status, 303);
-    assert.equal(first.headers.location, '/');
-    const cookie = String(first.headers['set-cookie']);
-    assert.match(cookie, /HttpOnly/);
-    assert.match(cookie, /SameSite=Strict/);
-    const page = await request(ui.port, '/', { Cookie: cookie.split(';')[0]! });
+  it('serves the page under /<token>/ with relative URLs, sets no cookie, and a strict CSP', async () => {
+    const bare = await request(ui.port, `/${ui.token}`);
+    assert.equal(bare.status, 308);
+    assert.equal(bare.headers.location, `/${ui.token}/`);
+    const page = await request(ui.port, `/${ui.token}/`);
     assert.equal(page.status, 200);
-    assert.match(page.body, /<script type="module" src="\/app.js">/);
+    assert.match(page.body, /<script type="module" src="app.js">/);
+    assert.equal(page.headers['set-cookie'], undefined);
     assert.match(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/);
     assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    assert.equal((await request(ui.port, `/${ui.token}/app.js`)).status, 200);
+    assert.equal((await request(ui.port, `/${ui.token}/api/gitsyncs/NS/x`)).status, 400);
   });
 
   it('refuses a foreign Host even with the token (DNS rebinding)', async () => {
