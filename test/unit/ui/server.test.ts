@@ -3,6 +3,7 @@
 // refused before any API call, so the cluster here is an address nothing listens on.
 
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient } from '../../../src/kube/client.js';
@@ -100,5 +101,17 @@ describe('ui server: the front door', () => {
     for (const r of open) r.destroy();
     assert.equal(statuses.filter((s) => s === 200).length, MAX_SSE_CLIENTS);
     assert.deepEqual(statuses.slice(MAX_SSE_CLIENTS), [503, 503]);
+  });
+});
+
+describe('ui server: never reads Secrets', () => {
+  it('no UI module names the Secrets resource or its API path', () => {
+    const dir = new URL('../../../src/ui/', import.meta.url);
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f));
+    assert.ok(files.length >= 5);
+    for (const f of files) {
+      const text = readFileSync(new URL(f, dir), 'utf8');
+      assert.doesNotMatch(text, /\bSECRETS\b|\/secrets\b|'secrets'/, f);
+    }
   });
 });
