@@ -115,7 +115,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   const apiError = (res: http.ServerResponse, e: unknown) => {
     if (e instanceof ApiError) return fail(res, e.status === 403 ? 403 : e.status === 404 ? 404 : 502, e.status === 403 ? 'forbidden: your Kubernetes user may not do this' : e.message);
-    if (e instanceof RangeError || e instanceof SyntaxError) return fail(res, 400, e.message);
+    if (e instanceof RangeError || e instanceof SyntaxError || e instanceof URIError) return fail(res, 400, e.message);
     return fail(res, 502, e instanceof Error ? e.message : String(e));
   };
 
@@ -199,7 +199,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   watches.onChange((kinds) => {
     const msg = `event: change\ndata: ${JSON.stringify({ kinds })}\n\n`;
-    for (const res of sse) res.write(msg);
+    // A page that stopped reading is dropped rather than buffered without bound (it reconnects when it wakes up).
+    for (const res of sse) { if (res.writableLength > 64 * 1024) res.destroy(); else res.write(msg); }
   });
 
   const server = http.createServer((req, res) => {

@@ -83,6 +83,9 @@ describe('ui server: the front door', () => {
 
   it('rejects bad names and oversized bodies without calling the API', async () => {
     assert.equal((await request(ui.port, '/api/gitsyncs/NS/x', auth())).status, 400);
+    assert.equal((await request(ui.port, '/api/gitsyncs/%E0%A4%A/x', auth())).status, 400);
+    assert.equal((await request(ui.port, '/api/workloads/deployments/ns/a,b=c', auth())).status, 400);
+    assert.equal((await request(ui.port, '/api/workloads/secrets/ns/x', auth())).status, 404);
     assert.equal((await request(ui.port, `/api/gitsyncs/ns/${'a'.repeat(300)}`, auth())).status, 404);
     const big = await request(ui.port, '/api/gitsyncs/ns/x/suspend', { ...auth(), 'X-Keelson-UI': '1', 'Content-Type': 'application/json' }, 'POST', JSON.stringify({ suspend: true, pad: 'x'.repeat(10_000) }));
     assert.equal(big.status, 400);
