@@ -20,6 +20,7 @@ const FLAGS: readonly FlagSpec[] = [
   { group: G, name: 'no-open', type: 'boolean', default: false, help: 'do not open a browser, only print the URL' },
   { group: G, name: 'controller-namespace', type: 'string', default: 'keelson-system', help: 'namespace of the controller Service (sealing certificate for the seal form)' },
   { group: G, name: 'controller-name', type: 'string', default: 'keelson', help: 'name of the controller Service' },
+  { group: G, name: 'leader-election-id', type: 'string', default: 'keelson', help: 'name of the controller\'s Lease (in --controller-namespace), shown as its health' },
 ];
 const USAGE = 'Usage: keelson ui [flags]\n\nServes a dashboard of GitSyncs, SealedSecrets and Keelson events on 127.0.0.1, with your own kubeconfig\n(you see and change exactly what your RBAC allows). Stop it with Ctrl-C.';
 
@@ -48,6 +49,7 @@ export const uiCommand: Command = async (argv, io) => {
   const server = await startUiServer({
     client,
     port,
+    lease: { namespace: target.namespace, name: values.get('leader-election-id') as string },
     fetchCert: async () => {
       const res = await controllerRequest(target, 'GET', '/v1/cert.pem');
       if (res.status !== 200) throw new Error(`HTTP ${res.status} from service ${target.namespace}/${target.name}: check --controller-namespace/--controller-name`);

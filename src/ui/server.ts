@@ -9,9 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
+import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, LEASES, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
 import { UiWatches } from './watches.js';
-import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
+import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, leaderOf, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
 
 /** Custom header every write must carry: a cross-origin page cannot send it without a CORS preflight we never answer. */
 export const WRITE_HEADER = 'x-keelson-ui';
@@ -28,6 +28,8 @@ export interface UiServerOptions {
   /** Fetches the controller's current sealing certificate (PEM); undefined disables the seal form's key. */
   readonly fetchCert?: () => Promise<string>;
   readonly token?: string;
+  /** The controller's leader-election Lease (default keelson-system/keelson). */
+  readonly lease?: { readonly namespace: string; readonly name: string };
   /** Folder holding app.js and app.css (esbuild's output). */
   readonly assetsDir?: URL;
 }
@@ -96,12 +98,14 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   const overview = async (): Promise<Overview> => {
     const now = Date.now();
-    const [gitSyncs, sealedSecrets, events] = await Promise.all([
+    const lease = opts.lease ?? { namespace: 'keelson-system', name: 'keelson' };
+    const [controller, gitSyncs, sealedSecrets, events] = await Promise.all([
+      section('Leases', async () => leaderOf(await client.tryGet(LEASES, lease.namespace, lease.name), now)),
       section('GitSyncs', async () => gitSyncRows(await client.listAll<GitSyncObject>(GITSYNCS), now)),
       section('SealedSecrets', async () => sealedSecretProblems(await client.listAll(SEALEDSECRETS))),
       section('Events', async () => keelsonEvents((await client.list(EVENTS, { fieldSelector: KEELSON_EVENTS, limit: MAX_EVENTS })).items, now)),
     ]);
-    return { gitSyncs, sealedSecrets, events };
+    return { controller, gitSyncs, sealedSecrets, events };
   };
 
   const readJson = async (req: http.IncomingMessage): Promise<Record<string, unknown>> => {

@@ -42,7 +42,15 @@ export interface EventRow {
   readonly count: number;
 }
 
+export interface LeaderRow {
+  readonly holder: string;
+  readonly renewed: string;
+  /** The holder renewed within the Lease's duration: a controller is alive and leading. */
+  readonly fresh: boolean;
+}
+
 export interface Overview {
+  readonly controller: Section<LeaderRow>;
   readonly gitSyncs: Section<GitSyncRow>;
   readonly sealedSecrets: Section<SealedSecretRow>;
   readonly events: Section<EventRow>;
@@ -178,6 +186,17 @@ export function gitSyncDetail(gs: GitSyncObject, now: number): GitSyncDetail {
     row: gitSyncRow(gs, now), url: str(spec.url), ref: refText || 'branch main', path: str(spec.path) || '.',
     conditions, inventory, inventoryCount: inventory.reduce((n, g) => n + g.namespaces.reduce((m, ns) => m + ns.names.length, 0), 0),
   };
+}
+
+/** The controller's leader Lease as a health line; no Lease (or no holder) is an empty list. */
+export function leaderOf(lease: KubeObject | undefined, now: number): LeaderRow[] {
+  const spec = (lease?.spec ?? {}) as Record<string, unknown>;
+  const holder = typeof spec.holderIdentity === 'string' ? spec.holderIdentity : '';
+  if (!holder) return [];
+  const renew = typeof spec.renewTime === 'string' ? spec.renewTime : '';
+  const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : 15;
+  const at = Date.parse(renew);
+  return [{ holder, renewed: formatAge(renew, now), fresh: Number.isFinite(at) && at + duration * 1000 >= now }];
 }
 
 /** A failed list or get as a Section: 403 is the forbidden state; the message names what was refused. */

@@ -111,6 +111,7 @@ describe('keelson ui in a browser', () => {
     await revision.filter({ hasText: sha2 }).waitFor({ timeout: 60_000 });
     assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 1, 'updated without a reload');
     await page.getByRole('heading', { name: 'Recent Keelson events' }).waitFor();
+    assert.match(await page.locator('main').innerText(), /No leader Lease: the controller runs without --leader-elect/);
     await shot('overview');
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('overview-dark');
@@ -174,6 +175,7 @@ describe('keelson ui in a browser', () => {
     const text = await other.locator('main').innerText();
     assert.match(text, /Forbidden: your Kubernetes user may not list GitSyncs/);
     assert.match(text, /Forbidden: your Kubernetes user may not list SealedSecrets/);
+    assert.match(text, /Forbidden: your Kubernetes user may not list Leases/);
     await other.screenshot({ path: join(shots, 'forbidden.png'), fullPage: true });
     await other.goto(`${viewerUi.url}#/gitsync/live/app`);
     await other.getByText(/Forbidden/).waitFor();

@@ -103,6 +103,9 @@ function OverviewPage({ version }: { version: number }) {
   const o = load.data;
   return (
     <>
+      <SectionView title="Controller" section={o.controller} empty="No leader Lease: the controller runs without --leader-elect, or is not running.">
+        {(rows) => <p class="leader">{rows.map((l) => <span key={l.holder}><Badge status={l.fresh ? 'True' : 'False'} label={l.fresh ? 'Leading' : 'Lease expired'} /> <span class="mono">{l.holder}</span> renewed {l.renewed} ago</span>)}</p>}
+      </SectionView>
       <SectionView title="GitSyncs" section={o.gitSyncs} empty="No GitSyncs.">{(rows) => <GitSyncTable rows={rows} />}</SectionView>
       <SectionView title="SealedSecrets not synced" section={o.sealedSecrets} empty="Every SealedSecret is synced.">
         {(rows) => <ul>{rows.map((r) => <li key={`${r.namespace}/${r.name}`}><span class="mono">{r.namespace}/{r.name}</span> <span class="badge bad">{r.reason}</span> {r.message}</li>)}</ul>}

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { GitSyncObject } from '../../../src/gitsync/spec.js';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, rolloutOf, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
+import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, leaderOf, rolloutOf, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
 
 const NOW = Date.parse('2026-01-02T00:00:00Z');
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -133,5 +133,16 @@ describe('ui workload view model', () => {
     assert.deepEqual(workloadDetail('Deployment', deployment({}, { 'keelson.dev/last-reload': lr }), [], NOW).lastReload, { at: '2026-01-01T23:55:00Z', age: '5m', trigger: 'ConfigMap ns/cfg', change: 'data.k changed' });
     assert.equal(workloadDetail('Deployment', deployment({}, { 'keelson.dev/last-reload': 'abc123' }), [], NOW).lastReload, undefined);
     assert.equal(workloadDetail('Deployment', deployment({}, { 'keelson.dev/last-reload': '{"at":1}' }), [], NOW).lastReload, undefined);
+  });
+});
+
+describe('ui controller health', () => {
+  const lease = (spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'keelson' }, spec });
+  it('shows the leader and whether its Lease is fresh', () => {
+    assert.deepEqual(leaderOf(lease({ holderIdentity: 'pod-a', renewTime: '2026-01-01T23:59:55Z', leaseDurationSeconds: 15 }), NOW), [{ holder: 'pod-a', renewed: '5s', fresh: true }]);
+    assert.equal(leaderOf(lease({ holderIdentity: 'pod-a', renewTime: '2026-01-01T23:59:00Z', leaseDurationSeconds: 15 }), NOW)[0]!.fresh, false);
+    assert.deepEqual(leaderOf(lease({ holderIdentity: '' }), NOW), []);
+    assert.deepEqual(leaderOf(undefined, NOW), []);
+    assert.equal(leaderOf(lease({ holderIdentity: 'x', renewTime: 'junk' }), NOW)[0]!.fresh, false);
   });
 });
