@@ -11,7 +11,7 @@ import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, LEASES, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
 import { UiWatches } from './watches.js';
-import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, leaderOf, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
+import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, leaderOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
 
 /** Custom header every write must carry: a cross-origin page cannot send it without a CORS preflight we never answer. */
 export const WRITE_HEADER = 'x-keelson-ui';
@@ -169,6 +169,12 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         const events = await client.list(EVENTS, { namespace, fieldSelector: `${KEELSON_EVENTS},involvedObject.name=${name}`, limit: MAX_EVENTS }).then((l) => l.items, () => []);
         return send(res, 200, workloadDetail(t.kind, obj, events, Date.now()));
       } catch (e) { return apiError(res, e); }
+    }
+    const ss = req.method === 'GET' ? /^\/api\/sealedsecrets\/([^/]{1,253})\/([^/]{1,253})$/.exec(path) : null;
+    if (ss) {
+      const [namespace, name] = [decodeURIComponent(ss[1]!), decodeURIComponent(ss[2]!)];
+      if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
+      try { return send(res, 200, sealedSecretDetail(await client.get(SEALEDSECRETS, namespace, name), Date.now())); } catch (e) { return apiError(res, e); }
     }
     const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend)?$/.exec(path);
     if (m) {

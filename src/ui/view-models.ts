@@ -3,6 +3,7 @@
 
 import type { Condition, GitSyncObject, InventoryEntry } from '../gitsync/spec.js';
 import type { KubeObject } from '../kube/types.js';
+import { scopeFromAnnotations } from '../sealing/scope.js';
 
 /** A list the user may not read is a state of its own, not an error page. */
 export type Section<T> =
@@ -274,5 +275,29 @@ export function workloadDetail(kind: string, w: KubeObject, events: readonly Kub
   return {
     kind, namespace: str(w.metadata.namespace), name: str(w.metadata.name),
     references: podReferences(template.spec), lastReload, rollout: rolloutOf(kind, w), events: keelsonEvents(mine, now, 20),
+  };
+}
+
+export interface SealedSecretDetail {
+  readonly namespace: string;
+  readonly name: string;
+  readonly scope: string;
+  /** Names of the sealed keys; the ciphertext itself is never sent. */
+  readonly keys: readonly string[];
+  readonly secretType: string;
+  readonly synced: { readonly status: string; readonly reason: string; readonly message: string; readonly age: string };
+}
+
+export function sealedSecretDetail(ss: KubeObject, now: number): SealedSecretDetail {
+  const spec = o(ss.spec);
+  const synced = cond((ss.status as { conditions?: Condition[] } | undefined)?.conditions, 'Synced');
+  return {
+    namespace: str(ss.metadata.namespace), name: str(ss.metadata.name),
+    scope: scopeFromAnnotations(ss.metadata.annotations),
+    keys: Object.keys(o(spec.encryptedData)).sort(),
+    secretType: str(o(spec.template).type) || 'Opaque',
+    synced: synced
+      ? { status: str(synced.status), reason: str(synced.reason), message: str(synced.message), age: formatAge(synced.lastTransitionTime, now) }
+      : { status: 'Unknown', reason: 'Pending', message: 'not handled by the controller yet', age: '' },
   };
 }

@@ -206,5 +206,9 @@ describe('keelson ui in a browser', () => {
     const data = secret.data as Record<string, string>;
     assert.equal(Buffer.from(data.password!, 'base64').toString(), 's3cr3t-from-the-browser');
     assert.equal(Buffer.from(data.user!, 'base64').toString(), 'app');
+    await page.goto(`${ui.url}#/sealedsecret/${ns}/db`);
+    await page.getByRole('heading', { name: /SealedSecret sealed\/db Synced/ }).waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('main').innerText(), /Sealed keys\s+password, user/);
+    await shot('sealedsecret');
   });
 });

@@ -4,7 +4,7 @@
 
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { GitSyncDetail, GitSyncRow, Overview, Section, WorkloadDetail } from '../view-models.js';
+import type { GitSyncDetail, GitSyncRow, Overview, SealedSecretDetail, Section, WorkloadDetail } from '../view-models.js';
 import { SealForm } from './seal-form.js';
 import './style.css';
 
@@ -108,7 +108,7 @@ function OverviewPage({ version }: { version: number }) {
       </SectionView>
       <SectionView title="GitSyncs" section={o.gitSyncs} empty="No GitSyncs.">{(rows) => <GitSyncTable rows={rows} />}</SectionView>
       <SectionView title="SealedSecrets not synced" section={o.sealedSecrets} empty="Every SealedSecret is synced.">
-        {(rows) => <ul>{rows.map((r) => <li key={`${r.namespace}/${r.name}`}><span class="mono">{r.namespace}/{r.name}</span> <span class="badge bad">{r.reason}</span> {r.message}</li>)}</ul>}
+        {(rows) => <ul>{rows.map((r) => <li key={`${r.namespace}/${r.name}`}><a class="mono" href={`#/sealedsecret/${r.namespace}/${r.name}`}>{r.namespace}/{r.name}</a> <span class="badge bad">{r.reason}</span> {r.message}</li>)}</ul>}
       </SectionView>
       <SectionView title="Recent Keelson events" section={o.events} empty="No recent events.">
         {(rows) => (
@@ -190,6 +190,24 @@ function WorkloadPage({ plural, namespace, name, version }: { plural: string; na
   );
 }
 
+function SealedSecretPage({ namespace, name, version }: { namespace: string; name: string; version: number }) {
+  const load = useJson<SealedSecretDetail>(`api/sealedsecrets/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
+  if (load.state === 'loading') return <p>Loading…</p>;
+  if (load.state !== 'ok') return <p class={load.state} role="alert">{load.state === 'forbidden' ? 'Forbidden: ' : ''}{load.message}</p>;
+  const d = load.data;
+  return (
+    <>
+      <h2>SealedSecret {d.namespace}/{d.name} <Badge status={d.synced.status} label={d.synced.status === 'True' ? 'Synced' : d.synced.reason || 'Not synced'} /></h2>
+      <dl>
+        <dt>Synced</dt><dd>{d.synced.status} {d.synced.reason} {d.synced.age && `(${d.synced.age})`}: {d.synced.message}</dd>
+        <dt>Scope</dt><dd>{d.scope}</dd>
+        <dt>Secret type</dt><dd class="mono">{d.secretType}</dd>
+        <dt>Sealed keys</dt><dd class="mono">{d.keys.join(', ') || '—'}</dd>
+      </dl>
+    </>
+  );
+}
+
 function App() {
   const route = useRoute();
   const { version, live } = useLiveVersion();
@@ -197,6 +215,7 @@ function App() {
   let page;
   if (parts[0] === 'gitsync' && parts[1] && parts[2]) page = <GitSyncPage namespace={parts[1]} name={parts[2]} version={version} />;
   else if (parts[0] === 'workload' && parts[1] && parts[2] && parts[3]) page = <WorkloadPage plural={parts[1]} namespace={parts[2]} name={parts[3]} version={version} />;
+  else if (parts[0] === 'sealedsecret' && parts[1] && parts[2]) page = <SealedSecretPage namespace={parts[1]} name={parts[2]} version={version} />;
   else if (parts[0] === 'seal') page = <SealForm />;
   else page = <OverviewPage version={version} />;
   return (

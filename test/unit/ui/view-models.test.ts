@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { GitSyncObject } from '../../../src/gitsync/spec.js';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, leaderOf, rolloutOf, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
+import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, leaderOf, rolloutOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
 
 const NOW = Date.parse('2026-01-02T00:00:00Z');
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -144,5 +144,19 @@ describe('ui controller health', () => {
     assert.deepEqual(leaderOf(lease({ holderIdentity: '' }), NOW), []);
     assert.deepEqual(leaderOf(undefined, NOW), []);
     assert.equal(leaderOf(lease({ holderIdentity: 'x', renewTime: 'junk' }), NOW)[0]!.fresh, false);
+  });
+});
+
+describe('ui SealedSecret page', () => {
+  it('shows status, scope, type and key names, never the ciphertext', () => {
+    const ss: KubeObject = {
+      apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns', annotations: { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } },
+      spec: { encryptedData: { user: 'CIPHER1', password: 'CIPHER2' }, template: { type: 'kubernetes.io/basic-auth' } },
+      status: { conditions: [{ type: 'Synced', status: 'False', reason: 'ErrUnsealFailed', message: 'no key could decrypt', lastTransitionTime: '2026-01-01T23:59:00Z' }] },
+    };
+    const d = sealedSecretDetail(ss, NOW);
+    assert.deepEqual(d, { namespace: 'ns', name: 'db', scope: 'namespace-wide', keys: ['password', 'user'], secretType: 'kubernetes.io/basic-auth', synced: { status: 'False', reason: 'ErrUnsealFailed', message: 'no key could decrypt', age: '60s' } });
+    assert.ok(!JSON.stringify(d).includes('CIPHER'));
+    assert.equal(sealedSecretDetail({ ...ss, status: undefined, spec: {} }, NOW).synced.reason, 'Pending');
   });
 });
