@@ -185,6 +185,7 @@ async function main(): Promise<void> {
     say(`kubeconfig: ${cp.kubeconfigPath}`);
     say(`try: ${kubectl} --kubeconfig ${cp.kubeconfigPath} -n demo get deploy,rs,secrets,sealedsecrets`);
     say(`metrics: http://127.0.0.1:${metricsPort}/metrics   controller log: ${logFile}`);
+    say(`dashboard (in another terminal): npx keelson ui --kubeconfig ${cp.kubeconfigPath}`);
     if (once) { await cleanup(); return; }
     say('running until Ctrl-C; edit the repository at ' + work + ' and push to see more rolls');
     await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });

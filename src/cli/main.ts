@@ -14,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   'kubeseal-proxy': { summary: 'forward kubeseal\'s requests to the controller (runs in kube-system)', load: async () => (await import('./kubeseal-proxy.js')).kubesealProxyCommand },
   sync: { summary: 'sync a GitSync now and wait for the result', load: async () => (await import('./sync.js')).syncCommand },
   diff: { summary: 'show what a sync of a GitSync would change (exit 1 on a difference)', load: async () => (await import('./diff.js')).diffCommand },
+  ui: { summary: 'serve a local dashboard of GitSyncs, SealedSecrets and events (your own kubeconfig)', load: async () => (await import('./ui.js')).uiCommand },
   version: { summary: 'print the version', load: async () => async (_argv, io) => { io.stdout.write(`${VERSION}\n`); return 0; } },
 };
 

@@ -83,6 +83,8 @@ export interface ControllerTarget {
   /** Direct base URL of the controller's HTTP API (http://host:8080), or undefined to go through the API server. */
   readonly url: string | undefined;
   readonly kubeconfig: string | undefined;
+  /** kubeconfig context (keelson ui --context); default the current one. */
+  readonly context?: string | undefined;
   readonly namespace: string;
   readonly name: string;
   readonly env: Io['env'];
@@ -100,7 +102,7 @@ export async function controllerRequest(target: ControllerTarget, method: string
   if (target.url) {
     return await send(target, new URL(path.replace(/^\//, ''), target.url.endsWith('/') ? target.url : `${target.url}/`), {}, method, path, body, contentType);
   }
-  const kc = loadKubeConfig({ kubeconfig: target.kubeconfig, env: target.env });
+  const kc = loadKubeConfig({ kubeconfig: target.kubeconfig, context: target.context, env: target.env });
   const server = new URL(kc.getCurrentCluster()!.server);
   const options: https.RequestOptions = { headers: {} };
   await kc.applyToHTTPSOptions(options as never);

@@ -90,14 +90,14 @@ export interface WriteOptions {
 }
 
 /** kubeconfig lookup order of DESIGN §5: --kubeconfig, in-cluster, $KUBECONFIG, ~/.kube/config. */
-export function loadKubeConfig(opts: { kubeconfig?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): Kubeconfig {
+export function loadKubeConfig(opts: { kubeconfig?: string | undefined; context?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): Kubeconfig {
   const env = opts.env ?? {};
-  if (opts.kubeconfig) return Kubeconfig.fromFile(opts.kubeconfig);
+  if (opts.kubeconfig) return Kubeconfig.fromFile(opts.kubeconfig, opts.context);
   if (env.KUBERNETES_SERVICE_HOST && existsSync(join(SERVICE_ACCOUNT_DIR, 'token'))) return Kubeconfig.inCluster(env);
-  if (env.KUBECONFIG) return Kubeconfig.fromFile(env.KUBECONFIG.split(':')[0]!);
+  if (env.KUBECONFIG) return Kubeconfig.fromFile(env.KUBECONFIG.split(':')[0]!, opts.context);
   const path = join(env.HOME || homedir(), '.kube', 'config');
   if (!existsSync(path)) throw new Error(`no Kubernetes configuration found: pass --kubeconfig, run in a cluster, set $KUBECONFIG, or create ${path}`);
-  return Kubeconfig.fromFile(path);
+  return Kubeconfig.fromFile(path, opts.context);
 }
 
 interface Auth { headers: Record<string, string>; at: number }

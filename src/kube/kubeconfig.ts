@@ -45,8 +45,9 @@ function named(list: unknown, name: string | undefined, what: string, file: stri
   return entry;
 }
 
-/** Resolves the current context of a parsed kubeconfig. Pure apart from reading the files it names. */
-export function resolveKubeconfig(doc: Doc, file: string): { cluster: KubeconfigCluster; user: KubeconfigUser; namespace: string | undefined } {
+/** Resolves the current context (or `context`, as kubectl --context) of a parsed kubeconfig. Pure apart from
+ * reading the files it names. */
+export function resolveKubeconfig(doc: Doc, file: string, context?: string): { cluster: KubeconfigCluster; user: KubeconfigUser; namespace: string | undefined } {
   const base = dirname(file);
   const path = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const bytes = (data: unknown, ref: unknown): Buffer | undefined => {
@@ -55,17 +56,17 @@ export function resolveKubeconfig(doc: Doc, file: string): { cluster: Kubeconfig
     const f = str(ref);
     return f ? readFileSync(path(f)) : undefined;
   };
-  const contextName = str(doc['current-context']);
+  const contextName = str(context) ?? str(doc['current-context']);
   if (!contextName) throw new Error(`${file}: no current-context is set`);
-  const context = obj(named(doc.contexts, contextName, 'context', file).context);
-  const c = obj(named(doc.clusters, str(context.cluster), 'cluster', file).cluster);
+  const ctx = obj(named(doc.contexts, contextName, 'context', file).context);
+  const c = obj(named(doc.clusters, str(ctx.cluster), 'cluster', file).cluster);
   const server = str(c.server);
-  if (!server) throw new Error(`${file}: cluster "${String(context.cluster)}" has no server`);
-  const userName = str(context.user);
+  if (!server) throw new Error(`${file}: cluster "${String(ctx.cluster)}" has no server`);
+  const userName = str(ctx.user);
   const u = userName ? obj(named(doc.users, userName, 'user', file).user) : {};
   const tokenFile = str(u.tokenFile);
   return {
-    namespace: str(context.namespace),
+    namespace: str(ctx.namespace),
     cluster: {
       server,
       ca: bytes(c['certificate-authority-data'], c['certificate-authority']),
@@ -109,13 +110,14 @@ export class Kubeconfig implements KubeConfigSource {
     /** The current context's namespace (in a pod: the service account's), as kubectl defaults to. */
     readonly namespace: string | undefined,
     private readonly origin: Origin,
+    private readonly context?: string,
   ) {}
 
-  static fromFile(path: string): Kubeconfig {
+  static fromFile(path: string, context?: string): Kubeconfig {
     let doc: Doc;
     try { doc = obj(parse(readFileSync(path, 'utf8'))); } catch (e) { throw new Error(`cannot read kubeconfig ${path}: ${(e as Error).message}`); }
-    const { cluster, user, namespace } = resolveKubeconfig(doc, path);
-    return new Kubeconfig(cluster, user, namespace, { kind: 'file', path });
+    const { cluster, user, namespace } = resolveKubeconfig(doc, path, context);
+    return new Kubeconfig(cluster, user, namespace, { kind: 'file', path }, context);
   }
 
   /** The pod's service account, as client-go's rest.InClusterConfig reads it. */
@@ -137,7 +139,7 @@ export class Kubeconfig implements KubeConfigSource {
     this.plugin ??= (async () => {
       const { KubeConfig } = await import('@kubernetes/client-node');
       const kc = new KubeConfig();
-      if (this.origin.kind === 'file') kc.loadFromFile(this.origin.path); else kc.loadFromCluster();
+      if (this.origin.kind === 'file') { kc.loadFromFile(this.origin.path); if (this.context) kc.setCurrentContext(this.context); } else kc.loadFromCluster();
       return kc as KubeConfigSource;
     })();
     await (await this.plugin).applyToHTTPSOptions(opts);

@@ -47,6 +47,15 @@ describe('resolveKubeconfig', () => {
     assert.equal(resolveKubeconfig(doc({ 'auth-provider': { name: 'oidc' } }), '/c').user.needsPlugin, true);
   });
 
+  it('uses the context given (kubectl --context) instead of current-context', () => {
+    const d = { ...doc({ token: 'a' }), contexts: [...doc({}).contexts, { name: 'second', context: { cluster: 'c', user: 'u2', namespace: 'team-b' } }], users: [{ name: 'u', user: { token: 'a' } }, { name: 'u2', user: { token: 'b' } }] };
+    assert.equal(resolveKubeconfig(d, '/c').user.token, 'a');
+    const r = resolveKubeconfig(d, '/c', 'second');
+    assert.equal(r.user.token, 'b');
+    assert.equal(r.namespace, 'team-b');
+    assert.throws(() => resolveKubeconfig(d, '/c', 'missing'), /context "missing"/);
+  });
+
   it('names what is missing', () => {
     assert.throws(() => resolveKubeconfig({}, '/k'), /\/k: no current-context is set/);
     assert.throws(() => resolveKubeconfig({ ...doc({}), 'current-context': 'gone' }, '/k'), /context "gone"/);

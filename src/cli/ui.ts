@@ -1,0 +1,68 @@
+// `keelson ui`: serves the dashboard on 127.0.0.1 under the user's own kubeconfig until interrupted. The URL with
+// the per-run token is printed; the browser is opened through a 0600 redirect file (as Jupyter does) so the token
+// never appears on a command line other local users can read.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError, formatHelp, parseArgs, type FlagSpec } from '../config/flags.js';
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { startUiServer } from '../ui/server.js';
+import type { Command } from './io.js';
+import { controllerRequest } from './seal-common.js';
+
+const G = 'Flags';
+const FLAGS: readonly FlagSpec[] = [
+  { group: G, name: 'kubeconfig', type: 'string', default: undefined, help: 'kubeconfig file; else in-cluster, else $KUBECONFIG, else ~/.kube/config' },
+  { group: G, name: 'context', type: 'string', default: undefined, help: 'kubeconfig context to use (default: the current context)' },
+  { group: G, name: 'port', type: 'int', min: 0, default: 0, help: 'port on 127.0.0.1 (0: a free port)' },
+  { group: G, name: 'no-open', type: 'boolean', default: false, help: 'do not open a browser, only print the URL' },
+  { group: G, name: 'controller-namespace', type: 'string', default: 'keelson-system', help: 'namespace of the controller Service (sealing certificate for the seal form)' },
+  { group: G, name: 'controller-name', type: 'string', default: 'keelson', help: 'name of the controller Service' },
+  { group: G, name: 'leader-election-id', type: 'string', default: 'keelson', help: 'name of the controller\'s Lease (in --controller-namespace), shown as its health' },
+];
+const USAGE = 'Usage: keelson ui [flags]\n\nServes a dashboard of GitSyncs, SealedSecrets and Keelson events on 127.0.0.1, with your own kubeconfig\n(you see and change exactly what your RBAC allows). Stop it with Ctrl-C.';
+
+function openBrowser(url: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'keelson-ui-'));
+  const file = join(dir, 'open.html');
+  writeFileSync(file, `<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><a href="${url}">Keelson</a>\n`, { mode: 0o600 });
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const child = spawn(opener, [file], { stdio: 'ignore', detached: true });
+  child.on('error', () => { /* no opener: the printed URL is enough */ });
+  child.unref();
+  // The redirect file holds the token: remove it once the browser has had time to read it.
+  setTimeout(() => rmSync(dir, { recursive: true, force: true }), 30_000).unref();
+}
+
+export const uiCommand: Command = async (argv, io) => {
+  const { values, positionals, help } = parseArgs(FLAGS, argv, io.env);
+  if (help) { io.stdout.write(formatHelp(USAGE, FLAGS)); return 0; }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const port = values.get('port') as number;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0..65535');
+  const kubeconfig = values.get('kubeconfig') as string | undefined;
+  const context = values.get('context') as string | undefined;
+  const client = new KubeClient(loadKubeConfig({ kubeconfig, context, env: io.env }), 'keelson-ui');
+  const target = { url: undefined, kubeconfig, context, namespace: values.get('controller-namespace') as string, name: values.get('controller-name') as string, env: io.env };
+  const server = await startUiServer({
+    client,
+    port,
+    lease: { namespace: target.namespace, name: values.get('leader-election-id') as string },
+    fetchCert: async () => {
+      const res = await controllerRequest(target, 'GET', '/v1/cert.pem');
+      if (res.status !== 200) throw new Error(`HTTP ${res.status} from service ${target.namespace}/${target.name}: check --controller-namespace/--controller-name`);
+      return res.body.toString('utf8');
+    },
+  });
+  io.stdout.write(`Keelson UI: ${server.url}\n(the URL holds this run's token: only it opens the UI; stop with Ctrl-C)\n`);
+  if (!(values.get('no-open') as boolean)) openBrowser(server.url);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  client.close();
+  return 0;
+};
