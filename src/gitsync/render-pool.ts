@@ -1,0 +1,109 @@
+// parseFiles off the event loop: each revision is parsed in a fresh worker thread with a bounded heap, one at a time
+// across all GitSyncs (FIFO), so a hostile or huge commit costs its own GitSync a failed sync, never the loop
+// (liveness, Lease renewal) nor the process's memory. A fresh worker per parse gives every revision a clean heap.
+
+import { Worker } from 'node:worker_threads';
+import { RevisionTooLargeError, formatBytes } from './limits.js';
+import { type ParsedObject, RenderError, type SourceFile } from './render.js';
+import type { RenderAnswer } from './render-protocol.js';
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './render-worker.ts' : './render-worker.js', import.meta.url);
+const MiB = 1024 * 1024;
+
+/**
+ * The render worker's old-generation heap for a given --max-revision-bytes: 96 MiB (one 4 MiB YAML document, the
+ * largest allowed, needs 64-96 MiB to parse) plus twice the revision, at most 192 MiB. The cap keeps one parse plus
+ * the controller's own ~60-90 MiB near the shipped 256 MiB pod limit: a revision that needs more fails its sync
+ * (RevisionTooLarge, naming the fix) instead of getting the whole pod OOM-killed.
+ */
+export function renderHeapMb(maxRevisionBytes: number): number {
+  return Math.min(192, 96 + Math.ceil((2 * maxRevisionBytes) / MiB));
+}
+
+/** Parses running at once across all GitSyncs: one, so the memory of parsing is bounded by one worker's heap. */
+const MAX_PARSES = 1;
+
+export interface WorkerParseOptions {
+  /** What the error messages name, e.g. "revision main@sha1:…". */
+  readonly where: string;
+  /** The worker's old-generation heap (default renderHeapMb of the default 64 MiB). */
+  readonly heapMb?: number;
+  /** Aborting (the sync's timeout, shutdown) stops the parse: the worker is terminated or never started. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot(signal: AbortSignal | undefined): Promise<() => void> {
+  if (running >= MAX_PARSES) {
+    await new Promise<void>((resolve, reject) => {
+      const go = () => { signal?.removeEventListener('abort', stop); resolve(); };
+      const stop = () => { waiting.splice(waiting.indexOf(go), 1); reject(abortReason(signal!)); };
+      waiting.push(go);
+      signal?.addEventListener('abort', stop, { once: true });
+    });
+  } else running++;
+  // A released slot is handed over to the next waiter directly (running stays the same).
+  return () => { const next = waiting.shift(); if (next) next(); else running--; };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the parse was cancelled');
+}
+
+/** The error parseFiles threw in the worker, as the same class with the same message (classify() maps the class). */
+function errorFrom(a: { name: string; message: string }, where: string): Error {
+  if (a.name === 'RevisionTooLargeError') return new RevisionTooLargeError(a.message);
+  if (a.name === 'RenderError') return new RenderError(a.message);
+  // Anything else parseFiles throws (a RangeError, say) still comes from the revision's content.
+  return new RenderError(`${where}: cannot parse the manifests: ${a.message.split('\n')[0]}`);
+}
+
+/** parseFiles(files, maxObjects) in a worker thread; same objects, same errors (RenderError, RevisionTooLargeError). */
+export async function parseFilesInWorker(files: readonly SourceFile[], maxObjects: number, o: WorkerParseOptions): Promise<ParsedObject[]> {
+  o.signal?.throwIfAborted();
+  const release = await slot(o.signal);
+  try {
+    return await runWorker(files, maxObjects, o);
+  } finally {
+    release();
+  }
+}
+
+async function runWorker(files: readonly SourceFile[], maxObjects: number, o: WorkerParseOptions): Promise<ParsedObject[]> {
+  o.signal?.throwIfAborted();
+  const heapMb = o.heapMb ?? renderHeapMb(64 * MiB);
+  const worker = new Worker(WORKER_URL, {
+    stdin: false,
+    workerData: { files: files.map((f) => ({ path: f.path, content: f.content })), maxObjects: Number.isFinite(maxObjects) ? maxObjects : Number.MAX_SAFE_INTEGER },
+    resourceLimits: { maxOldGenerationSizeMb: heapMb, stackSizeMb: 4 },
+  });
+  const objects: ParsedObject[] = [];
+  try {
+    return await new Promise<ParsedObject[]>((resolve, reject) => {
+      const stop = () => reject(abortReason(o.signal!));
+      o.signal?.addEventListener('abort', stop, { once: true });
+      const settle = <T>(f: (v: T) => void) => (v: T) => { o.signal?.removeEventListener('abort', stop); f(v); };
+      const ok = settle(resolve);
+      const fail = settle(reject);
+      worker.on('message', (a: RenderAnswer) => {
+        if (a.kind === 'objects') {
+          for (const x of a.objects) objects.push(x);
+          // The next chunk is asked for in a later turn, so other work runs between two chunks.
+          setImmediate(() => worker.postMessage('next'));
+        } else if (a.kind === 'done') ok(objects);
+        else fail(errorFrom(a, o.where));
+      });
+      worker.once('error', (e: Error & { code?: string }) => {
+        if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          const size = files.reduce((n, f) => n + f.content.length, 0);
+          fail(new RevisionTooLargeError(`${o.where}: parsing its manifests (${formatBytes(size)}) needed more than the ${heapMb} MiB the parser may use (derived from --max-revision-bytes); make the files under spec.path smaller or fewer, or split the repository`));
+        } else fail(new RenderError(`${o.where}: cannot parse the manifests: ${e.message.split('\n')[0]}`));
+      });
+      worker.once('exit', (code) => fail(new RenderError(`${o.where}: the manifest parser stopped unexpectedly (exit code ${code})`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
