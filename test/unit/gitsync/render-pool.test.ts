@@ -1,0 +1,108 @@
+// parseFiles in a worker thread (render-pool.ts), with real worker threads: the same objects and the same errors
+// (class and message) as in-process, a revision that exhausts the worker's heap fails cleanly and the next parse
+// works, aborting terminates the parse, and the event loop stays free while a big revision is parsed.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RevisionTooLargeError } from '../../../src/gitsync/limits.js';
+import { parseFilesInWorker, renderHeapMb } from '../../../src/gitsync/render-pool.js';
+import { MAX_DOCUMENT_CHARS, RenderError, type SourceFile, parseFiles } from '../../../src/gitsync/render.js';
+
+const cm = (name: string, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${v}"\n`;
+const many = (n: number, size: number) => Array.from({ length: n }, (_, i) => cm(`cm-${i}`, 'x'.repeat(size))).join('---\n');
+
+/** The error a call throws, or undefined. */
+async function errorOf(f: () => unknown): Promise<Error | undefined> {
+  try { await f(); return undefined; } catch (e) { return e as Error; }
+}
+
+const CASES: Record<string, SourceFile[]> = {
+  'multi-document YAML, a List, JSON, empty documents': [
+    { path: 'b/two.yaml', content: `${cm('a', '1')}---\n---\n${cm('b', '2')}` },
+    { path: 'a/list.yml', content: 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s, namespace: x}\n  stringData: {k: "v"}\n' },
+    { path: 'c.json', content: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { replicas: 2, n: null, f: 1.5 } }) },
+    { path: 'anchors.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: anchors}\ndata:\n  a: &x "one"\n  b: *x\n' },
+  ],
+  'many documents (several answer chunks)': [{ path: 'many.yaml', content: many(3000, 1000) }],
+  'nothing': [],
+};
+
+const ERRORS: Record<string, [SourceFile[], number]> = {
+  'invalid YAML': [[{ path: 'bad.yaml', content: 'a: [1, 2\nb: c\n' }], Infinity],
+  'invalid JSON': [[{ path: 'bad.json', content: '{"apiVersion":' }], Infinity],
+  'no metadata.name': [[{ path: 'x.yaml', content: 'apiVersion: v1\nkind: ConfigMap\n' }], Infinity],
+  'duplicate keys': [[{ path: 'dup.yaml', content: 'apiVersion: v1\napiVersion: v2\n' }], Infinity],
+  'too deep': [[{ path: 'deep.yaml', content: `${'['.repeat(200)}${']'.repeat(200)}\n` }], Infinity],
+  'too many objects': [[{ path: 'm.yaml', content: many(5, 1) }], 3],
+  'a document over MAX_DOCUMENT_CHARS': [[{ path: 'huge.yaml', content: cm('huge', 'x'.repeat(MAX_DOCUMENT_CHARS)) }], Infinity],
+};
+
+describe('render pool: parseFiles in a worker thread', () => {
+  for (const [name, files] of Object.entries(CASES)) {
+    it(`gives the same objects as in-process: ${name}`, async () => {
+      assert.deepEqual(await parseFilesInWorker(files, Infinity, { where: 'revision r' }), parseFiles(files));
+    });
+  }
+
+  for (const [name, [files, maxObjects]] of Object.entries(ERRORS)) {
+    it(`keeps the error's class and message: ${name}`, async () => {
+      const local = await errorOf(() => parseFiles(files, maxObjects));
+      const remote = await errorOf(() => parseFilesInWorker(files, maxObjects, { where: 'revision r' }));
+      assert.ok(local && remote, 'both fail');
+      assert.ok(local instanceof RenderError || local instanceof RevisionTooLargeError);
+      assert.equal(remote.constructor, local.constructor);
+      assert.equal(remote.name, local.name);
+      assert.equal(remote.message, local.message);
+    });
+  }
+
+  it('a revision that exhausts the worker heap is RevisionTooLarge naming the revision and the fix; the next parse works', async () => {
+    const files = Array.from({ length: 8 }, (_, i) => ({ path: `f${i}.yaml`, content: many(500, 2000) }));
+    const err = await errorOf(() => parseFilesInWorker(files, Infinity, { where: 'revision main@sha1:abc', heapMb: 16 }));
+    assert.ok(err instanceof RevisionTooLargeError, `got ${err?.name}: ${err?.message}`);
+    assert.match(err.message, /^revision main@sha1:abc: parsing its manifests \(.+\) needed more than the 16 MiB/);
+    assert.match(err.message, /--max-revision-bytes.*split the repository/);
+    const small = [{ path: 'a.yaml', content: cm('after', '1') }];
+    assert.deepEqual(await parseFilesInWorker(small, Infinity, { where: 'revision r', heapMb: 16 }), parseFiles(small));
+  });
+
+  it('aborting terminates a running parse and drops a queued one; the next parse works', async () => {
+    const slow = [{ path: 'slow.yaml', content: many(20_000, 200) }];
+    const ac = new AbortController();
+    const reason = new Error('sync timed out');
+    const started = Date.now();
+    const running = errorOf(() => parseFilesInWorker(slow, Infinity, { where: 'revision r', signal: ac.signal }));
+    const queued = errorOf(() => parseFilesInWorker(slow, Infinity, { where: 'revision r', signal: ac.signal }));
+    setTimeout(() => ac.abort(reason), 100);
+    assert.equal(await running, reason);
+    assert.equal(await queued, reason);
+    assert.ok(Date.now() - started < 5_000, 'the parse was stopped, not finished');
+    assert.equal(await errorOf(() => parseFilesInWorker(slow, Infinity, { where: 'revision r', signal: AbortSignal.abort(reason) })), reason);
+    const small = [{ path: 'a.yaml', content: cm('after', '1') }];
+    assert.deepEqual(await parseFilesInWorker(small, Infinity, { where: 'revision r' }), parseFiles(small));
+  });
+
+  it('parses one revision at a time, and the event loop stays free meanwhile', async () => {
+    const files = [{ path: 'a.yaml', content: many(4000, 1000) }];
+    let maxGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 10);
+    try {
+      const [a, b] = await Promise.all([parseFilesInWorker(files, Infinity, { where: 'r' }), parseFilesInWorker(files, Infinity, { where: 'r' })]);
+      assert.equal(a.length, 4000);
+      assert.deepEqual(a, b);
+    } finally {
+      clearInterval(timer);
+    }
+    // In-process this parse blocks the loop for seconds; a generous bound for a busy machine.
+    assert.ok(maxGap < 1000, `the event loop was blocked for ${Math.round(maxGap)} ms`);
+  });
+
+  it('derives the worker heap from --max-revision-bytes: room for a 4 MiB document, at most 192 MiB', () => {
+    const MiB = 1024 * 1024;
+    assert.equal(renderHeapMb(0), 96);
+    assert.equal(renderHeapMb(8 * MiB), 112);
+    assert.equal(renderHeapMb(64 * MiB), 192);
+    assert.equal(renderHeapMb(1024 * MiB), 192);
+  });
+});
