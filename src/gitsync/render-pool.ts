@@ -11,13 +11,14 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './render-worker.ts
 const MiB = 1024 * 1024;
 
 /**
- * The render worker's old-generation heap for a given --max-revision-bytes: 96 MiB (one 4 MiB YAML document, the
- * largest allowed, needs 64-96 MiB to parse) plus twice the revision, at most 192 MiB. The cap keeps one parse plus
- * the controller's own ~60-90 MiB near the shipped 256 MiB pod limit: a revision that needs more fails its sync
- * (RevisionTooLarge, naming the fix) instead of getting the whole pod OOM-killed.
+ * The render worker's old-generation heap for a given --max-revision-bytes: 64 MiB plus twice the revision, at most
+ * 128 MiB. Parsing costs 15-40× the YAML (a 4 MiB document of 150,000 short keys needs 128-192 MiB; 19 MiB of
+ * 10,000 ConfigMaps fits in 128 MiB), so the cap, not the formula, is what counts by default: the worker's heap plus
+ * its young generation and code (~30 MiB) plus the controller's own ~60-90 MiB stay inside the shipped 256 MiB pod
+ * limit. A revision that needs more fails its sync (RevisionTooLarge, naming the fix); the pod is not OOM-killed.
  */
 export function renderHeapMb(maxRevisionBytes: number): number {
-  return Math.min(192, 96 + Math.ceil((2 * maxRevisionBytes) / MiB));
+  return Math.min(128, 64 + Math.ceil((2 * maxRevisionBytes) / MiB));
 }
 
 /** Parses running at once across all GitSyncs: one, so the memory of parsing is bounded by one worker's heap. */
