@@ -25,8 +25,6 @@ const CASES: Record<string, SourceFile[]> = {
   ],
   'many documents (several answer chunks)': [{ path: 'many.yaml', content: many(3000, 1000) }],
   'nothing': [],
-  // duplicateKeyOffset once spread a sequence's items into push(): a RangeError past ~120,000 items.
-  'a sequence of 150,000 items': [{ path: 'seq.yaml', content: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: seq}\nitems:\n${'- 1\n'.repeat(150_000)}` }],
 };
 
 const ERRORS: Record<string, [SourceFile[], number]> = {
@@ -66,6 +64,16 @@ describe('render pool: parseFiles in a worker thread', () => {
     assert.match(err.message, /--max-revision-bytes.*split the repository/);
     const small = [{ path: 'a.yaml', content: cm('after', '1') }];
     assert.deepEqual(await parseFilesInWorker(small, Infinity, { where: 'revision r', heapMb: 16 }), parseFiles(small));
+  });
+
+  it('600 KiB of one-line sequence items (150,000): in-process no RangeError; in the worker bounded by its heap (48 MiB here)', async () => {
+    // duplicateKeyOffset once spread a sequence's items into push(): a RangeError past ~120,000 items. yaml keeps
+    // ~1 KiB per item while composing, so this cheap file needs about 128 MiB: in-process that was the pod's memory.
+    const files = [{ path: 'seq.yaml', content: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: seq}\nitems:\n${'- 1\n'.repeat(150_000)}` }];
+    assert.equal(parseFiles(files).length, 1);
+    const err = await errorOf(() => parseFilesInWorker(files, Infinity, { where: 'revision r', heapMb: 48 }));
+    assert.ok(err instanceof RevisionTooLargeError, `got ${err?.name}: ${err?.message}`);
+    assert.match(err.message, /^revision r: parsing its manifests \(586 KiB\) needed more than the 48 MiB/);
   });
 
   it('aborting terminates a running parse and drops a queued one; the next parse works', async () => {
