@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RevisionTooLargeError } from '../../../src/gitsync/limits.js';
-import { parseFilesInWorker, renderHeapMb } from '../../../src/gitsync/render-pool.js';
-import { MAX_DOCUMENT_CHARS, RenderError, type SourceFile, parseFiles } from '../../../src/gitsync/render.js';
+import { parseFilesInWorker, renderHeapMb, yamlValuesInWorker } from '../../../src/gitsync/render-pool.js';
+import { MAX_DOCUMENT_CHARS, RenderError, type SourceFile, parseFiles, yamlValues } from '../../../src/gitsync/render.js';
 
 const cm = (name: string, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${v}"\n`;
 const many = (n: number, size: number) => Array.from({ length: n }, (_, i) => cm(`cm-${i}`, 'x'.repeat(size))).join('---\n');
@@ -114,5 +114,24 @@ describe('render pool: parseFiles in a worker thread', () => {
     assert.equal(renderHeapMb(8 * MiB), 80);
     assert.equal(renderHeapMb(64 * MiB), 128);
     assert.equal(renderHeapMb(1024 * MiB), 128);
+  });
+});
+
+describe('render pool: yamlValues (kustomizations) in a worker thread', () => {
+  it('gives the same values and errors as in-process', async () => {
+    const k = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../base\n- a.yaml\nx: &a {b: 1}\ny: *a\n---\nsecond: 2\n';
+    assert.deepEqual(await yamlValuesInWorker('app/kustomization.yaml', k, { where: 'revision r' }), yamlValues('app/kustomization.yaml', k));
+    const bad = 'resources: [a\n';
+    const local = await errorOf(() => yamlValues('k.yaml', bad));
+    const remote = await errorOf(() => yamlValuesInWorker('k.yaml', bad, { where: 'revision r' }));
+    assert.ok(remote instanceof RenderError);
+    assert.equal(remote.message, local?.message);
+  });
+
+  it('a kustomization of 1 MiB of "- a" lines (2.3 s and 350 MiB in-process) is bounded by the worker heap', async () => {
+    const content = `resources:\n${'- a\n'.repeat(260_000)}`;
+    const err = await errorOf(() => yamlValuesInWorker('app/kustomization.yaml', content, { where: 'revision r', heapMb: 64 }));
+    assert.ok(err instanceof RevisionTooLargeError, `got ${err?.name}: ${err?.message}`);
+    assert.match(err.message, /^revision r: parsing app\/kustomization\.yaml \(1016 KiB\) needed more than the 64 MiB/);
   });
 });
