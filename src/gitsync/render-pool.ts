@@ -4,7 +4,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { RevisionTooLargeError, formatBytes } from './limits.js';
-import { type ParsedObject, RenderError, type SourceFile } from './render.js';
+import { type ParsedObject, RenderError, type SourceFile, yamlValues } from './render.js';
 import type { RenderAnswer, RenderJob } from './render-protocol.js';
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './render-worker.ts' : './render-worker.js', import.meta.url);
@@ -68,9 +68,20 @@ export async function parseFilesInWorker(files: readonly SourceFile[], maxObject
   return (await inWorker(job, `its manifests (${formatBytes(size)})`, o)) as ParsedObject[];
 }
 
+/**
+ * YAML up to this size is parsed in-process: at worst ~2.3 s per MiB (one-line sequence items), so under 80 ms and a
+ * few MiB of memory, far less than starting a worker (a kustomization tree may hold dozens of small files).
+ */
+export const IN_PROCESS_YAML_CHARS = 32 * 1024;
+
 /** yamlValues(file, content) in a worker thread (kustomizations: 1 MiB of "- a" lines took 2.3 s and 350 MiB in-process). */
 export async function yamlValuesInWorker(file: string, content: string, o: WorkerParseOptions): Promise<unknown[]> {
   return inWorker({ op: 'values', file, content }, `${file} (${formatBytes(content.length)})`, o);
+}
+
+/** yamlValues for a small file, yamlValuesInWorker for a bigger one. */
+export async function yamlValuesOffLoop(file: string, content: string, o: WorkerParseOptions): Promise<unknown[]> {
+  return content.length <= IN_PROCESS_YAML_CHARS ? yamlValues(file, content) : yamlValuesInWorker(file, content, o);
 }
 
 async function inWorker(job: RenderJob, what: string, o: WorkerParseOptions): Promise<unknown[]> {

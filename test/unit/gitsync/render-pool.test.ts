@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RevisionTooLargeError } from '../../../src/gitsync/limits.js';
-import { parseFilesInWorker, renderHeapMb, yamlValuesInWorker } from '../../../src/gitsync/render-pool.js';
+import { IN_PROCESS_YAML_CHARS, parseFilesInWorker, renderHeapMb, yamlValuesInWorker, yamlValuesOffLoop } from '../../../src/gitsync/render-pool.js';
 import { MAX_DOCUMENT_CHARS, RenderError, type SourceFile, parseFiles, yamlValues } from '../../../src/gitsync/render.js';
 
 const cm = (name: string, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${v}"\n`;
@@ -133,5 +133,15 @@ describe('render pool: yamlValues (kustomizations) in a worker thread', () => {
     const err = await errorOf(() => yamlValuesInWorker('app/kustomization.yaml', content, { where: 'revision r', heapMb: 64 }));
     assert.ok(err instanceof RevisionTooLargeError, `got ${err?.name}: ${err?.message}`);
     assert.match(err.message, /^revision r: parsing app\/kustomization\.yaml \(1016 KiB\) needed more than the 64 MiB/);
+    const offLoop = await errorOf(() => yamlValuesOffLoop('app/kustomization.yaml', content, { where: 'revision r', heapMb: 64 }));
+    assert.ok(offLoop instanceof RevisionTooLargeError, 'yamlValuesOffLoop sends a big file to the worker');
+  });
+
+  it('yamlValuesOffLoop parses a small file in-process, timed well under 100 ms even at its worst', async () => {
+    const content = `resources:\n${'- a\n'.repeat((IN_PROCESS_YAML_CHARS - 11) / 4)}`;
+    assert.ok(content.length <= IN_PROCESS_YAML_CHARS);
+    const started = performance.now();
+    assert.deepEqual(await yamlValuesOffLoop('k.yaml', content, { where: 'revision r' }), yamlValues('k.yaml', content));
+    assert.ok(performance.now() - started < 2000, 'both parses, generous bound for a busy machine');
   });
 });
