@@ -81,7 +81,7 @@ export const diffCommand: Command = async (argv, io) => {
     // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
     const rev = local !== undefined ? await localRevision(resolve(local), spec, kustomizePath)
       : await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex(), allowInsecure: true, kustomizePath, proxyEnv: proxyEnvOf(io.env) });
-    const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery);
+    const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery, undefined, { where: `revision ${rev.revision}` });
     const plan = await planRevision(content, discovery, objects, undefined, identity);
     io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'}), as ${identity.kind === 'serviceAccount' ? identityName(identity) : 'you'}\n`);
     let changes = 0;

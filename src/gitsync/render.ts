@@ -91,7 +91,7 @@ export function duplicateKeyOffset(doc: Document.Parsed): number | undefined {
         } else stack.push(pair.key);
         stack.push(pair.value);
       }
-    } else if (isSeq(node)) stack.push(...node.items);
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item); // a spread of 150,000 items overflows the stack
   }
   return undefined;
 }

@@ -8,7 +8,8 @@ import { GitError, type GitSession, blobSizes, git, listFiles, missingObjects, r
 import { IGNORE_FILE, MAX_IGNORE_CHARS, IgnoreRulesError, ignorePatterns, ignoredPaths } from './ignore.js';
 import { BuildError, MAX_INSTANCES, MAX_KUSTOMIZATION_BYTES, OUTPUT_ESTIMATE_SLACK, expansion, filesUnder, kustomizationIn, kustomizeBuild, ownerFolder, reachedFolders, repoIndex } from './kustomize.js';
 import { type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
-import { RenderError, type SourceFile, isManifestPath, yamlValues } from './render.js';
+import { RenderError, type SourceFile, isManifestPath } from './render.js';
+import { renderHeapMb, yamlValuesOffLoop } from './render-pool.js';
 
 /** A repository at one revision, as far as rendering needs it. Paths are repository-relative, regular files only. */
 export interface RepoTree {
@@ -96,13 +97,14 @@ async function kustomizePlan(tree: RepoTree, o: SourceOptions, kustomization: st
     files.forEach((f, i) => { if (sizes[i]! > MAX_KUSTOMIZATION_BYTES) throw new BuildError(`${f} is ${formatBytes(sizes[i]!)}; a kustomization may be at most ${formatBytes(MAX_KUSTOMIZATION_BYTES)}`); });
     const texts = await tree.read(files, sizes.reduce((a, b) => a + b, 0));
     const next: string[] = [];
-    files.forEach((f, i) => {
+    for (const [i, f] of files.entries()) {
+      // A big one is parsed in a worker (render-pool.ts): a 1 MiB kustomization can cost seconds and hundreds of MiB.
       let docs: unknown[];
-      try { docs = yamlValues(f, texts[i]!.toString('utf8')); } catch (err) { throw err instanceof RenderError ? new BuildError(err.message) : err; }
+      try { docs = await yamlValuesOffLoop(f, texts[i]!.toString('utf8'), { where: o.where, heapMb: renderHeapMb(o.limits.maxBytes), signal: o.signal }); } catch (err) { throw err instanceof RenderError ? new BuildError(err.message) : err; }
       const targets = reachedFolders(f, docs[0], index);
       edges.set(posix.dirname(f), targets);
       for (const folder of targets) if (!reached.has(folder)) { reached.add(folder); next.push(folder); }
-    });
+    }
     frontier = next;
   }
   const wanted = filesUnder(all, reached);

@@ -12,7 +12,8 @@ import type { Discovery } from './discovery.js';
 import { type GitAuth, type GitProxy, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openSession, repoDirFor } from './git.js';
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
-import { type DesiredObject, type SourceFile, finalize, parseFiles } from './render.js';
+import { type DesiredObject, type SourceFile, finalize } from './render.js';
+import { parseFilesInWorker, renderHeapMb } from './render-pool.js';
 import { buildSource, gitTree, readSource } from './revision-files.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
 import { filePathOf, isWithin, transportVerdict } from './transport.js';
@@ -161,9 +162,13 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   }
 }
 
-/** Parses and validates the files and gives every object its namespace and owner labels. */
-export async function renderRevision(files: readonly SourceFile[], spec: GitSyncSpec, owner: { namespace: string; name: string }, discovery: Discovery, limits: RevisionLimits = DEFAULT_LIMITS): Promise<DesiredObject[]> {
-  const parsed = parseFiles(files, limits.maxObjects);
+/**
+ * Parses and validates the files and gives every object its namespace and owner labels. Parsing runs in a worker
+ * thread (render-pool.ts): about a second per MiB of YAML, which must never block the event loop. `where` names the
+ * revision in errors; aborting `signal` (the sync's timeout) stops the parse.
+ */
+export async function renderRevision(files: readonly SourceFile[], spec: GitSyncSpec, owner: { namespace: string; name: string }, discovery: Discovery, limits: RevisionLimits = DEFAULT_LIMITS, o: { where?: string; signal?: AbortSignal } = {}): Promise<DesiredObject[]> {
+  const parsed = await parseFilesInWorker(files, limits.maxObjects, { where: o.where ?? 'the revision', heapMb: renderHeapMb(limits.maxBytes), signal: o.signal });
   const scopes = new Map<string, boolean | undefined>();
   for (const p of parsed) {
     const key = `${p.group}/${p.version}/${p.kind}`;

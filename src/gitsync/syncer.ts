@@ -159,7 +159,7 @@ export class GitSyncer {
         }
         rev = await fetchRevision(fetchOptions);
       }
-      const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits);
+      const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits, { where: `revision ${rev.revision}`, signal: timeout });
       const inventory = inventoryOf(objects);
       const allowEmpty = obj.metadata.annotations?.[ALLOW_EMPTY] === 'true';
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {

@@ -1,0 +1,127 @@
+// parseFiles (and yamlValues, for kustomizations) off the event loop: each revision is parsed in a fresh worker thread with a bounded heap, one at a time
+// across all GitSyncs (FIFO), so a hostile or huge commit costs its own GitSync a failed sync, never the loop
+// (liveness, Lease renewal) nor the process's memory. A fresh worker per parse gives every revision a clean heap.
+
+import { Worker } from 'node:worker_threads';
+import { RevisionTooLargeError, formatBytes } from './limits.js';
+import { type ParsedObject, RenderError, type SourceFile, yamlValues } from './render.js';
+import type { RenderAnswer, RenderJob } from './render-protocol.js';
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './render-worker.ts' : './render-worker.js', import.meta.url);
+const MiB = 1024 * 1024;
+
+/**
+ * The render worker's old-generation heap for a given --max-revision-bytes: 64 MiB plus twice the revision, at most
+ * 128 MiB. Parsing costs 15-40× the YAML (a 4 MiB document of 150,000 short keys needs 128-192 MiB; 19 MiB of
+ * 10,000 ConfigMaps fits in 128 MiB), so the cap, not the formula, is what counts by default: the worker's heap plus
+ * its young generation and code (~30 MiB) plus the controller's own ~60-90 MiB stay inside the shipped 256 MiB pod
+ * limit. A revision that needs more fails its sync (RevisionTooLarge, naming the fix); the pod is not OOM-killed.
+ */
+export function renderHeapMb(maxRevisionBytes: number): number {
+  return Math.min(128, 64 + Math.ceil((2 * maxRevisionBytes) / MiB));
+}
+
+/** Parses running at once across all GitSyncs: one, so the memory of parsing is bounded by one worker's heap. */
+const MAX_PARSES = 1;
+
+export interface WorkerParseOptions {
+  /** What the error messages name, e.g. "revision main@sha1:…". */
+  readonly where: string;
+  /** The worker's old-generation heap (default renderHeapMb of the default 64 MiB). */
+  readonly heapMb?: number;
+  /** Aborting (the sync's timeout, shutdown) stops the parse: the worker is terminated or never started. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot(signal: AbortSignal | undefined): Promise<() => void> {
+  if (running >= MAX_PARSES) {
+    await new Promise<void>((resolve, reject) => {
+      const go = () => { signal?.removeEventListener('abort', stop); resolve(); };
+      const stop = () => { waiting.splice(waiting.indexOf(go), 1); reject(abortReason(signal!)); };
+      waiting.push(go);
+      signal?.addEventListener('abort', stop, { once: true });
+    });
+  } else running++;
+  // A released slot is handed over to the next waiter directly (running stays the same).
+  return () => { const next = waiting.shift(); if (next) next(); else running--; };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the parse was cancelled');
+}
+
+/** The error parseFiles threw in the worker, as the same class with the same message (classify() maps the class). */
+function errorFrom(a: { name: string; message: string }, where: string): Error {
+  if (a.name === 'RevisionTooLargeError') return new RevisionTooLargeError(a.message);
+  if (a.name === 'RenderError') return new RenderError(a.message);
+  // Anything else parseFiles throws (a RangeError, say) still comes from the revision's content.
+  return new RenderError(`${where}: cannot parse the manifests: ${a.message.split('\n')[0]}`);
+}
+
+/** parseFiles(files, maxObjects) in a worker thread; same objects, same errors (RenderError, RevisionTooLargeError). */
+export async function parseFilesInWorker(files: readonly SourceFile[], maxObjects: number, o: WorkerParseOptions): Promise<ParsedObject[]> {
+  const job: RenderJob = { op: 'manifests', files: files.map((f) => ({ path: f.path, content: f.content })), maxObjects: Number.isFinite(maxObjects) ? maxObjects : Number.MAX_SAFE_INTEGER };
+  const size = files.reduce((n, f) => n + f.content.length, 0);
+  return (await inWorker(job, `its manifests (${formatBytes(size)})`, o)) as ParsedObject[];
+}
+
+/**
+ * YAML up to this size is parsed in-process: at worst ~2.3 s per MiB (one-line sequence items), so under 80 ms and a
+ * few MiB of memory, far less than starting a worker (a kustomization tree may hold dozens of small files).
+ */
+export const IN_PROCESS_YAML_CHARS = 32 * 1024;
+
+/** yamlValues(file, content) in a worker thread (kustomizations: 1 MiB of "- a" lines took 2.3 s and 350 MiB in-process). */
+export async function yamlValuesInWorker(file: string, content: string, o: WorkerParseOptions): Promise<unknown[]> {
+  return inWorker({ op: 'values', file, content }, `${file} (${formatBytes(content.length)})`, o);
+}
+
+/** yamlValues for a small file, yamlValuesInWorker for a bigger one. */
+export async function yamlValuesOffLoop(file: string, content: string, o: WorkerParseOptions): Promise<unknown[]> {
+  return content.length <= IN_PROCESS_YAML_CHARS ? yamlValues(file, content) : yamlValuesInWorker(file, content, o);
+}
+
+async function inWorker(job: RenderJob, what: string, o: WorkerParseOptions): Promise<unknown[]> {
+  o.signal?.throwIfAborted();
+  const release = await slot(o.signal);
+  try {
+    return await runWorker(job, what, o);
+  } finally {
+    release();
+  }
+}
+
+async function runWorker(job: RenderJob, what: string, o: WorkerParseOptions): Promise<unknown[]> {
+  o.signal?.throwIfAborted();
+  const heapMb = o.heapMb ?? renderHeapMb(64 * MiB);
+  const worker = new Worker(WORKER_URL, { stdin: false, workerData: job, resourceLimits: { maxOldGenerationSizeMb: heapMb, stackSizeMb: 4 } });
+  const values: unknown[] = [];
+  try {
+    return await new Promise<unknown[]>((resolve, reject) => {
+      const stop = () => reject(abortReason(o.signal!));
+      o.signal?.addEventListener('abort', stop, { once: true });
+      const settle = <T>(f: (v: T) => void) => (v: T) => { o.signal?.removeEventListener('abort', stop); f(v); };
+      const ok = settle(resolve);
+      const fail = settle(reject);
+      worker.on('message', (a: RenderAnswer) => {
+        if (a.kind === 'objects') {
+          for (const x of a.objects) values.push(x);
+          // The next chunk is asked for in a later turn, so other work runs between two chunks.
+          setImmediate(() => worker.postMessage('next'));
+        } else if (a.kind === 'done') ok(values);
+        else fail(errorFrom(a, o.where));
+      });
+      worker.once('error', (e: Error & { code?: string }) => {
+        if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          fail(new RevisionTooLargeError(`${o.where}: parsing ${what} needed more than the ${heapMb} MiB the parser may use (derived from --max-revision-bytes); make the files under spec.path smaller or fewer, or split the repository`));
+        } else fail(new RenderError(`${o.where}: cannot parse the manifests: ${e.message.split('\n')[0]}`));
+      });
+      worker.once('exit', (code) => fail(new RenderError(`${o.where}: the manifest parser stopped unexpectedly (exit code ${code})`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
