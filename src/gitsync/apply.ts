@@ -13,6 +13,7 @@ import { differs } from './drift.js';
 import { type Identity, forbiddenHint, forbiddenVerb, identityName, isImpersonationRefusal } from './identity.js';
 import { type DesiredObject, applyStages, describe } from './render.js';
 import { FIELD_MANAGER } from './spec.js';
+import { errorText } from '../kube/errors.js';
 
 /** Requests in flight at once while planning and applying a revision (kubectl sends one at a time). */
 export const PARALLEL_REQUESTS = 8;
@@ -93,7 +94,7 @@ export function forbiddenMessage(what: string, err: unknown, who: Identity): str
 /** The API server's message without the request line ("PATCH /apis/...: 422 "). */
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiError) return err.message.replace(/^[A-Z]+ \S+: \d{3} /, '');
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 function where(o: DesiredObject): string {
