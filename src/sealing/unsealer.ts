@@ -4,6 +4,7 @@
 // Event and a metric. No value ever reaches a message: errors name the value's key only, and a Secret is written
 // whole or not at all.
 
+import { transitionTime } from '../kube/conditions.js';
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { involvedObjectOf } from '../kube/events.js';
@@ -26,7 +27,7 @@ export const LEGACY_ADVICE = 'this SealedSecret uses the deprecated spec.data fo
 /** The Synced condition for an outcome; lastTransitionTime is kept when the status does not change. */
 export function syncedCondition(prev: SyncedCondition | undefined, ok: boolean, reason: string, message: string, now: string): SyncedCondition {
   const status = ok ? 'True' : 'False';
-  return { type: 'Synced', status, reason, message, lastUpdateTime: now, lastTransitionTime: prev?.status === status ? (prev.lastTransitionTime ?? now) : now };
+  return { type: 'Synced', status, reason, message, lastUpdateTime: now, lastTransitionTime: transitionTime(prev, status, now) };
 }
 
 export class SealedSecretUnsealer {
