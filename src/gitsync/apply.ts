@@ -5,6 +5,7 @@
 // client is the GitSync's identity (identity.ts): a read or dry-run it may not make fails the whole revision.
 // Shortcuts (applied.ts) skip the GET and dry-run of objects nothing has touched since the last sync.
 
+import { sleep } from '../kube/backoff.js';
 import { ApiError, type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { CRDS, type ResourceType } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
@@ -151,7 +152,7 @@ async function waitEstablished(client: KubeClient, name: string, signal?: AbortS
     const crd = await client.tryGet(CRDS, undefined, name);
     const conds = (crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
     if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200, signal);
   }
   throw new ApplyError(`CustomResourceDefinition ${name} was not Established within ${timeoutMs / 1000}s`);
 }
