@@ -1,6 +1,6 @@
-// Wires image policies into the controller: an ImagePolicy store (the manager starts it once the CRD exists; a missing CRD is a
-// clear, retried error, not a crash) and a work queue running the scanner; scans repeat through requeues at each
-// policy's interval, a new generation scans at once. With Git sync on, a second queue keyed by GitSync writes new
+// Wires image policies into the controller, declared with the controller builder: an ImagePolicy store (started
+// once the CRD exists; a missing CRD is a clear, retried error and /readyz says so) and a work queue running the
+// scanner; scans repeat through requeues at each policy's interval, a new generation scans at once. With Git sync on, a second queue keyed by GitSync writes new
 // latest refs into Git (spec.imageUpdate) when a policy's latestRef changes or a GitSync's spec does.
 
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
-// Wires notifications into the controller: a Store of Notifiers (the manager starts it once the CRD exists), the Dispatcher that
-// the EventRecorder offers every Event to, Reloader's ALERT_* target, and a small controller keeping each
-// Notifier's Ready condition (spec, Secret, last delivery) up to date.
+// Wires notifications into the controller, declared with the controller builder: the Notifier store (started once
+// its CRD exists; without it there are no Notifiers, which does not hold up /readyz), the Dispatcher that the
+// EventRecorder offers every Event to, Reloader's ALERT_* target, and a small controller keeping each Notifier's
+// Ready condition (spec, Secret, last delivery) up to date.
 
 import type { FeatureContext } from '../kube/feature.js';
 import { untilAborted } from '../kube/backoff.js';
