@@ -5,6 +5,7 @@ import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import { LeaseElector } from '../kube/leader-election.js';
 import { Manager } from '../kube/manager.js';
+import type { FeatureContext } from '../kube/feature.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import { registerReload } from '../reload/register.js';
@@ -15,12 +16,7 @@ import { registerImages } from '../images/register.js';
 import { VERSION } from '../version.js';
 import type { Command } from './io.js';
 
-/** Everything a feature needs to register its stores, controllers, runnables and routes. */
-export interface FeatureContext {
-  readonly manager: Manager;
-  readonly options: Options;
-  readonly logger: Logger;
-}
+export type { FeatureContext } from '../kube/feature.js';
 
 /** Builds a Manager with every enabled feature registered, without starting it (tests start it themselves). */
 export async function buildController(options: Options, env: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<Manager> {

@@ -30,6 +30,7 @@ import { GITSYNCS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Command } from './io.js';
 import { parseTarget } from './sync.js';
+import { errorText } from '../kube/errors.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { group: 'Flags', name: 'kubeconfig', type: 'string', default: undefined, help: 'kubeconfig file; else in-cluster, else $KUBECONFIG, else ~/.kube/config' },
@@ -107,7 +108,7 @@ export const diffCommand: Command = async (argv, io) => {
     return changes === 0 ? 0 : 1;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    io.stderr.write(`keelson diff: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`keelson diff: ${errorText(err)}\n`);
     return 2;
   } finally {
     client.close();

@@ -3,6 +3,7 @@
 import { UsageError } from '../config/flags.js';
 import { VERSION } from '../version.js';
 import type { Command, Io } from './io.js';
+import { errorText } from '../kube/errors.js';
 
 interface CommandEntry { readonly summary: string; readonly load: () => Promise<Command> }
 
@@ -34,7 +35,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return await (await entry.load())(rest, io);
   } catch (err) {
     if (err instanceof UsageError) { io.stderr.write(`keelson ${first}: ${err.message}\n`); return 2; }
-    io.stderr.write(`keelson ${first}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`keelson ${first}: ${errorText(err)}\n`);
     return 1;
   }
 }

@@ -2,6 +2,7 @@
 // keelson.dev/requested-at, then follows the GitSync's status until the controller has handled that request.
 
 import { UsageError, parseArgs, formatHelp, type FlagSpec } from '../config/flags.js';
+import { sleep } from '../kube/backoff.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { GITSYNCS } from '../kube/resources.js';
 import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
@@ -53,7 +54,7 @@ export const syncCommand: Command = async (argv, io) => {
         io.stdout.write(`✗ ${ready?.reason ?? 'NotReady'}: ${ready?.message ?? 'no Ready condition'}\n`);
         return 1;
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
     }
     io.stderr.write(`timed out waiting for GitSync ${namespace}/${name} to handle the request (is the controller running?)\n`);
     return 1;

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { PlanItem, PlanShortcuts } from './apply.js';
 import { canonical } from './drift.js';
 import type { DesiredObject } from './render.js';
+import { byKey } from '../kube/order.js';
 
 export interface AppliedEntry {
   /** resourceVersion of the object when it was last found (or made) equal to what Git applies. */
@@ -115,7 +116,7 @@ const FINGERPRINT_TAG = 'keelson.dev/gitsync-applied/v1';
  * renderer (Keelson's version) pin the content instead: the same commit renders the same objects.
  */
 export function fingerprintOf(basis: { revision: string; generation: number | undefined; identity: string; renderer: string }, versions: Iterable<[string, string]>): string {
-  const rows = [...versions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const rows = [...versions].sort(byKey);
   const h = createHash('sha256').update(JSON.stringify([FINGERPRINT_TAG, basis.revision, basis.generation ?? null, basis.identity, basis.renderer, rows]), 'utf8');
   return `v1:${h.digest('base64url')}`;
 }

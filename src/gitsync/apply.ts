@@ -5,6 +5,7 @@
 // client is the GitSync's identity (identity.ts): a read or dry-run it may not make fails the whole revision.
 // Shortcuts (applied.ts) skip the GET and dry-run of objects nothing has touched since the last sync.
 
+import { sleep } from '../kube/backoff.js';
 import { ApiError, type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { CRDS, type ResourceType } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
@@ -13,6 +14,7 @@ import { differs } from './drift.js';
 import { type Identity, forbiddenHint, forbiddenVerb, identityName, isImpersonationRefusal } from './identity.js';
 import { type DesiredObject, applyStages, describe } from './render.js';
 import { FIELD_MANAGER } from './spec.js';
+import { errorText } from '../kube/errors.js';
 
 /** Requests in flight at once while planning and applying a revision (kubectl sends one at a time). */
 export const PARALLEL_REQUESTS = 8;
@@ -93,7 +95,7 @@ export function forbiddenMessage(what: string, err: unknown, who: Identity): str
 /** The API server's message without the request line ("PATCH /apis/...: 422 "). */
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiError) return err.message.replace(/^[A-Z]+ \S+: \d{3} /, '');
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 function where(o: DesiredObject): string {
@@ -150,7 +152,7 @@ async function waitEstablished(client: KubeClient, name: string, signal?: AbortS
     const crd = await client.tryGet(CRDS, undefined, name);
     const conds = (crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
     if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200, signal);
   }
   throw new ApplyError(`CustomResourceDefinition ${name} was not Established within ${timeoutMs / 1000}s`);
 }

@@ -3,6 +3,7 @@
 // all accounted for by the API server itself): only fields keelson-sync sets can differ. Pure.
 
 import type { KubeObject } from '../kube/types.js';
+import { canonicalJson } from '../kube/canonical-json.js';
 
 /** Metadata the API server changes on every write, or that says nothing about content. */
 const VOLATILE_METADATA = ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink'];
@@ -16,15 +17,8 @@ export function comparable(obj: KubeObject): KubeObject {
   return out;
 }
 
-/** Canonical JSON: sorted keys, so key order never counts as a difference. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** Canonical JSON: sorted keys, so key order never counts as a difference (one copy, in kube/). */
+export const canonical = canonicalJson;
 
 /** True when applying would change the live object. */
 export function differs(live: KubeObject, dryRun: KubeObject): boolean {

@@ -4,6 +4,7 @@
 // not grow with the names an attacker tries. The clock is injectable; no I/O besides the loader handed in.
 
 import { LRUCache } from 'lru-cache';
+import { KeyedTokenBucket } from '../server/token-bucket.js';
 
 export const SECRET_TTL_MS = 30_000;
 export const HOOK_BURST = 10;
@@ -34,28 +35,9 @@ export class WebhookSecretCache {
   }
 }
 
-/** A token bucket per key (namespace/name of a GitSync). Pure apart from the injectable clock. */
-export class HookRateLimiter {
-  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: MAX_ENTRIES });
-
-  constructor(private readonly perSecond = HOOK_PER_SECOND, private readonly burst = HOOK_BURST, private readonly now: () => number = Date.now) {}
-
-  /** Takes a token; false means 429. */
-  take(key: string): boolean {
-    const t = this.now();
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: t };
-    b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, t - b.at) / 1000) * this.perSecond);
-    b.at = t;
-    const ok = b.tokens >= 1;
-    if (ok) b.tokens -= 1;
-    this.buckets.set(key, b);
-    return ok;
-  }
-
-  /** Seconds until the next token for this key (for Retry-After). */
-  retryAfterSeconds(key: string): number {
-    const b = this.buckets.get(key);
-    if (!b || b.tokens >= 1) return 0;
-    return Math.ceil((1 - b.tokens) / this.perSecond);
+/** A token bucket per GitSync (namespace/name), with the webhook defaults. Pure apart from the injectable clock. */
+export class HookRateLimiter extends KeyedTokenBucket {
+  constructor(perSecond = HOOK_PER_SECOND, burst = HOOK_BURST, now: () => number = Date.now) {
+    super(perSecond, burst, now, MAX_ENTRIES);
   }
 }

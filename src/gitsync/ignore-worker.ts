@@ -3,10 +3,11 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { matchIgnored } from './ignore.js';
+import { errorText } from '../kube/errors.js';
 
 const { patterns, paths } = workerData as { patterns: string[]; paths: string[] };
 try {
   parentPort!.postMessage({ ignored: matchIgnored(patterns, paths) });
 } catch (err) {
-  parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) });
+  parentPort!.postMessage({ error: errorText(err) });
 }

@@ -1,14 +1,14 @@
-// Wires Git sync into the controller: a GitSync store (started once the CRD exists, so a missing CRD is a clear,
-// retried error rather than a crash or a stalled manager), a work queue running the syncer, and the webhook route.
+// Wires Git sync into the controller: a GitSync store (the manager starts it once the CRD exists, so a missing CRD
+// is a clear, retried error and /readyz says so), a work queue running the syncer, and the webhook route.
 
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FeatureContext } from '../cli/controller.js';
-import { sleep, backoffDelay } from '../kube/backoff.js';
-import { isNotFound } from '../kube/client.js';
-import { CRDS, GITSYNCS, keyOf } from '../kube/resources.js';
-import { Store } from '../kube/store.js';
+import { controller } from '../kube/controller-builder.js';
+import type { FeatureContext } from '../kube/feature.js';
+import { sleep } from '../kube/backoff.js';
+import { errorText } from '../kube/errors.js';
+import { GITSYNCS, keyOf } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import { removeStaleEntries } from './cache.js';
 import { type OrderRecord, orderRecord } from './depends.js';
@@ -48,38 +48,17 @@ export function registerGitSync(ctx: FeatureContext): void {
     order: (key) => store.get(key)?.order,
     kustomizePath: options.gitsync.kustomizePath,
   });
-  const queue = manager.addController({ name: 'gitsync', concurrency: options.gitsync.maxConcurrentSyncs, logger: log, metrics: manager.metrics }, async (key, signal) => {
-    await store.waitForSync(signal);
-    return syncer.reconcile(key, signal);
-  });
-  const store = new Store<GitSyncRecord>({ client: manager.client, resource: GITSYNCS, transform: gitSyncRecord, logger: log, metrics: manager.metrics });
-  store.onChange((e) => {
-    if (e.type === 'update' && e.old.generation === e.record.generation && e.old.deleting === e.record.deleting && e.old.requestedAt === e.record.requestedAt) return;
-    queue.add(e.key);
-  });
-  // dependsOn: when a GitSync appears, goes, or its Ready-at-latest changes, requeue the GitSyncs that depend on it.
-  store.addIndex(DEPENDS_ON_INDEX, (r) => r.order.dependsOn);
-  store.onChange((e) => {
-    if (e.type === 'update' && e.old.order.ready === e.record.order.ready && e.old.order.state === e.record.order.state) return;
-    for (const dependent of store.byIndex(DEPENDS_ON_INDEX, e.key)) queue.add(dependent);
-  });
+  const { store, queue } = controller<GitSyncRecord>(manager, 'gitsync', log, options.gitsync.maxConcurrentSyncs)
+    .for(GITSYNCS, gitSyncRecord, { crd: { name: GITSYNC_CRD, kind: 'GitSync', missing: 'apply manifests/crd-gitsyncs.yaml; Git sync waits for it' } })
+    // A new generation, deletion or requested-at syncs; status writes do not.
+    .withPredicate((e) => !(e.type === 'update' && e.old.generation === e.record.generation && e.old.deleting === e.record.deleting && e.old.requestedAt === e.record.requestedAt))
+    // dependsOn: when a GitSync appears, goes, or its Ready-at-latest changes, requeue the GitSyncs that depend on it.
+    .withIndex(DEPENDS_ON_INDEX, (r) => r.order.dependsOn)
+    .enqueuesRelated((e, s) => (e.type === 'update' && e.old.order.ready === e.record.order.ready && e.old.order.state === e.record.order.state ? [] : s.byIndex(DEPENDS_ON_INDEX, e.key)))
+    .complete((key, signal) => syncer.reconcile(key, signal));
   manager.addRunnable({
-    name: 'gitsync-store', needsLeader: false,
+    name: 'gitsync-cache-sweeper', needsLeader: false,
     run: async (signal) => {
-      // Wait for the CRD with a clear message instead of letting the store log 404s forever.
-      for (let attempt = 0; !signal.aborted; attempt++) {
-        try {
-          await manager.client.get(CRDS, undefined, GITSYNC_CRD);
-          break;
-        } catch (err) {
-          const delay = backoffDelay({ baseMs: 1000, maxMs: 60_000 }, attempt);
-          if (isNotFound(err)) log.error({ retryInMs: delay }, `the GitSync CRD ${GITSYNC_CRD} is not installed: apply manifests/crd-gitsyncs.yaml; Git sync waits for it`);
-          else log.warn({ retryInMs: delay, err: err instanceof Error ? err.message : String(err) }, `could not check for the GitSync CRD ${GITSYNC_CRD}; retrying`);
-          await sleep(delay, signal);
-        }
-      }
-      if (signal.aborted) return;
-      store.start();
       // Cache folders of GitSyncs deleted while no controller ran (or whose delete was missed) go once the store
       // has synced, and every 10 minutes after that.
       await store.waitForSync(signal);
@@ -88,11 +67,10 @@ export function registerGitSync(ctx: FeatureContext): void {
           const removed = await removeStaleEntries(cacheDir, (ns, name) => store.get(keyOf(ns, name)) !== undefined);
           if (removed.length > 0) log.info({ removed: removed.length }, 'removed Git cache folders of GitSyncs that no longer exist');
         } catch (err) {
-          log.warn({ err: err instanceof Error ? err.message : String(err) }, `could not clean the Git cache ${cacheDir}; retrying later`);
+          log.warn({ err: errorText(err) }, `could not clean the Git cache ${cacheDir}; retrying later`);
         }
         await sleep(CACHE_SWEEP_MS, signal);
       }
-      await store.stop();
     },
   });
   manager.http.route('POST', HOOK_PREFIX, hookHandler({

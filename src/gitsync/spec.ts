@@ -5,6 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import type { KubeObject } from '../kube/types.js';
 import { ignorePatterns } from './ignore.js';
 import { parseRange } from './semver.js';
+import type { Condition } from '../kube/conditions.js';
 
 export const GITSYNC_API_VERSION = 'keelson.dev/v1alpha1';
 export const FIELD_MANAGER = 'keelson-sync';
@@ -53,14 +54,7 @@ export interface HealthCheckRef { readonly group: string; readonly version: stri
 /** A GitSync that must be Ready at its latest revision before this one applies (spec.dependsOn). */
 export interface DependencyRef { readonly namespace: string; readonly name: string }
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
+export type { Condition };
 
 export interface InventoryEntry { readonly id: string; readonly v: string }
 

@@ -1,6 +1,7 @@
 // GitSync status as data: conditions that keep their transition time while unchanged, the Flux-style Ready /
 // Reconciling / Stalled triple for each outcome, and a comparison so status is written only when it changes. Pure.
 
+import { setCondition } from '../kube/conditions.js';
 import { canonical } from './drift.js';
 import type { Condition, GitSyncStatus } from './spec.js';
 
@@ -12,15 +13,7 @@ export type Reason =
   | 'HealthCheckFailed' | 'DependencyNotReady'
   | 'BuildFailed';
 
-/** Replaces (or adds) a condition; lastTransitionTime moves only when status changes. */
-export function setCondition(conditions: readonly Condition[] | undefined, next: Condition, now: string): Condition[] {
-  const out = (conditions ?? []).filter((c) => c.type !== next.type);
-  const prev = (conditions ?? []).find((c) => c.type === next.type);
-  const lastTransitionTime = prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : now;
-  out.push({ ...next, lastTransitionTime });
-  const order = ['Ready', 'Reconciling', 'Stalled'];
-  return out.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
-}
+export { setCondition };
 
 /**
  * Conditions for an outcome, kstatus-style: Ready always; Reconciling and Stalled only while True (an absent

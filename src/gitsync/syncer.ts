@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { type EventRecorder, involvedObjectOf } from '../kube/events.js';
 import { GITSYNCS, splitKey } from '../kube/resources.js';
-import type { ReconcileResult } from '../kube/workqueue.js';
+import { type ReconcileResult, TerminalError } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { VERSION } from '../version.js';
@@ -33,6 +33,7 @@ import { SecretRefError, TransportError, fetchRevision, renderRevision } from '.
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
 import { VerificationError } from './verify.js';
+import { errorText } from '../kube/errors.js';
 
 export interface SyncerDeps {
   readonly client: KubeClient;
@@ -100,7 +101,7 @@ export class GitSyncer {
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       await this.finish(obj, { ...status, observedGeneration: generation, lastHandledRequestedAt: requestedAt ?? status.lastHandledRequestedAt }, { ready: 'False', reason: 'InvalidSpec', message: `invalid spec: ${err.message}`, stalled: true }, log);
-      return;
+      throw new TerminalError(`GitSync ${key}: invalid spec: ${err.message}`); // a new generation enqueues it again
     }
     await this.setFinalizer(obj, spec.prune);
     if (spec.suspend) {
@@ -122,7 +123,7 @@ export class GitSyncer {
       // serviceAccountName) or a restart with --default-service-account brings it back.
       await this.finish(obj, base, { ready: 'False', reason: 'ServiceAccountRequired', message: identity.message, stalled: true }, log);
       this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
-      return;
+      throw new TerminalError(`GitSync ${key}: ${identity.message}`);
     }
     const content = this.contentClient(identity);
     const waitStart = checksHealth(spec) ? pendingWaitStart(status, generation, requestedAt) : undefined;
@@ -275,7 +276,7 @@ export class GitSyncer {
         const { deleted } = await this.prune(this.contentClient(identity), identity, obj.status?.inventory, [], owner, signal, log);
         log.info({ pruned: deleted }, 'GitSync deleted: pruned the objects it applied');
       } catch (err) {
-        const message = `deleting: ${err instanceof Error ? err.message : String(err)}; the finalizer ${FINALIZER} stays until this succeeds (or remove it by hand to leave the objects)`;
+        const message = `deleting: ${errorText(err)}; the finalizer ${FINALIZER} stays until this succeeds (or remove it by hand to leave the objects)`;
         void this.deps.events.record(involvedObjectOf(obj), 'Warning', 'PruneFailed', message);
         throw err;
       }

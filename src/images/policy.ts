@@ -4,6 +4,8 @@
 
 import { RE2JS } from 're2js';
 import semver from 'semver';
+import { errorText } from '../kube/errors.js';
+import { compareCodePoints } from '../kube/order.js';
 
 export type Order = 'asc' | 'desc';
 
@@ -85,7 +87,7 @@ export function compileFilter(spec: { pattern?: unknown; extract?: unknown } | u
   try {
     re = RE2JS.compile(pattern);
   } catch (err) {
-    const line = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0]!.slice(0, 160);
+    const line = (errorText(err)).split('\n', 1)[0]!.slice(0, 160);
     throw new PolicyError(`spec.filterTags.pattern is not an RE2 expression: ${line}`);
   }
   if (re.programSize() > MAX_PROGRAM_SIZE) throw new PolicyError(`spec.filterTags.pattern is too complex (more than ${MAX_PROGRAM_SIZE} RE2 instructions)`);
@@ -147,16 +149,7 @@ export function parseNumber(text: string): number | undefined {
   return Number.isFinite(v) ? v : undefined;
 }
 
-/** Code-point order (not UTF-16 unit order, not locale): the same on every machine. */
-export function compareCodePoints(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
-    if (d !== 0) return Math.sign(d);
-  }
-  return Math.sign(x.length - y.length);
-}
+export { compareCodePoints };
 
 /**
  * The tag a policy selects from `tags`, or undefined when none qualifies. Ties (two tags ordering equal, e.g. `v1.0.0`

@@ -17,6 +17,7 @@ import type { KubeObject } from '../kube/types.js';
 import { type GitSyncObject, REQUESTED_AT, SpecError, parseSpec } from '../gitsync/spec.js';
 import { imageUpdateOf } from './update-spec.js';
 import { type SigningKey, pushImageUpdates } from './updater.js';
+import { errorText } from '../kube/errors.js';
 
 export interface ImageUpdaterDeps {
   readonly client: KubeClient;
@@ -92,7 +93,7 @@ export class ImageUpdater {
       await this.deps.events.record(involved, 'Normal', 'ImageUpdateCommitted', `commit ${result.commit.slice(0, 12)} on ${update.branch}: ${result.changes.length} change(s): ${summary}${result.changes.length > 5 ? ', ...' : ''}`);
     } catch (err) {
       this.deps.metrics.imageUpdatesTotal.inc({ result: 'failure' });
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorText(err);
       if (err instanceof TransportError || err instanceof SecretRefError) {
         log.warn(`${ref}: image updates skipped: ${message}`);
         await this.deps.events.record(involved, 'Warning', 'ImageUpdateFailed', `image updates skipped: ${message}`);

@@ -4,18 +4,32 @@
 import type { Logger } from '../observe/logger.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { type KubeClient, isNotFound } from './client.js';
+import { errorText } from './errors.js';
 import { CRDS } from './resources.js';
 
-/** Resolves once the CRD `name` exists, or when the signal aborts. `missing` tells the user what to do. */
-export async function waitForCrd(client: KubeClient, log: Logger, name: string, missing: string, signal: AbortSignal): Promise<void> {
+/** A CRD a store waits for: its name, the kind users know it by, and what to do when it is missing. */
+export interface CrdRequirement {
+  readonly name: string;
+  readonly kind: string;
+  readonly missing: string;
+  /** An optional feature (Notifiers have no --disable flag): while its CRD is absent no object of it can exist, so
+   * its store does not hold up /readyz; once the CRD exists the store must sync like any other. */
+  readonly optional?: boolean;
+}
+
+/** Resolves once the CRD exists, or when the signal aborts; logs what to install while it does not. */
+export async function waitForCrd(client: KubeClient, log: Logger, crd: CrdRequirement, signal: AbortSignal, onAbsent: (absent: boolean) => void = () => {}): Promise<void> {
+  const { name, kind, missing } = crd;
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       await client.get(CRDS, undefined, name);
+      onAbsent(false);
       return;
     } catch (err) {
       const delay = backoffDelay({ baseMs: 1000, maxMs: 60_000 }, attempt);
-      if (isNotFound(err)) log.error({ retryInMs: delay }, `the CRD ${name} is not installed: ${missing}`);
-      else log.warn({ retryInMs: delay, err: err instanceof Error ? err.message : String(err) }, `could not check for the CRD ${name}; retrying`);
+      onAbsent(isNotFound(err));
+      if (isNotFound(err)) log.error({ retryInMs: delay }, `the ${kind} CRD (${name}) is not installed: ${missing}`);
+      else log.warn({ retryInMs: delay, err: errorText(err) }, `could not check for the ${kind} CRD (${name}); retrying`);
       await sleep(delay, signal);
     }
   }

@@ -7,6 +7,7 @@ import type { Logger } from '../observe/logger.js';
 import type { KubeClient } from './client.js';
 import { EVENTS } from './resources.js';
 import type { KubeObject } from './types.js';
+import { errorText } from './errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -73,7 +74,7 @@ export class EventRecorder {
       this.seen.set(id, { name, namespace, count: 1 });
     } catch (err) {
       this.seen.delete(id);
-      this.logger.warn({ object: `${obj.kind} ${namespace}/${obj.name}`, reason, err: err instanceof Error ? err.message : String(err) }, 'could not record event');
+      this.logger.warn({ object: `${obj.kind} ${namespace}/${obj.name}`, reason, err: errorText(err) }, 'could not record event');
     }
   }
 }

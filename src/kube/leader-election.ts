@@ -9,6 +9,8 @@ import { type Decision, type LeaseRecord, type Observation, decide, mustGiveUp, 
 import type { LeaderElector } from './manager.js';
 import { LEASES, apiVersionOf, resourcePath } from './resources.js';
 import type { KubeObject } from './types.js';
+import { sleep } from './backoff.js';
+import { errorText } from './errors.js';
 
 export interface LeaseElectorOptions {
   readonly client: KubeClient;
@@ -53,7 +55,7 @@ export class LeaseElector implements LeaderElector {
     while (!signal.aborted && !this.released) {
       const r = await this.attempt(signal, this.opts.renewDeadlineMs);
       if (r.ok) break;
-      if (r.error !== undefined && !signal.aborted) log.warn({ err: errText(r.error) }, 'leader election: could not read or write the lease; retrying');
+      if (r.error !== undefined && !signal.aborted) log.warn({ err: errorText(r.error) }, 'leader election: could not read or write the lease; retrying');
       if (r.decision?.action === 'wait' && r.decision.holder !== lastWait) {
         lastWait = r.decision.holder;
         log.info({ holder: lastWait }, 'leader election: lease held by another replica');
@@ -77,10 +79,10 @@ export class LeaseElector implements LeaderElector {
         // The Lease names someone else (or nobody): never keep acting on a lease we no longer hold.
         log.error({ holder: r.decision.action === 'wait' ? r.decision.holder : undefined }, 'leader election: the lease is no longer ours');
       } else if (!mustGiveUp(lastRenewedAt, this.now(), this.opts.renewDeadlineMs)) {
-        log.warn({ err: errText(r.error) }, 'leader election: renewal failed; retrying');
+        log.warn({ err: r.error === undefined ? undefined : errorText(r.error) }, 'leader election: renewal failed; retrying');
         continue;
       } else {
-        log.error({ err: errText(r.error) }, 'leader election: could not renew the lease before the renew deadline');
+        log.error({ err: r.error === undefined ? undefined : errorText(r.error) }, 'leader election: could not renew the lease before the renew deadline');
       }
       this.leading = false;
       onLost();
@@ -166,17 +168,4 @@ export class LeaseElector implements LeaderElector {
       if (!isConflict(e)) throw e;
     }
   }
-}
-
-function errText(e: unknown): string | undefined {
-  return e === undefined ? undefined : e instanceof Error ? e.message : String(e);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
-    const timer = setTimeout(done, ms);
-    function done() { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

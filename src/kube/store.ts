@@ -54,6 +54,7 @@ export class Store<R> {
   private syncedFlag = false;
   private syncWaiters: (() => void)[] = [];
   private restarts = 0;
+  private failure: { readonly message: string; readonly at: number } | undefined;
 
   constructor(private readonly opts: StoreOptions<R>) {
     this.name = opts.name ?? opts.resource.plural + (opts.namespace ? `@${opts.namespace}` : '');
@@ -63,6 +64,10 @@ export class Store<R> {
   get size(): number { return this.entries.size; }
   /** How many times the watch was restarted after an error or a closed stream (also a metric). */
   get restartCount(): number { return this.restarts; }
+  /** The resource and namespace this store lists, for the manager's access checks. */
+  get scope(): { readonly resource: ResourceType; readonly namespace: string | undefined } { return { resource: this.opts.resource, namespace: this.opts.namespace }; }
+  /** The last list/watch failure and when it happened, until a LIST or watch event succeeds again (for readiness). */
+  get lastFailure(): { readonly message: string; readonly at: number } | undefined { return this.failure; }
 
   get(key: string): R | undefined { return this.entries.get(key)?.record; }
   getByName(namespace: string | undefined, name: string): R | undefined { return this.get(keyOf(namespace, name)); }
@@ -132,6 +137,7 @@ export class Store<R> {
           const obj = ev.object as KubeObject;
           if (ev.type === 'DELETED') this.remove(obj); else this.upsert(obj);
           attempt = 0;
+          this.failure = undefined;
         });
         if (signal.aborted) break;
         // A closed stream is normal (server timeout); re-watch from where we were, without backoff if it lived a while.
@@ -146,6 +152,7 @@ export class Store<R> {
           continue;
         }
         this.countRestart(err instanceof Error ? err.message : String(err));
+        this.failure = { message: errSummary(err), at: Date.now() };
         if (isForbidden(err)) this.opts.metrics?.apiForbidden.inc({ resource: this.opts.resource.plural, namespace: this.opts.namespace ?? '' });
         const delay = backoffDelay(policy, attempt++);
         logger.warn({ resource: this.name, err: errSummary(err), retryInMs: delay }, isForbidden(err)
@@ -194,6 +201,7 @@ export class Store<R> {
       }
     }
     this.lastRv = rv;
+    this.failure = undefined;
     if (!this.syncedFlag) {
       this.syncedFlag = true;
       this.opts.logger.debug({ resource: this.name, objects: this.entries.size }, 'cache synced');

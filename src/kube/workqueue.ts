@@ -5,6 +5,7 @@
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
+import { errorText } from './errors.js';
 
 /** A failure that retrying cannot fix (bad input): counted and logged once, not retried. */
 export class TerminalError extends Error {
@@ -153,7 +154,7 @@ export class WorkQueue {
         metrics?.reconcileTotal.inc({ queue: name, result: 'error' });
         metrics?.workqueueRetries.inc({ queue: name });
         const level = n >= (this.opts.warnAfterRetries ?? 5) ? 'error' : 'warn';
-        logger[level]({ queue: name, key, retries: n, retryInMs: requeueAfter, err: err instanceof Error ? err.message : String(err) }, 'reconcile failed; will retry');
+        logger[level]({ queue: name, key, retries: n, retryInMs: requeueAfter, err: errorText(err) }, 'reconcile failed; will retry');
       }
     } finally {
       this.running.delete(key);

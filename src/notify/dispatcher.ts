@@ -12,6 +12,7 @@ import type { Metrics } from '../observe/metrics.js';
 import { type Notification, type NotifierSecret, type OutboundRequest, type ReloaderSink, notificationOf, reloaderRequest, requestFor } from './payload.js';
 import { type SendResult, send } from './send.js';
 import { type NotifierRecord, type NotifyEvent, hears } from './spec.js';
+import { errorText } from '../kube/errors.js';
 
 export interface ReloaderAlert {
   readonly sink: ReloaderSink;
@@ -154,7 +155,7 @@ export class Dispatcher {
       try {
         req = await t.build(n);
       } catch (err) {
-        last = { ok: false, error: err instanceof Error ? err.message : String(err), retry: true };
+        last = { ok: false, error: errorText(err), retry: true };
         continue;
       }
       await this.acquire(signal);

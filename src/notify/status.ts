@@ -11,6 +11,7 @@ import type { DeliveryOutcome } from './dispatcher.js';
 import type { NotifierSecret } from './payload.js';
 import { addressProblem } from './send.js';
 import type { NotifierRecord } from './spec.js';
+import { errorText } from '../kube/errors.js';
 
 const MAX_FIELD = 4096;
 
@@ -39,7 +40,7 @@ export async function loadNotifierSecret(client: KubeClient, namespace: string, 
   try {
     secret = await client.tryGet(SECRETS, namespace, name);
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`could not read Secret ${namespace}/${name}: ${err instanceof Error ? err.message : String(err)}`);
+    if (!isNotFound(err)) throw new Error(`could not read Secret ${namespace}/${name}: ${errorText(err)}`);
   }
   return notifierSecretOf(secret, namespace, name, type);
 }

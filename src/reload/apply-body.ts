@@ -9,6 +9,7 @@ import { KEYED_PREFIX } from './digest.js';
 import type { WorkloadRecord } from './records.js';
 import type { ConfigKind } from './references.js';
 import { KINDS } from './workload-kinds.js';
+import { byKey } from '../kube/order.js';
 
 /** KEELSON_<NAME>_<CONFIGMAP|SECRET>: name upper-cased, runs of non-alphanumerics → "_". */
 export function envVarName(kind: ConfigKind, name: string): string {
@@ -105,7 +106,7 @@ export function applyBody(w: WorkloadRecord, change: ApplyChange): Record<string
   const env = change.roll?.env ?? w.ownedEnv;
   const containers = w.containers
     .filter((c) => Object.keys(env[c] ?? {}).length > 0)
-    .map((c) => ({ name: c, env: Object.entries(env[c]!).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({ name, value })) }));
+    .map((c) => ({ name: c, env: Object.entries(env[c]!).sort(byKey).map(([name, value]) => ({ name, value })) }));
   const spec: Record<string, unknown> = {};
   if (hash !== undefined || containers.length > 0) {
     const template: Record<string, unknown> = {};

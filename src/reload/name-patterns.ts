@@ -4,6 +4,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { RE2JS } from 're2js';
+import { errorText } from '../kube/errors.js';
 
 /** A Kubernetes object name is at most 253 characters: a longer pattern has no use. */
 export const MAX_PATTERN_LENGTH = 253;
@@ -50,7 +51,7 @@ function isLiteral(s: string): boolean {
 
 /** Keeps only the first line of re2js's message, shortened: the entry is quoted by the caller. */
 function reasonOf(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorText(err);
   const line = text.split('\n', 1)[0]!.replace(/^error parsing regexp: /, '');
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }

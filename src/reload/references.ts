@@ -1,6 +1,8 @@
 // Which ConfigMaps and Secrets a pod template references, and from which containers. Pure: the reload policy asks
 // this to decide what can trigger a workload, and the env-vars strategy to know where a variable goes.
 
+import { compareCodePoints } from '../kube/order.js';
+
 export type ConfigKind = 'ConfigMap' | 'Secret';
 
 export interface ConfigRef {
@@ -74,6 +76,4 @@ export function referencedConfigs(spec: PodSpecLike | undefined): ConfigRef[] {
 }
 
 /** Code-point order, never locale order, so sorting is the same on every machine. */
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export const cmp = compareCodePoints;

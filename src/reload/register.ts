@@ -1,7 +1,7 @@
 // Wires the reload feature into the controller: its stores, its work queue and reconciler. One call from
 // src/cli/controller.ts.
 
-import type { FeatureContext } from '../cli/controller.js';
+import type { FeatureContext } from '../kube/feature.js';
 import { DIGEST_KEY_SECRET, DigestKeyring } from './digest-key.js';
 import { Reloader } from './reloader.js';
 import { servedWorkloadTypes } from './served-kinds.js';

@@ -77,21 +77,11 @@ export class ReloadStores {
     return inScope(o.metadata.namespace ?? '', this.opts, undefined);
   }
 
-  /** Registers the stores: cluster-wide ones gate the manager's sync, per-namespace ones run on their own. */
+  /** Registers the stores: cluster-wide ones gate the manager's start, per-namespace ones do not (one namespace
+   * Keelson may not list holds up no other); all count for /readyz. */
   register(): void {
     if (this.namespaces) this.manager.addStore(this.namespaces);
-    if (!this.perNamespace) {
-      for (const s of this.all()) this.manager.addStore(s);
-      return;
-    }
-    this.manager.addRunnable({
-      name: 'reload-namespace-stores', needsLeader: false,
-      run: async (signal) => {
-        for (const s of this.all()) s.start();
-        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
-        await Promise.all(this.all().map((s) => s.stop()));
-      },
-    });
+    for (const s of this.all()) this.manager.addStore(s, { gatesStart: !this.perNamespace });
   }
 
   group(namespace: string): StoreGroup | undefined {

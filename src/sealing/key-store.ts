@@ -12,6 +12,7 @@ import type { Logger } from '../observe/logger.js';
 import { KEY_LABEL, KEY_LABEL_ACTIVE, KeyError, type SealingKey, generateSealingKey, keySecretOf, sealingKeyFromSecret } from './keys.js';
 import type { Keyring } from './keyring.js';
 import { renewalDelayMs } from './renewal.js';
+import { errorText } from '../kube/errors.js';
 
 export interface KeyStoreOptions {
   readonly namespace: string;
@@ -72,7 +73,7 @@ export function keyGenerator(manager: Manager, logger: Logger, keyring: Keyring,
           logger.info({ keySecret: `${opts.namespace}/${created.metadata.name}`, bits: opts.keySize, ms: Date.now() - started, reason }, 'sealing key generated');
         } catch (err) {
           if (signal.aborted) return;
-          logger.error({ namespace: opts.namespace, err: err instanceof Error ? err.message : String(err) }, isAlreadyExists(err)
+          logger.error({ namespace: opts.namespace, err: errorText(err) }, isAlreadyExists(err)
             ? 'sealing key Secret name collision; retrying' : `could not store a new sealing key in namespace ${opts.namespace}: check it exists and Keelson may create Secrets there`);
           await sleep(5000, signal);
         }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import forge from 'node-forge';
 import type { KubeObject } from '../kube/types.js';
 import { decodeStrictBase64 } from './base64.js';
+import { compareCodePoints } from '../kube/order.js';
 
 export const KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 export const KEY_LABEL_ACTIVE = 'active';
@@ -86,7 +87,7 @@ export function sealingKeyFromSecret(secret: KubeObject): SealingKey {
 
 /** Newest first: by creation time, then certificate notBefore, then source (stable order). */
 export function newestFirst(keys: Iterable<SealingKey>): SealingKey[] {
-  return [...keys].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.notBefore.getTime() - a.notBefore.getTime() || a.source.localeCompare(b.source));
+  return [...keys].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.notBefore.getTime() - a.notBefore.getTime() || compareCodePoints(a.source, b.source));
 }
 
 const generateKeyPairAsync = promisify(generateKeyPair);

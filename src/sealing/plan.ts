@@ -3,6 +3,7 @@
 // and repeated events write nothing.
 
 import { ANNOTATION_MANAGED, ANNOTATION_PATCH, SEALEDSECRET_KIND, type SealedSecret, type Secret } from './sealed-secret.js';
+import { sameJson } from '../kube/canonical-json.js';
 
 export type Plan =
   | { readonly kind: 'create'; readonly secret: Secret }
@@ -23,13 +24,7 @@ function modeOf(ss: SealedSecret, existing: Secret): Mode {
   return 'foreign';
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-
-function sorted(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sorted);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sorted(x)]));
-  return v;
-}
+const same = sameJson;
 
 const emptyToUndefined = (o: Record<string, string> | undefined): Record<string, string> | undefined => (o && Object.keys(o).length > 0 ? o : undefined);
 

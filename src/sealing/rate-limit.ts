@@ -7,30 +7,11 @@
 // Pure; the clock is injectable.
 
 import { BlockList, isIP } from 'node:net';
-import { LRUCache } from 'lru-cache';
+import { KeyedTokenBucket } from '../server/token-bucket.js';
 
-interface Bucket { tokens: number; at: number }
-
-export class RateLimiter {
-  private readonly buckets: LRUCache<string, Bucket>;
-
-  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now, maxClients = 10_000) {
-    this.buckets = new LRUCache<string, Bucket>({ max: maxClients });
-  }
-
-  /** Takes a token for this client; false means "429, try later". */
-  take(client: string): boolean {
-    const t = this.now();
-    const b = this.buckets.get(client) ?? { tokens: this.burst, at: t };
-    b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, t - b.at) / 1000) * this.perSecond);
-    b.at = t;
-    const ok = b.tokens >= 1;
-    if (ok) b.tokens -= 1;
-    this.buckets.set(client, b);
-    return ok;
-  }
-
-  get clients(): number { return this.buckets.size; }
+/** A token bucket per client address for the sealing endpoints. */
+export class RateLimiter extends KeyedTokenBucket {
+  get clients(): number { return this.size; }
 }
 
 /** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is 10.0.0.1. */

@@ -3,9 +3,8 @@
 // does not hold up the rest of the controller: its Store starts once the API serves the resource, and until then an
 // error says how to install it. Every RSA operation runs in the UnsealPool's worker threads.
 
-import type { FeatureContext } from '../cli/controller.js';
-import { sleep } from '../kube/backoff.js';
-import { isNotFound } from '../kube/client.js';
+import type { FeatureContext } from '../kube/feature.js';
+import { untilAborted } from '../kube/backoff.js';
 import { SEALEDSECRETS, SECRETS, keyOf } from '../kube/resources.js';
 import { Store } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
@@ -78,31 +77,9 @@ export function registerSealing(ctx: FeatureContext): void {
     for (const [key, r] of sealedSecrets.records()) if (!r.synced) queue.add(key);
   });
 
-  manager.addRunnable({
-    name: 'sealedsecret-store',
-    needsLeader: false,
-    async run(signal) {
-      let lastComplaint = 0;
-      while (!signal.aborted) {
-        try {
-          await manager.client.list(SEALEDSECRETS, { limit: 1 });
-          break;
-        } catch (err) {
-          if (Date.now() - lastComplaint > 60_000) {
-            lastComplaint = Date.now();
-            if (isNotFound(err)) logger.error('the SealedSecret CRD (sealedsecrets.bitnami.com) is not installed: apply manifests/crd-sealedsecrets.yaml; retrying');
-            else logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cannot list SealedSecrets; retrying');
-          }
-          await sleep(5000, signal);
-        }
-      }
-      if (signal.aborted) return;
-      sealedSecrets.start();
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-      await sealedSecrets.stop();
-    },
-  });
-  manager.addReadyCheck(() => (sealedSecrets.synced ? undefined : 'SealedSecrets not listed yet (is the sealedsecrets.bitnami.com CRD installed?)'));
+  manager.addStore(sealedSecrets, { crd: { name: 'sealedsecrets.bitnami.com', kind: 'SealedSecret', missing: 'apply manifests/crd-sealedsecrets.yaml; retrying' } });
+  // /v1/cert.pem answers the moment the pod is Ready: no key loaded (a fresh install, before the leader made one) is not ready.
+  manager.addReadyCheck(() => (keyring.size > 0 ? undefined : `no sealing key loaded yet from namespace ${options.sealing.keyNamespace}`));
   manager.addRunnable(keyGenerator(manager, logger, keyring, {
     namespace: options.sealing.keyNamespace, prefix: options.sealing.keyPrefix, keySize: options.sealing.keySize, renewPeriodMs: options.sealing.keyRenewPeriodMs,
     cutoff: options.sealing.keyCutoffTime,
@@ -113,7 +90,7 @@ export function registerSealing(ctx: FeatureContext): void {
     needsLeader: false,
     async run(signal) {
       logger.info({ workers: pool.size }, 'unseal worker pool ready (workers start on first use)');
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await untilAborted(signal);
       await pool.close();
     },
   });

@@ -8,6 +8,7 @@ import { Base64Error, decodeStrictBase64 } from './base64.js';
 import { ANNOTATION_CLUSTER_WIDE, ANNOTATION_NAMESPACE_WIDE, type Scope, labelFor, scopeAnnotations, scopeFromAnnotations } from './scope.js';
 import { SEALEDSECRET_API_VERSION, SEALEDSECRET_KIND, type SealedSecret, type Secret, type SecretTemplate } from './sealed-secret.js';
 import { encryptValue } from './wire.js';
+import { byKey } from '../kube/order.js';
 
 export class SealError extends Error {
   override readonly name = 'SealError';
@@ -41,7 +42,7 @@ export function checkCertificate(cert: X509Certificate, now = new Date()): void 
 export function sealValues(values: ReadonlyMap<string, Buffer>, publicKey: KeyObject, scope: Scope, namespace: string, name: string): Record<string, string> {
   const label = labelFor(scope, namespace, name);
   const out: Record<string, string> = {};
-  for (const [k, v] of [...values].sort(([a], [b]) => a.localeCompare(b))) out[k] = encryptValue(publicKey, v, label);
+  for (const [k, v] of [...values].sort(byKey)) out[k] = encryptValue(publicKey, v, label);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { LegacyFormatError, openLegacyData } from './legacy.js';
 import { labelFor, type Scope, scopeFromAnnotations } from './scope.js';
 import { renderTemplates, shown, TemplateError } from './template.js';
 import { AttemptBudget, DecryptError, decryptValue, encryptValue } from './wire.js';
+import { byKey } from '../kube/order.js';
 
 export const SEALEDSECRET_API_VERSION = 'bitnami.com/v1alpha1';
 export const SEALEDSECRET_KIND = 'SealedSecret';
@@ -93,7 +94,7 @@ export function unsealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
   const label = labelFor(scopeOf(ss), ss.metadata.namespace ?? '', ss.metadata.name ?? '');
   const values = new Map<string, Buffer>();
   let keyIndex = preferredKey;
-  const entries = Object.entries(ss.spec?.encryptedData ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(ss.spec?.encryptedData ?? {}).sort(byKey);
   const budget = AttemptBudget.forObject(entries.length, keys.length);
   for (const [k, v] of entries) {
     if (typeof v !== 'string') throw new UnsealError('InvalidSealedSecret', `${ref}: spec.encryptedData["${shown(k)}"] is not a string`);
@@ -126,7 +127,7 @@ export function resealSealedSecret(ss: SealedSecret, keys: readonly KeyObject[],
     // decrypted Secret's type and metadata as spec.template.
     const opened = unsealSealedSecret(ss, keys);
     const encryptedData: Record<string, string> = {};
-    for (const [k, v] of [...opened.data].sort(([a], [b]) => a.localeCompare(b))) encryptedData[k] = encryptValue(newKey, v, label);
+    for (const [k, v] of [...opened.data].sort(byKey)) encryptedData[k] = encryptValue(newKey, v, label);
     const { data: _legacy, ...spec } = ss.spec;
     return { ...ss, spec: { ...spec, encryptedData, template: { ...opened.legacy } } };
   }
@@ -159,6 +160,6 @@ export function desiredSecret(ss: SealedSecret, data: ReadonlyMap<string, Buffer
   if (ss.metadata.annotations?.[ANNOTATION_SKIP_OWNER] !== 'true') metadata.ownerReferences = [ownerReferenceOf(ss)];
   const secret: Secret = { apiVersion: 'v1', kind: 'Secret', metadata, type: tpl.type || 'Opaque', data: {} };
   if (tpl.immutable !== undefined) secret.immutable = tpl.immutable;
-  for (const [k, v] of [...data].sort(([a], [b]) => a.localeCompare(b))) secret.data![k] = v.toString('base64');
+  for (const [k, v] of [...data].sort(byKey)) secret.data![k] = v.toString('base64');
   return secret;
 }

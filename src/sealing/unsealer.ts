@@ -4,17 +4,19 @@
 // Event and a metric. No value ever reaches a message: errors name the value's key only, and a Secret is written
 // whole or not at all.
 
+import { transitionTime } from '../kube/conditions.js';
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { involvedObjectOf } from '../kube/events.js';
 import type { Manager } from '../kube/manager.js';
 import { SEALEDSECRETS, SECRETS, refOf, splitKey } from '../kube/resources.js';
-import type { ReconcileResult } from '../kube/workqueue.js';
+import { type ReconcileResult, TerminalError } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Keyring } from './keyring.js';
 import { type Plan, planSecret } from './plan.js';
 import { type SealedSecret, type Secret, type SyncedCondition, UnsealError, desiredSecret } from './sealed-secret.js';
 import type { UnsealPool } from './unseal-pool.js';
+import { errorText } from '../kube/errors.js';
 
 export const FIELD_MANAGER = 'keelson-sealing';
 
@@ -25,7 +27,7 @@ export const LEGACY_ADVICE = 'this SealedSecret uses the deprecated spec.data fo
 /** The Synced condition for an outcome; lastTransitionTime is kept when the status does not change. */
 export function syncedCondition(prev: SyncedCondition | undefined, ok: boolean, reason: string, message: string, now: string): SyncedCondition {
   const status = ok ? 'True' : 'False';
-  return { type: 'Synced', status, reason, message, lastUpdateTime: now, lastTransitionTime: prev?.status === status ? (prev.lastTransitionTime ?? now) : now };
+  return { type: 'Synced', status, reason, message, lastUpdateTime: now, lastTransitionTime: transitionTime(prev, status, now) };
 }
 
 export class SealedSecretUnsealer {
@@ -57,7 +59,8 @@ export class SealedSecretUnsealer {
       this.logger.warn({ sealedSecret: key, reason: e.reason, err: e.message, keys: this.keyring.size }, 'cannot unseal');
       await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUnsealFailed', e.message);
       await this.writeStatus(ss, false, e.reason, e.message);
-      return; // retrying cannot help until the object or the keyring changes, and both enqueue it again
+      // Retrying cannot help until the object or the keyring changes, and both enqueue it again.
+      throw new TerminalError(`${ref}: ${e.message}`);
     }
     if (unsealed.fingerprint) this.keyring.rememberFingerprint(uid, unsealed.fingerprint);
     const desired = desiredSecret(ss, unsealed.data, unsealed.legacy);
@@ -68,18 +71,18 @@ export class SealedSecretUnsealer {
       this.logger.warn({ sealedSecret: key, reason: 'ErrUpdateFailed' }, plan.message);
       await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', plan.message);
       await this.writeStatus(ss, false, 'ErrUpdateFailed', plan.message);
-      return;
+      throw new TerminalError(plan.message);
     }
     if (plan.kind !== 'unchanged') {
       try {
         await this.write(plan);
       } catch (e) {
         if (isConflict(e) || isAlreadyExists(e) || isNotFound(e)) throw e; // raced with another writer: retry from fresh state
-        const message = `${ref}: could not write Secret ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`;
+        const message = `${ref}: could not write Secret ${namespace}/${name}: ${errorText(e)}`;
         this.manager.metrics.unsealTotal.inc({ result: 'error' });
         await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', message);
         await this.writeStatus(ss, false, 'ErrUpdateFailed', message);
-        if (isInvalid(e)) return; // the API refuses this Secret (e.g. a bad key name): retrying cannot help until the SealedSecret changes
+        if (isInvalid(e)) throw new TerminalError(message); // the API refuses this Secret (e.g. a bad key name): retrying cannot help until the SealedSecret changes
         throw e;
       }
       this.manager.metrics.unsealTotal.inc({ result: 'ok' });

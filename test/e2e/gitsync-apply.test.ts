@@ -57,7 +57,7 @@ describe('gitsync: apply, update, prune, drift', () => {
   });
 
   it('says clearly that the CRD is missing, keeps running, and starts syncing once it is installed', async () => {
-    await eventually('a log line about the missing CRD', () => ctl.logText().includes('gitsyncs.keelson.dev is not installed'));
+    await eventually('a log line about the missing CRD', () => ctl.logText().includes('the GitSync CRD (gitsyncs.keelson.dev) is not installed'));
     await installGitSyncCrd(cp.client);
     const ns = await createNamespace(cp.client, 'crd-late');
     const repo = servers.repo('crd-late');

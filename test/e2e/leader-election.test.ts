@@ -18,7 +18,7 @@ const NS = 'keelson-system';
 // Short timings so failover takes seconds; lease > renew deadline > retry period as the flags require.
 const TIMINGS = ['--leader-election-lease-duration', '3s', '--leader-election-renew-deadline', '2s', '--leader-election-retry-period', '500ms'];
 // Election only: the features have their own tests (and CRDs this control plane does not install).
-const NO_FEATURES = ['--disable-reload', '--disable-sealing', '--disable-gitsync'];
+const NO_FEATURES = ['--disable-reload', '--disable-sealing', '--disable-gitsync', '--disable-images'];
 const flags = (id: string) => ['--leader-elect', '--leader-election-id', id, ...TIMINGS, ...NO_FEATURES];
 
 describe('leader election', () => {

@@ -25,7 +25,7 @@ describe('Manager', () => {
   after(async () => { await cp?.stop(); });
 
   it('serves /healthz, /readyz and /metrics with build info and process metrics', async () => {
-    const c = await startController(cp, ['--disable-reload', '--disable-sealing', '--disable-gitsync']);
+    const c = await startController(cp, ['--disable-reload', '--disable-sealing', '--disable-gitsync', '--disable-images']);
     try {
       assert.equal((await fetch(`${c.httpUrl}/healthz`)).status, 200);
       const ready = await fetch(`${c.httpUrl}/readyz`);
@@ -44,7 +44,7 @@ describe('Manager', () => {
 
   it('runs reconcilers only after caches sync, and drains in-flight work on stop', async () => {
     await cp.client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'one', namespace: 'mgr' } });
-    const options = loadOptions(['--kubeconfig', cp.kubeconfigPath, '--http-addr', '127.0.0.1:0', '--metrics-addr', '0', '--disable-reload', '--disable-sealing', '--disable-gitsync'], {});
+    const options = loadOptions(['--kubeconfig', cp.kubeconfigPath, '--http-addr', '127.0.0.1:0', '--metrics-addr', '0', '--disable-reload', '--disable-sealing', '--disable-gitsync', '--disable-images'], {});
     const manager = await buildController(options, {}, silentLogger());
     const store = manager.addStore(new Store({ client: manager.client, resource: CONFIGMAPS, namespace: 'mgr', transform: (o) => o.metadata.name!, logger: manager.logger }));
     const seen: { key: string; storeSize: number }[] = [];
@@ -66,7 +66,7 @@ describe('Manager', () => {
     const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
     assert.equal(build.status, 0, build.stderr);
     const child = spawn(`${root}node_modules/.bin/node`, [`${root}bin/keelson.js`, 'controller', '--kubeconfig', cp.kubeconfigPath,
-      '--http-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--controller-namespace', 'mgr', '--disable-sealing', '--disable-gitsync'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--http-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--controller-namespace', 'mgr', '--disable-sealing', '--disable-gitsync', '--disable-images'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });

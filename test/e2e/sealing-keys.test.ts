@@ -16,7 +16,7 @@ import { SEALEDSECRETS } from '../../src/kube/resources.js';
 
 const KEY_NS = 'keelson-system';
 const LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
-const base = ['--key-size', '2048', '--disable-reload', '--disable-gitsync'];
+const base = ['--key-size', '2048', '--disable-reload', '--disable-gitsync', '--disable-images'];
 
 describe('sealing keys', () => {
   let cp: ControlPlane;

@@ -162,8 +162,12 @@ describe('sealing controller', () => {
   it('uses a key added at runtime for what it could not open before', async () => {
     await createNamespace(cp.client, 'late');
     const gen = await generateSealingKey(2048);
+    const count = async (result: string) => metricValue(await ctl.metrics(), 'keelson_reconcile_total', { queue: 'sealedsecrets', result });
+    const terminalBefore = await count('terminal');
     await create(sealed(gen.certPem, 'late', 'waiting', { k: v('late-key-value') }));
     await waitSynced(cp.client, 'late', 'waiting', 'False');
+    // No key decrypts it: a permanent failure, counted terminal (not ok, not a retried error) until a key arrives.
+    await eventually('the failed unseal counted terminal', async () => (await count('terminal')) > terminalBefore);
     await cp.client.create(SECRETS, keySecretOf(gen, KEY_NS, 'test-key-'));
     await waitSynced(cp.client, 'late', 'waiting', 'True');
     assert.equal((await secretValues(cp.client, 'late', 'waiting'))?.k, 'late-key-value');
