@@ -54,6 +54,11 @@ export interface TriggerState {
   readonly digest: string | undefined;
   /** It triggers because a named list matches it (not only through a reference). */
   readonly named: boolean;
+  /**
+   * Its content was seen to change (a watch update, not its creation) since the baseline was last written. Read only
+   * when the baseline says it did not exist: it was created and then changed before the baseline caught up.
+   */
+  readonly changedSinceCreated?: boolean;
 }
 
 export type Change = 'changed' | 'created' | 'deleted';
@@ -123,7 +128,12 @@ export function decide(input: DecideInput): Decision {
       continue;
     }
     if (before === now) continue;
-    if (before === ABSENT) { if (input.reloadOnCreate) causes.push({ id: t.id, change: 'created' }); }
+    if (before === ABSENT) {
+      // Created and then changed inside one debounce window (or while the queue was busy): pods that started on
+      // the first content hold it, so the later change rolls like any change (without it, this roll is lost).
+      if (t.changedSinceCreated) causes.push({ id: t.id, change: 'changed' });
+      else if (input.reloadOnCreate) causes.push({ id: t.id, change: 'created' });
+    }
     else if (now === ABSENT) { if (input.reloadOnDelete) causes.push({ id: t.id, change: 'deleted' }); }
     else causes.push({ id: t.id, change: 'changed' });
   }

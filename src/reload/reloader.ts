@@ -17,7 +17,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { CONFIG_HASH, FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, WRITTEN_KEYS, firstOf, hasTriggerAnnotation } from './annotations.js';
 import { type LastReload, applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
-import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, parseObserved } from './decide.js';
+import { ABSENT, type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, parseObserved } from './decide.js';
 import { type DigestForm, KEYED_PREFIX } from './digest.js';
 import type { DigestKeys } from './digest-key.js';
 import { TokenBucket } from './ratelimit.js';
@@ -71,6 +71,12 @@ export class Reloader {
   private readonly seen = new Set<string>();
   /** Rate-limit slots reserved by workloads waiting to roll (absolute times). */
   private readonly slots = new Map<string, number>();
+  /**
+   * Per workload, the trigger ids whose content a watch update changed since its baseline was last written. The
+   * baseline alone cannot tell "created" from "created, then changed" when both happen before a reconcile (one
+   * debounce window); the second must roll. Cleared once a written baseline holds the config's content.
+   */
+  private readonly changedSinceBaseline = new Map<string, Set<string>>();
   /** Workloads whose roll write just met a 409: the retry has passed debounce and rate limit already. */
   private readonly conflictedRolls = new Set<string>();
   private readonly bucket: TokenBucket;
@@ -128,6 +134,7 @@ export class Reloader {
         if (!w) continue;
         const key = workloadKey(kind, w.namespace, w.name);
         if (contentChanged && !this.pending.has(key)) this.pending.set(key, now);
+        if (e.type === 'update' && e.old.digest !== r.digest) this.noteChange(key, configId(r.kind, r.name));
         this.enqueue(kind, k, this.debounceOf(w));
       }
     }
@@ -137,6 +144,20 @@ export class Reloader {
     const key = workloadKey(kind, e.record.namespace, e.record.name);
     if (e.type === 'update' && e.old.sig === e.record.sig && !this.tracker.has(key)) return;
     this.queue?.add(key);
+  }
+
+  private noteChange(key: string, id: string): void {
+    let ids = this.changedSinceBaseline.get(key);
+    if (!ids) this.changedSinceBaseline.set(key, (ids = new Set()));
+    ids.add(id);
+  }
+
+  /** A baseline holding these contents is on the workload: changes noted for present configs are in it now. */
+  private settleChanges(key: string, observed: Observed): void {
+    const ids = this.changedSinceBaseline.get(key);
+    if (!ids) return;
+    for (const id of ids) if (observed.configs[id] !== undefined && observed.configs[id] !== ABSENT) ids.delete(id);
+    if (ids.size === 0) this.changedSinceBaseline.delete(key);
   }
 
   private debounceOf(w: WorkloadRecord): number {
@@ -150,6 +171,7 @@ export class Reloader {
     this.seen.delete(key);
     this.slots.delete(key);
     this.conflictedRolls.delete(key);
+    this.changedSinceBaseline.delete(key);
     this.tracker.forget(key);
   }
 
@@ -211,25 +233,29 @@ export class Reloader {
     const observed = parseObserved(w.annotations[OBSERVED]);
     const pause = await this.resumeIfDue(w, observed);
     if (pause === 'resumed') return;
-    const triggers = this.triggersOf(w, policy, g, observed);
+    const triggers = this.triggersOf(w, policy, g, observed, this.changedSinceBaseline.get(key));
     const keys = this.deps.digestKeys.keys();
     if (!keys) return { requeueAfterMs: 1000 };
     const d: Decision = decide({
       active: policy.active, selection: policy.selection, observed, triggers, reloadOnCreate: options.reloadOnCreate, reloadOnDelete: options.reloadOnDelete,
       form: keys.current, earlierForms: keys.earlier,
     });
+    logger.debug({ workload: ref, action: d.action, ...decisionDetail(d), triggers: triggers.map((t) => `${t.id}${t.digest === undefined ? ' (absent)' : ''}${t.changedSinceCreated ? ' (changed)' : ''}`) }, 'reload decision');
     switch (d.action) {
       case 'none':
+        if (observed) this.settleChanges(key, observed);
         this.pending.delete(key);
         this.slots.delete(key);
         return earliest(pause, undefined);
       case 'forget':
         await this.deps.client.patch(this.typeOf(w.kind), w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
         this.pending.delete(key);
+        this.changedSinceBaseline.delete(key);
         logger.info({ workload: ref }, 'no longer a reload target: baseline removed');
         return;
       case 'record':
         await this.write(w, applyBody(w, { observed: d.observed }));
+        this.settleChanges(key, d.observed);
         this.pending.delete(key);
         this.slots.delete(key);
         logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: hashPrefix(d.observed.hash) }, RECORD_LOG[d.why]);
@@ -304,6 +330,7 @@ export class Reloader {
       else metrics.reloadsTotal.inc({ ...counted, result: isForbidden(err) ? 'forbidden' : 'error' });
       throw err;
     }
+    this.settleChanges(key, d.observed);
     this.pending.delete(key);
     if (!done) {
       logger.info({ workload: ref, trigger, change: cause.change }, 'pod template already carries this content; baseline updated, nothing to roll');
@@ -411,7 +438,7 @@ export class Reloader {
   }
 
   /** The configs that trigger this workload now, present or not, from the caches. */
-  private triggersOf(w: WorkloadRecord, policy: TriggerPolicy, g: StoreGroup, observed: Observed | undefined): TriggerState[] {
+  private triggersOf(w: WorkloadRecord, policy: TriggerPolicy, g: StoreGroup, observed: Observed | undefined, changed: ReadonlySet<string> | undefined): TriggerState[] {
     const ns = w.namespace;
     const candidates = new Map<string, { kind: ConfigKind; name: string; referenced: boolean }>();
     const add = (kind: ConfigKind, name: string, referenced: boolean) => {
@@ -439,7 +466,7 @@ export class Reloader {
       if (!store) continue;
       const rec = store.get(`${ns}/${c.name}`);
       const reason = triggerReason(policy, { ...c, annotations: rec?.annotations, wasTrigger: observed?.configs[id] !== undefined });
-      if (reason) out.push({ id, kind: c.kind, namespace: ns, name: c.name, digest: rec?.digest, named: reason === 'named' });
+      if (reason) out.push({ id, kind: c.kind, namespace: ns, name: c.name, digest: rec?.digest, named: reason === 'named', changedSinceCreated: changed?.has(id) ?? false });
     }
     return out;
   }
@@ -447,6 +474,13 @@ export class Reloader {
 
 /** The first 12 hex digits of a config hash, with its form prefix ("h1:") if any. */
 const hashPrefix = (h: string): string => (h.startsWith(KEYED_PREFIX) ? h.slice(0, KEYED_PREFIX.length + 12) : h.slice(0, 12));
+
+/** What a decision log line says beyond its action: why a baseline is recorded, what rolls. Never a digest of a value. */
+function decisionDetail(d: Decision): Record<string, unknown> {
+  if (d.action === 'record') return { why: d.why };
+  if (d.action === 'roll') return { causes: d.causes.map((c) => `${c.id} ${c.change}`) };
+  return {};
+}
 
 function earliest(a: number | undefined, b: number | undefined): ReconcileResult | void {
   const v = a === undefined ? b : b === undefined ? a : Math.min(a, b);

@@ -14,7 +14,7 @@ import {
   templateAnnotations, waitForEvent, waitForObserved, waitForReplicaSets,
 } from './reload-support.js';
 
-const SECRET_VALUES = ['s3cr3t-hunter2-value', 'rotated-pa55word-xyz', 'envvar-t0ken-abcdef'];
+const SECRET_VALUES = ['s3cr3t-hunter2-value', 'rotated-pa55word-xyz', 'envvar-t0ken-abcdef', 'first-unsealed-v4lue', 'second-unsealed-v4lue'];
 
 describe('reload (default flags)', () => {
   let cp: ControlPlane;
@@ -205,6 +205,25 @@ describe('reload (default flags)', () => {
     const after = await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
     assert.equal(after['ConfigMap/doomed'], '-', 'the baseline follows the deletion');
     assert.notEqual(after['ConfigMap/later'], '-', 'and the creation');
+  });
+
+  it('rolls once for a missing trigger created and then changed inside one debounce window', async () => {
+    // A Deployment applied before its Secret is unsealed (baseline "-"), then the Secret is created and rotated
+    // before the debounced reconcile runs. Pods may have started on the first value: the rotation must roll. The
+    // 4s debounce holds the reconcile until after both events, so the interleaving is the same on every run.
+    const ns = await createNamespace(cp.client, 'create-then-change');
+    await cp.client.create(DEPLOYMENTS, deployment(ns, 'web', { 'keelson.dev/auto': 'true', 'keelson.dev/debounce': '4s' },
+      { envFrom: [{ kind: 'Secret', name: 'db', key: 'password' }] }));
+    const observed = await waitForObserved(cp.client, DEPLOYMENTS, ns, 'web');
+    assert.equal(observed['Secret/db'], '-');
+    await waitForReplicaSets(cp.client, ns, 'web', 1);
+    await cp.client.create(SECRETS, secret(ns, 'db', { password: SECRET_VALUES[3]! }));
+    await setSecret(cp.client, ns, 'db', { password: SECRET_VALUES[4]! });
+    await waitForReplicaSets(cp.client, ns, 'web', 2);
+    const reloaded = await waitForEvent(cp.client, ns, 'web', 'Reloaded');
+    assert.match(reloaded.message, /Secret create-then-change\/db changed/);
+    // Exactly once (a plain creation still does not roll: 'does not roll when a trigger is deleted or created').
+    await assertStillReplicaSets(cp.client, ns, 'web', 2);
   });
 
   it('keeps its fields when another manager server-side-applies the workload without them', async () => {

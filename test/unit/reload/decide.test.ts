@@ -63,6 +63,27 @@ describe('decide', () => {
     assert.equal(r.action === 'roll' && r.causes[0]!.change, 'created');
   });
 
+  it('created and then changed before the baseline caught up (one debounce window): rolls once as a change, with or without --reload-on-create', () => {
+    // The pipeline flake: a Deployment seen before its Secret was unsealed (baseline "-"), the Secret created with a
+    // first value and updated to a second one before the debounced reconcile ran. Without the noted change, the
+    // baseline moved to the second value without a roll and pods kept the first.
+    const observed = base([trig('db', undefined, false, 'Secret')]);
+    const changed: TriggerState = { ...trig('db', D2, false, 'Secret'), changedSinceCreated: true };
+    for (const reloadOnCreate of [false, true]) {
+      const d = decide(input({ observed, triggers: [changed], reloadOnCreate }));
+      assert.equal(d.action, 'roll');
+      assert.deepEqual(d.action === 'roll' && d.causes, [{ id: 'Secret/db', change: 'changed' }]);
+      // The roll's baseline holds the second value: deciding again (a duplicate, a restart) does nothing.
+      assert.deepEqual(decide(input({ observed: d.action === 'roll' ? d.observed : undefined, triggers: [changed], reloadOnCreate })), { action: 'none' });
+    }
+    // Only created (no change seen since): a creation, as before.
+    assert.equal(decide(input({ observed, triggers: [trig('db', D2, false, 'Secret')] })).action, 'record');
+    // The flag means nothing once the baseline holds a content: equal content is no change.
+    assert.deepEqual(decide(input({ observed: base([trig('db', D2, false, 'Secret')]), triggers: [changed] })), { action: 'none' });
+    // Created, changed, then deleted before the reconcile: absent both times, nothing to roll.
+    assert.deepEqual(decide(input({ observed, triggers: [{ ...trig('db', undefined, false, 'Secret'), changedSinceCreated: true }] })), { action: 'none' });
+  });
+
   it('a config newly matching an unchanged named pattern counts as created; a new reference or a changed list does not', () => {
     const observed = base([trig('a', D1, true)]);
     const withNew = [trig('a', D1, true), trig('b', D1, true)];
