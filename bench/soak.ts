@@ -3,7 +3,7 @@
 // roll; the oracle (support/soak-plan.ts) says which rolls had to happen; the report names lost and extra rolls.
 // `npm run soak -- --seed S --workloads N --minutes T`, or `--smoke` (60 s, a few workloads).
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlreadyExists, type KubeClient } from '../src/kube/client.js';
@@ -53,11 +53,23 @@ export interface SoakReport {
   readonly extraRolls: number;
   readonly finalMismatches: number;
   readonly untrackedRollouts: readonly string[];
+  /** Rolls or baselines a paused-then-woken replica logged after it woke (it had lost the Lease). */
+  readonly writesAfterLeaseLoss: readonly string[];
+  /** Watches of the controllers that met 410 Gone and relisted (from their logs). */
+  readonly relists410: number;
   readonly replicaExits: number;
   readonly verdicts: readonly WorkloadVerdict[];
   readonly faults: readonly FaultRecord[];
   readonly resultFile: string;
   readonly ok: boolean;
+}
+
+/** What a controller logs after a successful reload write. */
+const WRITE_MSGS = new Set(['rolled', 'baseline recorded without a roll (first sight)', 'baseline updated without a roll', 'pod template already carries this content; baseline updated, nothing to roll', 'no longer a reload target: baseline removed']);
+function logLines(file: string): { time?: string; msg?: string }[] {
+  let text = '';
+  try { text = readFileSync(file, 'utf8'); } catch { return []; }
+  return text.split('\n').flatMap((l) => { try { return [JSON.parse(l) as { time?: string; msg?: string }]; } catch { return []; } });
 }
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -219,6 +231,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let kubelet: FakeKubelet | undefined;
   let replicas: Replicas | undefined;
   const abort = new AbortController();
+  let passed = false;
   try {
     const client = cp.client;
     kubelet = await startFakeKubelet(client);
@@ -231,7 +244,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       await client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName(w), namespace: NS }, type: 'Opaque', stringData: secretPlain(0) });
       await client.create(TYPES[w.kind], workloadObject(w));
     }
-    const flags = ['--disable-sealing', '--disable-gitsync', '--leader-elect', ...TIMINGS, '--debounce', `${plan.defaultDebounceMs}ms`, '--reload-strategy', plan.strategy];
+    const flags = ['--disable-sealing', '--disable-gitsync', '--disable-images', '--leader-elect', ...TIMINGS, '--debounce', `${plan.defaultDebounceMs}ms`, '--reload-strategy', plan.strategy];
     replicas = new Replicas(cp, flags, dir, log);
     await Promise.all(replicas.slots.map((s) => replicas!.start(s)));
     await until('a leader', () => healthyLeader(client, replicas!), 120_000);
@@ -277,6 +290,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }));
 
     const faults: FaultRecord[] = [];
+    const wakes: { logFile: string; at: number }[] = [];
     const runFault = async (f: FaultStep): Promise<FaultRecord> => {
       const from = t0();
       let target: string | undefined;
@@ -287,7 +301,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           const l = await leader();
           target = l.pod;
           l.nextDelayMs = f.restartDelayMs;
-          process.kill(l.proc!.pid, f.kind === 'kill-leader' ? 'SIGKILL' : 'SIGTERM');
+          const proc = l.proc!;
+          process.kill(proc.pid, f.kind === 'kill-leader' ? 'SIGKILL' : 'SIGTERM');
+          await proc.exited;
           break;
         }
         case 'kill-standby': {
@@ -295,7 +311,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           const s = await until('a standby', async () => replicas!.slots.find((x) => x !== l && x.proc && !x.paused), 30_000);
           target = s.pod;
           s.nextDelayMs = f.restartDelayMs;
-          process.kill(s.proc!.pid, 'SIGKILL');
+          const proc = s.proc!;
+          process.kill(proc.pid, 'SIGKILL');
+          await proc.exited;
           break;
         }
         case 'api-restart':
@@ -323,6 +341,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           await delay(f.restartDelayMs / 2);
           note = `stopped ${Date.now() - pausedAt} ms`;
           l.paused = false;
+          wakes.push({ logFile: l.proc!.logFile, at: Date.now() });
           try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
           break;
         }
@@ -368,6 +387,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const completed = new Set(events.items.filter((e) => e.reason === 'RolloutComplete').map((e) => (e.involvedObject as { name: string }).name));
     const untrackedRollouts = verdicts.filter((v) => v.rollsSeen > 0 && !completed.has(v.workload)).map((v) => v.workload);
 
+    // A replica woken after losing the Lease must not write: no roll or baseline logged by it after the wake.
+    const writesAfterLeaseLoss = wakes.flatMap((w) => logLines(w.logFile).filter((l) => Date.parse(l.time ?? '') > w.at && WRITE_MSGS.has(l.msg ?? ''))
+      .map((l) => `${w.logFile}: ${l.msg} at ${l.time}`));
+    const relists410 = readdirSync(dir).reduce((n, f) => n + logLines(join(dir, f)).filter((l) => l.msg === 'watch resourceVersion expired (410); relisting').length, 0);
     const count = <T extends string>(xs: readonly T[]) => xs.reduce((m, k) => ({ ...m, [k]: (m[k] ?? 0) + 1 }), {} as Record<T, number>);
     const report: Omit<SoakReport, 'resultFile' | 'ok'> = {
       seed: o.seed, strategy: plan.strategy, workloads: o.workloads, minutes: o.minutes,
@@ -378,22 +401,26 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       lostRolls: verdicts.reduce((n, v) => n + v.lost.length, 0),
       extraRolls: verdicts.reduce((n, v) => n + v.extra.length, 0),
       finalMismatches: verdicts.filter((v) => !v.finalOk).length,
-      untrackedRollouts, replicaExits: replicas.exits, verdicts, faults,
+      untrackedRollouts, writesAfterLeaseLoss, relists410, replicaExits: replicas.exits, verdicts, faults,
     };
-    const ok = report.lostRolls === 0 && report.extraRolls === 0 && untrackedRollouts.length === 0;
+    const ok = report.lostRolls === 0 && report.extraRolls === 0 && untrackedRollouts.length === 0 && writesAfterLeaseLoss.length === 0;
     mkdirSync(o.resultsDir, { recursive: true });
     const resultFile = join(o.resultsDir, `soak-seed${o.seed}-n${o.workloads}-t${o.minutes}.json`);
     writeFileSync(resultFile, JSON.stringify({ ...report, ok, schedule: plan, applied, rolls: Object.fromEntries(rolls), logs: dir }, null, 2) + '\n');
     log(`soak seed ${o.seed}: faults ${JSON.stringify(report.faultsInjected)}; changes ${JSON.stringify(report.changes)}`);
-    log(`  rolls expected ${report.expectedRolls}, seen ${report.rollsSeen}; lost ${report.lostRolls}, extra ${report.extraRolls}, final mismatches ${report.finalMismatches}, untracked rollouts ${untrackedRollouts.length}; replica exits ${replicas.exits}`);
+    log(`  rolls expected ${report.expectedRolls}, seen ${report.rollsSeen}; lost ${report.lostRolls}, extra ${report.extraRolls}, final mismatches ${report.finalMismatches}, untracked rollouts ${untrackedRollouts.length}, writes after losing the Lease ${writesAfterLeaseLoss.length}; replica exits ${replicas.exits}, 410 relists ${relists410}`);
+    for (const w of writesAfterLeaseLoss) log(`  write after losing the Lease: ${w}`);
     for (const v of verdicts) for (const p of [...v.lost, ...v.extra]) log(`  ${v.kind} ${v.workload}: ${p}`);
-    log(`  ${ok ? 'PASS' : 'FAIL'} (replay: npm run soak -- --seed ${o.seed} --workloads ${o.workloads} --minutes ${o.minutes}); results ${resultFile}; controller logs ${dir}`);
+    log(`  ${ok ? 'PASS' : 'FAIL'} (replay: npm run soak -- --seed ${o.seed} --workloads ${o.workloads} --minutes ${o.minutes}); results ${resultFile}; controller logs ${ok ? '(removed)' : dir}`);
+    passed = ok;
     return { ...report, resultFile, ok };
   } finally {
     abort.abort();
     await replicas?.stop();
     await kubelet?.stop();
     await cp.stop();
+    // Controller logs are kept for a failed run only (the report names the folder).
+    if (passed && !process.env.KEELSON_KEEP_SOAK_LOGS) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -79,7 +79,7 @@ export function makeSchedule(o: ScheduleOptions): Schedule {
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const defaultDebounceMs = o.defaultDebounceMs ?? 1000;
-  const burstGapMs = o.burstGapMs ?? 20_000;
+  const burstGapMs = o.burstGapMs ?? 12_000;
   const strategy = o.strategy ?? (rnd() < 0.5 ? 'annotations' : 'env-vars');
   const workloads: WorkloadPlan[] = [];
   for (let i = 0; i < o.workloads; i++) {
