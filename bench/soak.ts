@@ -53,7 +53,7 @@ export interface SoakReport {
   readonly extraRolls: number;
   readonly finalMismatches: number;
   readonly untrackedRollouts: readonly string[];
-  /** Rolls or baselines a paused-then-woken replica logged after it woke (it had lost the Lease). */
+  /** Rolls or baselines a paused replica logged after it woke, when another replica had taken the Lease meanwhile. */
   readonly writesAfterLeaseLoss: readonly string[];
   /** Watches of the controllers that met 410 Gone and relisted (from their logs). */
   readonly relists410: number;
@@ -334,14 +334,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           process.kill(pid, 'SIGSTOP');
           const pausedAt = Date.now();
           // Asleep until another replica holds the Lease, or it has expired with nobody to take it.
-          await until('the Lease to pass', async () => {
+          const passed = await until('the Lease to pass', async () => {
             const v = await lease(client);
-            return v && (v.holder !== l.pod || Date.now() - v.renewMs > LEASE_MS + 1000) ? true : undefined;
+            return !v ? undefined : v.holder !== l.pod ? v.holder : Date.now() - v.renewMs > LEASE_MS + 1000 ? '' : undefined;
           }, 30_000);
           await delay(f.restartDelayMs / 2);
-          note = `stopped ${Date.now() - pausedAt} ms`;
+          // Expired with nobody to take it, the sleeper may renew it on waking (the Lease update is conditional);
+          // once another replica holds it, the sleeper must not write again.
+          note = `stopped ${Date.now() - pausedAt} ms; ${passed ? `Lease taken by ${passed}` : 'Lease expired, not taken'}`;
           l.paused = false;
-          wakes.push({ logFile: l.proc!.logFile, at: Date.now() });
+          if (passed) wakes.push({ logFile: l.proc!.logFile, at: Date.now() });
           try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
           break;
         }
