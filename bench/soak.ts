@@ -328,6 +328,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         }
         case 'pause-leader': {
           const l = await leader();
+          // A standby that is up and standing by, so the Lease can really change hands while the leader sleeps.
+          await until('a standby standing by', async () => replicas!.slots.find((x) => x !== l && x.proc && !x.paused
+            && logLines(x.proc.logFile).some((line) => line.msg === 'leader election: lease held by another replica')), 30_000).catch(() => undefined);
           target = l.pod;
           const pid = l.proc!.pid;
           l.paused = true;
