@@ -28,7 +28,8 @@ describe('chaos soak (smoke)', () => {
     assert.equal(report.extraRolls, 0, `extra rolls${context}`);
     assert.deepEqual(report.untrackedRollouts, [], `rollouts not tracked to an end${context}`);
     assert.deepEqual(report.writesAfterLeaseLoss, [], `writes after losing the Lease${context}`);
-    assert.ok(report.rollsSeen >= report.expectedRolls && report.expectedRolls > 0, `rolls expected ${report.expectedRolls}, seen ${report.rollsSeen}${context}`);
+    assert.equal(report.finalMismatches, 0, `final templates not at the final content${context}`);
+    assert.ok(report.rollsSeen >= report.expectedRolls && report.rollsSeen > 0, `rolls expected ${report.expectedRolls}, seen ${report.rollsSeen}${context}`);
     assert.ok(report.ok && existsSync(report.resultFile), context);
   });
 });
