@@ -15,7 +15,7 @@ import { type ControlPlane, startControlPlane } from '../test/support/control-pl
 import { type FakeKubelet, startFakeKubelet } from '../test/support/fake-kubelet.js';
 import { type ControllerProcess, REPO_ROOT, spawnController } from './support/controller-process.js';
 import {
-  ABSENT, type AppliedChange, type ChangeStep, type ContentState, type FaultKind, type FaultStep, type Schedule, type WorkloadPlan,
+  ABSENT, type AppliedChange, type ChangeStep, type ContentState, type FaultKind, type FaultStep, type Schedule, type Strategy, type WorkloadPlan,
   type WorkloadVerdict, FAULT_KINDS, expectedRolls, judge, makeSchedule,
 } from './support/soak-plan.js';
 
@@ -34,6 +34,8 @@ export interface SoakOptions {
   readonly workloads: number;
   readonly minutes: number;
   readonly faults?: number;
+  /** Overrides the seed's pick of --reload-strategy. */
+  readonly strategy?: Strategy;
   readonly resultsDir: string;
   readonly log?: (line: string) => void;
 }
@@ -224,7 +226,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const log = o.log ?? ((l: string) => console.log(l));
   const durationMs = Math.round(o.minutes * 60_000);
   const faultCount = o.faults ?? Math.max(FAULT_KINDS.length, Math.floor(durationMs / 7500));
-  const plan = makeSchedule({ seed: o.seed, workloads: o.workloads, durationMs, faults: faultCount });
+  const plan = makeSchedule({ seed: o.seed, workloads: o.workloads, durationMs, faults: faultCount, ...(o.strategy ? { strategy: o.strategy } : {}) });
   log(`soak: seed ${o.seed}, ${o.workloads} workloads, ${o.minutes} min, strategy ${plan.strategy}, ${plan.changes.length} changes, ${plan.faults.length} faults`);
   const dir = mkdtempSync(join(tmpdir(), 'keelson-soak-'));
   const cp = await startControlPlane({ controllerManager: true, apiServerFlags: ['--watch-cache=false'] });
@@ -436,8 +438,10 @@ function parseArgs(argv: readonly string[]): SoakOptions {
   const workloads = Number(get('--workloads') ?? (smoke ? 6 : 50));
   const minutes = Number(get('--minutes') ?? (smoke ? 1 : 15));
   const faults = get('--faults');
-  if (![seed, workloads, minutes].every(Number.isFinite) || workloads < 1 || minutes <= 0) throw new Error('usage: soak [--smoke] [--seed S] [--workloads N] [--minutes T] [--faults F]');
-  return { seed, workloads, minutes, ...(faults ? { faults: Number(faults) } : {}), resultsDir: join(REPO_ROOT, 'bench', 'results', ...(smoke ? ['tmp'] : [])) };
+  const strategy = get('--strategy');
+  if (strategy !== undefined && strategy !== 'annotations' && strategy !== 'env-vars') throw new Error('--strategy is annotations or env-vars');
+  if (![seed, workloads, minutes].every(Number.isFinite) || workloads < 1 || minutes <= 0) throw new Error('usage: soak [--smoke] [--seed S] [--workloads N] [--minutes T] [--faults F] [--strategy annotations|env-vars]');
+  return { seed, workloads, minutes, ...(faults ? { faults: Number(faults) } : {}), ...(strategy ? { strategy } : {}), resultsDir: join(REPO_ROOT, 'bench', 'results', ...(smoke ? ['tmp'] : [])) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
