@@ -68,7 +68,7 @@ export interface SoakReport {
 
 /** What a controller logs after a successful reload write. */
 const WRITE_MSGS = new Set(['rolled', 'baseline recorded without a roll (first sight)', 'baseline updated without a roll', 'pod template already carries this content; baseline updated, nothing to roll', 'no longer a reload target: baseline removed']);
-function logLines(file: string): { time?: string; msg?: string }[] {
+function logLines(file: string): { time?: string; msg?: string; workload?: string }[] {
   let text = '';
   try { text = readFileSync(file, 'utf8'); } catch { return []; }
   return text.split('\n').flatMap((l) => { try { return [JSON.parse(l) as { time?: string; msg?: string }]; } catch { return []; } });
@@ -292,7 +292,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }));
 
     const faults: FaultRecord[] = [];
-    const wakes: { logFile: string; at: number }[] = [];
+    const wakes: { logFile: string; at: number; takenAt: number }[] = [];
     const runFault = async (f: FaultStep): Promise<FaultRecord> => {
       const from = t0();
       let target: string | undefined;
@@ -339,7 +339,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           process.kill(pid, 'SIGSTOP');
           const pausedAt = Date.now();
           // Asleep until another replica holds the Lease, or it has expired with nobody to take it.
+          let lostAt = 0;
           const passed = await until('the Lease to pass', async () => {
+            lostAt = Date.now();
             const v = await lease(client);
             return !v ? undefined : v.holder !== l.pod ? v.holder : Date.now() - v.renewMs > LEASE_MS + 1000 ? '' : undefined;
           }, 30_000);
@@ -348,7 +350,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           // once another replica holds it, the sleeper must not write again.
           note = `stopped ${Date.now() - pausedAt} ms; ${passed ? `Lease taken by ${passed}` : 'Lease expired, not taken'}`;
           l.paused = false;
-          if (passed) wakes.push({ logFile: l.proc!.logFile, at: Date.now() });
+          if (passed) wakes.push({ logFile: l.proc!.logFile, at: Date.now(), takenAt: lostAt });
           try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
           break;
         }
@@ -394,9 +396,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const completed = new Set(events.items.filter((e) => e.reason === 'RolloutComplete').map((e) => (e.involvedObject as { name: string }).name));
     const untrackedRollouts = verdicts.filter((v) => v.rollsSeen > 0 && !completed.has(v.workload)).map((v) => v.workload);
 
-    // A replica woken after losing the Lease must not write: no roll or baseline logged by it after the wake.
-    const writesAfterLeaseLoss = wakes.flatMap((w) => logLines(w.logFile).filter((l) => Date.parse(l.time ?? '') > w.at && WRITE_MSGS.has(l.msg ?? ''))
-      .map((l) => `${w.logFile}: ${l.msg} at ${l.time}`));
+    // A replica woken after losing the Lease must not write: a roll it logged after the wake counts when the watch
+    // saw that workload's template change after the Lease had passed (a request sent before the pause, answered
+    // after the wake, was applied while the Lease was still its own).
+    const writesAfterLeaseLoss = wakes.flatMap((w) => logLines(w.logFile).filter((l) => {
+      if (!(Date.parse(l.time ?? '') > w.at && WRITE_MSGS.has(l.msg ?? ''))) return false;
+      if (l.msg !== 'rolled' || !l.workload) return true;
+      const name = l.workload.split('/')[1] ?? '';
+      const seenAt = (rolls.get(name) ?? []).filter((r) => start + r.at <= Date.parse(l.time!) + 50).at(-1)?.at;
+      return seenAt === undefined || start + seenAt > w.takenAt;
+    }).map((l) => `${w.logFile}: ${l.msg}${l.workload ? ` ${l.workload}` : ''} at ${l.time}`));
     const relists410 = readdirSync(dir).reduce((n, f) => n + logLines(join(dir, f)).filter((l) => l.msg === 'watch resourceVersion expired (410); relisting').length, 0);
     const count = <T extends string>(xs: readonly T[]) => xs.reduce((m, k) => ({ ...m, [k]: (m[k] ?? 0) + 1 }), {} as Record<T, number>);
     const report: Omit<SoakReport, 'resultFile' | 'ok'> = {

@@ -85,3 +85,17 @@ describe('soak oracle', () => {
     assert.equal(judge('w', 'StatefulSet', exp, [{ cm: 0, secret: ABSENT }]).finalOk, false);
   });
 });
+
+describe('soak oracle: a pending change whose config is deleted and re-created', () => {
+  it('may go unrolled (no roll on delete or create), so it is neither expected nor required at the end', () => {
+    const changes: AppliedChange[] = [at(1000, step('content', 'Secret', 1)), { step: step('recreate', 'Secret', 1), doneAt: 3500, deletedAt: 3000 }];
+    const exp = expectedRolls(changes, [], 5000, 60_000);
+    assert.deepEqual(exp.mayBeSkipped, ['cm0/s1']);
+    assert.deepEqual(exp.expected, []);
+    const v = judge('w', 'DaemonSet', exp, []);
+    assert.deepEqual([v.lost, v.extra, v.finalOk], [[], [], true]);
+    // Settled before the delete: the roll is owed as usual.
+    const settled = expectedRolls([at(1000, step('content', 'Secret', 1)), { step: step('recreate', 'Secret', 1), doneAt: 30_500, deletedAt: 30_000 }], [], 5000, 60_000);
+    assert.deepEqual(settled.expected.map(stateKey), ['cm0/s1']);
+  });
+});
