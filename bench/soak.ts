@@ -392,7 +392,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const bySig = new Map<string, ContentState>();
       for (const s of [...exp.reached].reverse()) bySig.set(expectedSignature(w, s, form, plan.strategy), s);
       const seen = rolls.get(w.name)!.map((r) => (r.sig === undefined ? undefined : bySig.get(r.sig)));
-      verdicts.push(judge(w.name, w.kind, exp, seen));
+      const v = judge(w.name, w.kind, exp, seen);
+      // A template value matching no state the workload went through: name the pair of contents it does match.
+      const grid = new Map<string, string>();
+      const top = { cm: Math.max(0, ...exp.reached.map((x) => x.cm)), secret: Math.max(0, ...exp.reached.map((x) => x.secret)) };
+      if (seen.includes(undefined)) {
+        for (let cm = ABSENT; cm <= top.cm; cm++) for (let sv = ABSENT; sv <= top.secret; sv++) grid.set(expectedSignature(w, { cm, secret: sv }, form, plan.strategy), stateKey({ cm, secret: sv }));
+      }
+      const decoded = rolls.get(w.name)!.filter((_, k) => seen[k] === undefined).map((r) => `${r.sig === undefined ? 'removed' : grid.get(r.sig) ?? 'unknown'} at ${(r.at / 1000).toFixed(1)} s`);
+      verdicts.push(decoded.length > 0 ? { ...v, extra: [...v.extra.filter((e) => !e.startsWith('a template value')), ...decoded.map((d) => `a template value matching no state the workload went through: ${d}`)] } : v);
     }
     // Every rolled workload's rollout followed to its end.
     const events = await client.list(EVENTS, { namespace: NS });
