@@ -25,6 +25,8 @@ export interface ControllerProcess {
   /** Resident memory now and at its peak, from /proc/<pid>/status, in bytes. */
   memory(): { rss: number; hwm: number };
   logText(): string;
+  /** Settles with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
   stop(): Promise<number | null>;
 }
 
@@ -56,6 +58,8 @@ export interface ControllerSpawnOptions {
   readonly logFile: string;
   /** Extra node flags, e.g. --cpu-prof for profiling a run. */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment, e.g. POD_NAME (the leader-election identity). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function spawnController(opts: ControllerSpawnOptions): Promise<ControllerProcess> {
@@ -66,7 +70,7 @@ export async function spawnController(opts: ControllerSpawnOptions): Promise<Con
     ...(opts.nodeArgs ?? []), join(REPO_ROOT, 'bin', 'keelson.js'), 'controller',
     '--kubeconfig', opts.kubeconfigPath, '--http-addr', `127.0.0.1:${httpPort}`, '--metrics-addr', `127.0.0.1:${metricsPort}`,
     '--controller-namespace', 'keelson-system', '--log-level', 'info', ...(opts.flags ?? []),
-  ], { stdio: ['ignore', fd, fd], cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+  ], { stdio: ['ignore', fd, fd], cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '', ...opts.env } });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   track(child);
@@ -93,6 +97,7 @@ export async function spawnController(opts: ControllerSpawnOptions): Promise<Con
       return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
     },
     logText,
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');

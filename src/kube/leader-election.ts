@@ -35,6 +35,8 @@ export class LeaseElector implements LeaderElector {
   private resourceVersion: string | undefined;
   private leading = false;
   private released = false;
+  /** When the lease was last acquired or renewed (this.now()); a lease is trusted only for the renew deadline. */
+  private lastRenewedAt = 0;
   /** Serialises attempts and the release, so a release never races a renewal. */
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -44,6 +46,13 @@ export class LeaseElector implements LeaderElector {
   }
 
   get isLeader(): boolean { return this.leading; }
+
+  /**
+   * Leading and renewed within the renew deadline. A process that was paused (SIGSTOP, a VM freeze) wakes with its
+   * timers overdue and may run a write before its renewal notices another replica took the lease: writers ask this
+   * first, so a sleeper that wakes past its deadline writes nothing until a renewal proves the lease is still its.
+   */
+  holdsLease(): boolean { return this.leading && this.now() - this.lastRenewedAt < this.opts.renewDeadlineMs; }
 
   private get ref(): string { return `Lease ${this.opts.namespace}/${this.opts.name}`; }
 
@@ -63,18 +72,19 @@ export class LeaseElector implements LeaderElector {
       await sleep(this.opts.retryPeriodMs * (1 + 0.2 * Math.random()), signal);
     }
     if (signal.aborted || this.released) return;
+    this.lastRenewedAt = this.now();
     this.leading = true;
     log.info('leader election: acquired the lease');
     onLeading();
     // Leader: renew every retry period; a renewal that fails is retried until the renew deadline has passed.
-    let lastRenewedAt = this.now();
+    let lastRenewedAt = this.lastRenewedAt;
     for (;;) {
       await sleep(this.opts.retryPeriodMs, signal);
       if (signal.aborted || this.released) return;
       // A hanging request must not carry the leader past its deadline: it gets only the time that is left.
       const r = await this.attempt(signal, lastRenewedAt + this.opts.renewDeadlineMs - this.now());
       if (signal.aborted || this.released) return;
-      if (r.ok) { lastRenewedAt = this.now(); continue; }
+      if (r.ok) { lastRenewedAt = this.now(); this.lastRenewedAt = lastRenewedAt; continue; }
       if (r.decision && !(r.decision.action === 'update' && r.decision.kind === 'renew')) {
         // The Lease names someone else (or nobody): never keep acting on a lease we no longer hold.
         log.error({ holder: r.decision.action === 'wait' ? r.decision.holder : undefined }, 'leader election: the lease is no longer ours');

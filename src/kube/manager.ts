@@ -30,6 +30,8 @@ export interface LeaderElector {
   run(signal: AbortSignal, onLeading: () => void, onLost: () => void): Promise<void>;
   /** Gives leadership up at once (SIGTERM), so a standby takes over without waiting for the lease to expire. */
   release(): Promise<void>;
+  /** False when the lease may have passed to another replica (not renewed within the deadline); writers check it. */
+  holdsLease?(): boolean;
 }
 
 export interface ManagerOptions {
@@ -122,7 +124,7 @@ export class Manager {
     }
   }
 
-  get isLeader(): boolean { return this.leading; }
+  get isLeader(): boolean { return this.leading && (this.opts.elector?.holdsLease?.() ?? true); }
   /** Aborts when the manager stops; for runnables and reconcilers that wait. */
   get signal(): AbortSignal { return this.allAbort.signal; }
 

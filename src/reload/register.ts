@@ -16,7 +16,7 @@ export async function registerReload(ctx: FeatureContext): Promise<Reloader> {
   const digestKeys = new DigestKeyring(manager.client, options.controllerNamespace, logger, () => onKeyChange());
   manager.addRunnable(digestKeys.runnable());
   manager.addReadyCheck(() => (digestKeys.keys() ? undefined : `reload digest key ${options.controllerNamespace}/${DIGEST_KEY_SECRET} not loaded yet`));
-  const reloader = new Reloader({ client: manager.client, events: manager.events, metrics: manager.metrics, logger, options: options.reload, stores, digestKeys });
+  const reloader = new Reloader({ client: manager.client, events: manager.events, metrics: manager.metrics, logger, options: options.reload, stores, digestKeys, leading: () => manager.isLeader });
   onKeyChange = () => reloader.enqueueAll();
   const queue = manager.addController({ name: 'reload', concurrency: options.workers, logger, metrics: manager.metrics }, (key) => reloader.reconcile(key));
   reloader.attach(queue);

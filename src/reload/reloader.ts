@@ -42,6 +42,8 @@ export interface ReloaderDeps {
   readonly logger: Logger;
   readonly options: Options['reload'];
   readonly stores: ReloadStores;
+  /** False while this replica may no longer hold the leader Lease: no write then (absent: always true). */
+  readonly leading?: () => boolean;
   /** The keys of the published digests; undefined until loaded (reconciles wait for it). */
   readonly digestKeys: { keys(): DigestKeys | undefined };
   readonly now?: () => number;
@@ -422,6 +424,8 @@ export class Reloader {
   }
 
   private write(w: WorkloadRecord, body: Record<string, unknown>): Promise<KubeObject> {
+    // Checked at the last moment: a reconcile that began before the process was paused must not write after it.
+    if (this.deps.leading && !this.deps.leading()) return Promise.reject(new Error(`not writing ${w.kind} ${w.namespace}/${w.name}: the leader Lease was not renewed in time (it may be another replica's now)`));
     return this.deps.client.apply(this.typeOf(w.kind), body as KubeObject, { fieldManager: FIELD_MANAGER, force: true });
   }
 

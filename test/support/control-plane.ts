@@ -37,6 +37,10 @@ export interface ControlPlane {
   userKubeConfigPath(user: string): string;
   /** Stops and starts kube-apiserver on the same port and etcd data (watches break, data survives). */
   restartApiServer(): Promise<void>;
+  /** etcd's client URL (its v3 JSON gateway), for faults the API does not offer. */
+  readonly etcdUrl: string;
+  /** Compacts etcd at its current revision: every resourceVersion handed out so far is gone (410 on resume). */
+  compactEtcd(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -192,6 +196,17 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     restartApiServer: async () => {
       await stopProcess(procs.api);
       await startApi();
+    },
+    etcdUrl,
+    compactEtcd: async () => {
+      const post = async (path: string, body: unknown) => {
+        const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+        if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status} ${await res.text()}`);
+        return await res.json() as { header?: { revision?: string } };
+      };
+      const revision = Number((await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') })).header?.revision);
+      await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+      return revision;
     },
     stop,
   };
