@@ -41,8 +41,8 @@ export class ReloadStores {
     for (const ns of watchedNamespaces(opts)) {
       const common = { client: manager.client, logger: manager.logger, metrics: manager.metrics, namespace: ns || undefined, fieldSelector };
       const config = (t: ResourceType, kind: ConfigKind) => {
-        // Secrets can be large (up to 1 MiB each): smaller LIST pages keep the parse peak, and the memory the
-        // process keeps after it, low; the records themselves are digests either way.
+        // Pages are parsed item by item as they stream in (kube/list-items.ts), so page size no longer drives the
+        // parse peak; smaller Secret pages still shorten each request (Secrets can be 1 MiB each).
         const pageSize = kind === 'Secret' ? SECRET_PAGE_SIZE : undefined;
         const s = new Store<ConfigRecord>({ ...common, resource: t, pageSize, labelSelector: opts.resourceLabelSelector, transform: (o) => this.keep(o) ? configRecord(kind, o) : undefined });
         s.addIndex(NAMESPACE_INDEX, (r) => [r.namespace]);
