@@ -94,7 +94,7 @@ function check(f: Fixture, keys: readonly KeyObject[]): void {
 }
 
 function cpusNote(): string {
-  return `default pool size ${defaultPoolSize()} (the CPUs, at most 4)`;
+  return `default pool size ${defaultPoolSize()} (the CPUs this process may use, container quota included, at most 4)`;
 }
 
 export const unseal: Benchmark = {

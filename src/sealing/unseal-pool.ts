@@ -4,17 +4,17 @@
 // moment). Two lanes: the reconciler's jobs go first, and HTTP jobs may hold at most size-1 workers (all of one), so
 // a flood of verify calls cannot stall unsealing. A worker that dies fails its jobs and is replaced.
 
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { cpuLimit } from '../config/cpu-limit.js';
 import type { Logger } from '../observe/logger.js';
 import type { Keyring } from './keyring.js';
 import { type SealedSecret, type SecretTemplate, UnsealError } from './sealed-secret.js';
 import type { WorkerAnswer, WorkerMessage } from './unseal-protocol.js';
 
-/** Default pool size: the CPUs this process may use, at most 4 (a container's CPU quota is not visible here, and
- * each worker costs ~10 MiB). --unseal-workers overrides. */
+/** Default pool size: the CPUs this process may use (affinity and the container's CPU quota), at most 4 (each
+ * worker costs ~10 MiB). --unseal-workers overrides. */
 export function defaultPoolSize(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.min(4, cpuLimit());
 }
 
 export type Lane = 'controller' | 'http';
