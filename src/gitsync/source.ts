@@ -134,7 +134,7 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
   const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv);
   const session = await openSession(auth, { allowInsecure, proxy });
-  const source = { path: o.spec.path, ignore: o.spec.ignore, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
+  const source = { path: o.spec.path, ignore: o.spec.ignore, kustomize: o.spec.kustomize, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
     // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one
     // repository do not wait for each other.
