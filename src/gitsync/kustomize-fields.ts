@@ -38,7 +38,8 @@ const LABEL_VALUE = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const FIELDS = ['images', 'patches', 'namePrefix', 'nameSuffix', 'commonLabels'];
 const TARGET_FIELDS = ['group', 'version', 'kind', 'name', 'namespace', 'labelSelector', 'annotationSelector'];
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A YAML/JSON map (not null, not a list). */
+export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const shown = (v: unknown) => JSON.stringify(v)?.slice(0, 80) ?? String(v);
 
 function onlyKnown(o: Record<string, unknown>, known: readonly string[], where: string, hint = ''): void {

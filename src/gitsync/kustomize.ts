@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { stringify } from 'yaml';
 import { GitError, run } from './git.js';
-import { type KustomizeFields, overlayKustomization, plainKustomization } from './kustomize-fields.js';
+import { type KustomizeFields, isObject, overlayKustomization, plainKustomization } from './kustomize-fields.js';
 import { RevisionTooLargeError, formatBytes } from './limits.js';
 
 /** The names kustomize looks for in a folder, in its order. */
@@ -54,7 +54,6 @@ const FILE_LISTS = ['crds', 'configurations', 'generators', 'transformers', 'val
 const PATH_OBJECT_LISTS = ['patches', 'patchesJson6902', 'replacements'];
 const GENERATORS = ['configMapGenerator', 'secretGenerator'];
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
 
 /** Every entry of a kustomization that names a file or folder. Inline patches and plugin configs are skipped. Pure. */
