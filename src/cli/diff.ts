@@ -4,10 +4,9 @@
 // of live objects impersonate the ServiceAccount the controller would use (as `kubectl --as`), so a diff fails where
 // the sync would.
 
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { UsageError, parseArgs, formatHelp, type FlagSpec } from '../config/flags.js';
 import { proxyEnvOf } from '../config/options.js';
@@ -18,12 +17,9 @@ import { KeyedMutex } from '../gitsync/git.js';
 import { identityFor, identityName } from '../gitsync/identity.js';
 import { inventoryOf, pruneVerdict, staleEntries } from '../gitsync/prune.js';
 import { describe as describeObject } from '../gitsync/render.js';
-import { DEFAULT_LIMITS } from '../gitsync/limits.js';
-import { localTree } from '../gitsync/local-tree.js';
-import { sourceFiles } from '../gitsync/revision-files.js';
-import { type Revision, fetchRevision, renderRevision } from '../gitsync/source.js';
+import { renderPipeline } from '../gitsync/pipeline.js';
 import { programOnPath } from '../config/options.js';
-import { type GitSyncObject, type GitSyncSpec, parseSpec } from '../gitsync/spec.js';
+import { type GitSyncObject, parseSpec } from '../gitsync/spec.js';
 import { lineDiff, maskSecrets } from '../gitsync/textdiff.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { GITSYNCS } from '../kube/resources.js';
@@ -40,20 +36,6 @@ const FLAGS: readonly FlagSpec[] = [
   { group: 'Flags', name: 'kustomize-path', type: 'string', default: 'kustomize', help: 'the kustomize binary, for a folder holding a kustomization' },
 ];
 const USAGE = 'Usage: keelson diff <namespace>/<name> [--path DIR] [flags]\n\nShows what a sync of the GitSync would change (server-side dry-run), from its ref or from a local folder. Exit 0 no diff, 1 diff, 2 error.';
-
-/**
- * A local folder rendered as the GitSync would render it, with the folder in place of spec.path: the repository
- * root (for .keelsonignore and kustomize bases such as ../../base) is the nearest folder above holding .git.
- */
-async function localRevision(folder: string, spec: GitSyncSpec, kustomizePath: string): Promise<Revision> {
-  let root = folder;
-  while (!existsSync(join(root, '.git')) && dirname(root) !== root) root = dirname(root);
-  if (!existsSync(join(root, '.git'))) root = folder;
-  const path = relative(root, folder).split(sep).join('/') || '.';
-  const where = `folder ${folder}`;
-  const files = await sourceFiles(localTree(root), { path, ignore: spec.ignore, limits: DEFAULT_LIMITS, kustomizePath, where });
-  return { revision: `local ${folder}`, sha: '', files };
-}
 
 const yaml = (o: KubeObject | undefined) => (o ? stringify(comparable(o), { sortMapEntries: true }) : '');
 
@@ -80,9 +62,11 @@ export const diffCommand: Command = async (argv, io) => {
     const kustomizePath = programOnPath(values.get('kustomize-path') as string, io.env.PATH);
     const local = values.get('path') as string | undefined;
     // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
-    const rev = local !== undefined ? await localRevision(resolve(local), spec, kustomizePath)
-      : await fetchRevision({ client, namespace, name, spec, cacheDir, mutex: new KeyedMutex(), allowInsecure: true, kustomizePath, proxyEnv: proxyEnvOf(io.env) });
-    const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery, undefined, { where: `revision ${rev.revision}` });
+    const rev = await renderPipeline(
+      local !== undefined ? { kind: 'local', folder: resolve(local) } : { kind: 'git', fetch: { client, cacheDir, mutex: new KeyedMutex(), allowInsecure: true, proxyEnv: proxyEnvOf(io.env) } },
+      { spec, owner: { namespace, name }, discovery, kustomizePath },
+    );
+    const objects = rev.objects;
     const plan = await planRevision(content, discovery, objects, undefined, identity);
     io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'}), as ${identity.kind === 'serviceAccount' ? identityName(identity) : 'you'}\n`);
     let changes = 0;

@@ -7,7 +7,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
+import { stringify } from 'yaml';
 import { GitError, run } from './git.js';
+import { type KustomizeFields, isObject, overlayKustomization, plainKustomization } from './kustomize-fields.js';
 import { RevisionTooLargeError, formatBytes } from './limits.js';
 
 /** The names kustomize looks for in a folder, in its order. */
@@ -52,7 +54,6 @@ const FILE_LISTS = ['crds', 'configurations', 'generators', 'transformers', 'val
 const PATH_OBJECT_LISTS = ['patches', 'patchesJson6902', 'replacements'];
 const GENERATORS = ['configMapGenerator', 'secretGenerator'];
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
 
 /** Every entry of a kustomization that names a file or folder. Inline patches and plugin configs are skipped. Pure. */
@@ -192,7 +193,14 @@ export interface BuildOptions {
   /** Most bytes of output (--max-revision-bytes). */
   readonly maxBytes: number;
   readonly signal?: AbortSignal | undefined;
+  /** spec.kustomize: built as a generated kustomization over `folder`, in a folder of its own beside the repository. */
+  readonly overlay?: KustomizeFields | undefined;
+  /** `folder` holds plain manifests (these files): a kustomization listing them is generated there first, as Flux does. */
+  readonly plainFiles?: readonly string[] | undefined;
 }
+
+/** The generated overlay's folder name, beside the repository's: kustomize's messages name it so. */
+const OVERLAY_DIR = 'spec.kustomize';
 
 /**
  * Lays the files out in a private folder and runs `kustomize build` there (no shell, its own process group killed
@@ -209,8 +217,20 @@ export async function kustomizeBuild(o: BuildOptions): Promise<string> {
       await mkdir(join(root, posix.dirname(f.path)), { recursive: true });
       await writeFile(join(root, f.path), f.content, { mode: 0o600 });
     }
+    // The plain folder holds no kustomization file (else it would not be plain), so the generated one replaces nothing.
+    if (o.plainFiles) await writeFile(join(root, o.folder, 'kustomization.yaml'), stringify(plainKustomization(o.plainFiles, o.folder)), { mode: 0o600 });
+    let cwd = root;
+    let target = o.folder;
+    if (o.overlay) {
+      // Outside the repository's tree, so no repository path can collide with it; LoadRestrictionsRootOnly lets it
+      // read nothing but its own folder, and the repository's folder only as a kustomization (a base).
+      cwd = join(work, OVERLAY_DIR);
+      target = '.';
+      await mkdir(cwd, { mode: 0o700 });
+      await writeFile(join(cwd, 'kustomization.yaml'), stringify(overlayKustomization(o.overlay, posix.join('../repo', o.folder))), { mode: 0o600 });
+    }
     try {
-      const { stdout } = await run(o.binary, kustomizeArgs(o.folder === '.' ? '.' : o.folder), { cwd: root, env: kustomizeEnv(work), signal: o.signal, maxOutput: o.maxBytes });
+      const { stdout } = await run(o.binary, kustomizeArgs(target), { cwd, env: kustomizeEnv(work), signal: o.signal, maxOutput: o.maxBytes });
       return stdout.toString('utf8');
     } catch (err) {
       if ((err as { outputOverflow?: boolean }).outputOverflow) throw new RevisionTooLargeError(`kustomize build of ${o.folder} printed over ${formatBytes(o.maxBytes)} (--max-revision-bytes); split the kustomization`);
@@ -219,7 +239,8 @@ export async function kustomizeBuild(o: BuildOptions): Promise<string> {
         throw new BuildError(`kustomize could not be run ("${o.binary}"): install kustomize 5 on the controller's PATH or set --kustomize-path`);
       }
       const detail = (err as { stderr?: string }).stderr || err.message;
-      throw new BuildError(`kustomize build ${o.folder}: ${cleanBuildMessage(detail, root)}`);
+      const text = cleanBuildMessage(cleanBuildMessage(detail, root), work);
+      throw new BuildError(`kustomize build ${o.folder}${o.overlay ? ' with spec.kustomize' : ''}: ${text}`);
     }
   } finally {
     await rm(work, { recursive: true, force: true });

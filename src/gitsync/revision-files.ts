@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { GitError, type GitSession, blobSizes, git, listFiles, missingObjects, readBlobs } from './git.js';
 import { IGNORE_FILE, MAX_IGNORE_CHARS, IgnoreRulesError, ignorePatterns, ignoredPaths } from './ignore.js';
+import type { KustomizeFields } from './kustomize-fields.js';
 import { BuildError, MAX_INSTANCES, MAX_KUSTOMIZATION_BYTES, OUTPUT_ESTIMATE_SLACK, expansion, filesUnder, kustomizationIn, kustomizeBuild, ownerFolder, reachedFolders, repoIndex } from './kustomize.js';
 import { type RevisionLimits, RevisionTooLargeError, checkRevisionBytes, formatBytes } from './limits.js';
 import { RenderError, type SourceFile, isManifestPath } from './render.js';
@@ -34,6 +35,8 @@ export interface SourceOptions {
   readonly signal?: AbortSignal | undefined;
   /** What the revision is called in messages: "revision main@sha1:…" or "folder ./x". */
   readonly where: string;
+  /** spec.kustomize: when set, plain manifests are built with kustomize too, through a generated kustomization. */
+  readonly kustomize?: KustomizeFields | undefined;
 }
 
 async function patternsOf(tree: RepoTree, specIgnore: string | undefined): Promise<string[]> {
@@ -59,11 +62,21 @@ export async function sourceFiles(tree: RepoTree, o: SourceOptions): Promise<Sou
   return buildSource(await readSource(tree, o), o);
 }
 
-/** Runs kustomize for a kustomize plan; a plan of files is returned as it is. */
-export async function buildSource(plan: SourcePlan, o: Pick<SourceOptions, 'kustomizePath' | 'limits' | 'signal'>): Promise<SourceFile[]> {
-  if (plan.kind === 'files') return plan.files;
-  const output = await kustomizeBuild({ binary: o.kustomizePath, files: plan.files, folder: plan.folder, maxBytes: o.limits.maxBytes, signal: o.signal });
-  return [{ path: `${plan.kustomization} (kustomize build)`, content: output }];
+/**
+ * Runs kustomize for a kustomize plan; a plan of files is returned as it is, unless spec.kustomize asks for a build
+ * (then its manifests are the resources of a generated kustomization).
+ */
+export async function buildSource(plan: SourcePlan, o: Pick<SourceOptions, 'kustomizePath' | 'limits' | 'signal' | 'path' | 'kustomize'>): Promise<SourceFile[]> {
+  const common = { binary: o.kustomizePath, maxBytes: o.limits.maxBytes, signal: o.signal, overlay: o.kustomize };
+  if (plan.kind === 'files') {
+    if (!o.kustomize) return plan.files;
+    if (plan.files.length === 0) return [];
+    const files = plan.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, 'utf8') }));
+    const output = await kustomizeBuild({ ...common, files, folder: o.path, plainFiles: plan.files.map((f) => f.path) });
+    return [{ path: `${o.path} (kustomize build with spec.kustomize)`, content: output }];
+  }
+  const output = await kustomizeBuild({ ...common, files: plan.files, folder: plan.folder });
+  return [{ path: `${plan.kustomization} (kustomize build${o.kustomize ? ' with spec.kustomize' : ''})`, content: output }];
 }
 
 /** Reads what the revision renders from: ignore rules, then the manifests or the kustomizations' folders. */

@@ -1,19 +1,17 @@
 // One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
-// at spec.path (after ignore rules; built with kustomize where it holds a kustomization: revision-files.ts); then
-// rendering against API discovery. Transport policy and size limits are checked here, before anything is read.
-// Used by the syncer and by `keelson diff`.
+// at spec.path (after ignore rules; built with kustomize where it holds a kustomization or spec.kustomize is set:
+// revision-files.ts). Transport policy and size limits are checked here, before anything is read. The first stage
+// of pipeline.ts, which the syncer and `keelson diff` share.
 
 import { realpath } from 'node:fs/promises';
 import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
-import type { Discovery } from './discovery.js';
 import { type GitAuth, type GitProxy, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openSession, repoDirFor } from './git.js';
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
-import { type DesiredObject, type SourceFile, finalize } from './render.js';
-import { parseFilesInWorker, renderHeapMb } from './render-pool.js';
+import type { SourceFile } from './render.js';
 import { buildSource, gitTree, readSource } from './revision-files.js';
 import { type GitSyncSpec, revisionOf } from './spec.js';
 import { filePathOf, isWithin, transportVerdict } from './transport.js';
@@ -134,7 +132,7 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
   const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv);
   const session = await openSession(auth, { allowInsecure, proxy });
-  const source = { path: o.spec.path, ignore: o.spec.ignore, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
+  const source = { path: o.spec.path, ignore: o.spec.ignore, kustomize: o.spec.kustomize, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
     // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one
     // repository do not wait for each other.
@@ -161,19 +159,3 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
     await session.dispose();
   }
 }
-
-/**
- * Parses and validates the files and gives every object its namespace and owner labels. Parsing runs in a worker
- * thread (render-pool.ts): about a second per MiB of YAML, which must never block the event loop. `where` names the
- * revision in errors; aborting `signal` (the sync's timeout) stops the parse.
- */
-export async function renderRevision(files: readonly SourceFile[], spec: GitSyncSpec, owner: { namespace: string; name: string }, discovery: Discovery, limits: RevisionLimits = DEFAULT_LIMITS, o: { where?: string; signal?: AbortSignal } = {}): Promise<DesiredObject[]> {
-  const parsed = await parseFilesInWorker(files, limits.maxObjects, { where: o.where ?? 'the revision', heapMb: renderHeapMb(limits.maxBytes), signal: o.signal });
-  const scopes = new Map<string, boolean | undefined>();
-  for (const p of parsed) {
-    const key = `${p.group}/${p.version}/${p.kind}`;
-    if (!scopes.has(key)) scopes.set(key, (await discovery.resourceFor(p.group, p.version, p.kind))?.namespaced);
-  }
-  return finalize(parsed, { targetNamespace: spec.targetNamespace, defaultNamespace: owner.namespace, owner, scope: (g, v, k) => scopes.get(`${g}/${v}/${k}`) });
-}
-

@@ -4,6 +4,7 @@
 import { parseDuration } from '../config/duration.js';
 import type { KubeObject } from '../kube/types.js';
 import { ignorePatterns } from './ignore.js';
+import { type KustomizeFields, KustomizeFieldError, parseKustomizeFields } from './kustomize-fields.js';
 import { parseRange } from './semver.js';
 import type { Condition } from '../kube/conditions.js';
 
@@ -47,6 +48,8 @@ export interface GitSyncSpec {
   readonly dependsOn: readonly DependencyRef[];
   /** Gitignore-style patterns (one a line) of paths left out of the revision, after the repository's .keelsonignore. */
   readonly ignore: string | undefined;
+  /** spec.kustomize (images, patches, namePrefix/nameSuffix, commonLabels): a kustomization generated over spec.path. */
+  readonly kustomize: KustomizeFields | undefined;
 }
 
 /** An object whose health a GitSync waits for after applying (spec.healthChecks). */
@@ -174,6 +177,13 @@ function ignoreRules(spec: Record<string, unknown>): string | undefined {
   return text;
 }
 
+function kustomizeFields(spec: Record<string, unknown>): KustomizeFields | undefined {
+  try { return parseKustomizeFields(spec.kustomize); } catch (err) {
+    if (err instanceof KustomizeFieldError) throw new SpecError(err.message);
+    throw err;
+  }
+}
+
 /** Normalises spec.path: relative, no "..", "" and "./" become ".". */
 export function normalisePath(p: string | undefined): string {
   const parts = (p ?? '.').split('/').filter((s) => s !== '' && s !== '.');
@@ -215,6 +225,7 @@ export function parseSpec(obj: GitSyncObject): GitSyncSpec {
     timeoutMs: duration(spec, 'timeout', Math.min(Math.max(intervalMs, 60_000), MAX_TIMEOUT_MS), MAX_TIMEOUT_MS),
     ...parseHealthAndOrder(spec, obj.metadata.namespace ?? ''),
     ignore: ignoreRules(spec),
+    kustomize: kustomizeFields(spec),
   };
 }
 

@@ -29,7 +29,8 @@ import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
 import { AppliedVersions } from './resync.js';
-import { SecretRefError, TransportError, fetchRevision, renderRevision } from './source.js';
+import { SecretRefError, TransportError } from './source.js';
+import { type PipelineSource, renderPipeline } from './pipeline.js';
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
 import { VerificationError } from './verify.js';
@@ -137,14 +138,13 @@ export class GitSyncer {
     try {
       // A changed URL gets a new cache folder; the old one goes now rather than when the GitSync is deleted.
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
-      const fetchOptions = {
-        client, namespace: ns, name, spec, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, signal: timeout, onResolved: (r: string) => { revision = r; },
-        allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, proxyEnv: this.deps.proxyEnv, kustomizePath: this.deps.kustomizePath,
-      };
+      const git = { client, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved: (r: string) => { revision = r; }, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
+      const source: PipelineSource = { kind: 'git', fetch: git };
+      const pipeline = { spec, owner, discovery: this.deps.discovery, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath, signal: timeout };
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
       // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). With health
       // checks, the objects are judged again, as after any apply.
-      let rev = await fetchRevision({ ...fetchOptions, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) });
+      let rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) } }, pipeline);
       if (rev.reused) {
         const check = await this.applied.nothingMoved(key, content, owner, timeout);
         if (check.unchanged) {
@@ -158,9 +158,9 @@ export class GitSyncer {
           else this.succeeded(ns, name, 0);
           return { requeueAfterMs: health?.retryMs ?? withJitter(spec.intervalMs) };
         }
-        rev = await fetchRevision(fetchOptions);
+        rev = await renderPipeline(source, pipeline);
       }
-      const objects = await renderRevision(rev.files, spec, owner, this.deps.discovery, this.deps.limits, { where: `revision ${rev.revision}`, signal: timeout });
+      const objects = rev.objects;
       const inventory = inventoryOf(objects);
       const allowEmpty = obj.metadata.annotations?.[ALLOW_EMPTY] === 'true';
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {

@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IgnoreRulesError } from '../../../src/gitsync/ignore.js';
 import { BuildError, MAX_INSTANCES, cleanBuildMessage, expansion, filesUnder, ownerFolder, kustomizationIn, kustomizeArgs, kustomizeEnv, reachedFolders, referencesOf, repoIndex } from '../../../src/gitsync/kustomize.js';
+import { parseKustomizeFields } from '../../../src/gitsync/kustomize-fields.js';
 import { RevisionTooLargeError } from '../../../src/gitsync/limits.js';
 import { localTree } from '../../../src/gitsync/local-tree.js';
 import { sourceFiles } from '../../../src/gitsync/revision-files.js';
@@ -175,6 +176,40 @@ describe('kustomize build through revision-files (real binary, local folder)', (
     write(files);
     await assert.rejects(render('wide/o', 20_000), (e: Error) => e instanceof RevisionTooLargeError && /would print about/.test(e.message));
     assert.equal((await render('wide/o', 1024 * 1024)).length, 1, 'within the limit it builds');
+  });
+
+  describe('spec.kustomize: a generated kustomization over spec.path', () => {
+    const withFields = (path: string, raw: unknown) => sourceFiles(localTree(root), { path, ignore: undefined, kustomize: parseKustomizeFields(raw), limits: { maxBytes: 1024 * 1024, maxObjects: 1000 }, kustomizePath: kustomizeBinary(), where: 'test' });
+    write({ 'app/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx:1.25}]}\n', 'app/sub/cm.json': '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}' });
+
+    it('over a kustomization: images, patches, prefix, suffix and labels (not selectors) by the real binary', async () => {
+      const [file, ...rest] = await withFields('overlays/prod', {
+        images: [{ name: 'nginx', newTag: '1.27' }], namePrefix: 'p-', nameSuffix: '-s', commonLabels: { team: 'a' },
+        patches: [{ patch: '- op: add\n  path: /data/b\n  value: "2"\n', target: { kind: 'ConfigMap', name: 'base' } }],
+      });
+      assert.equal(rest.length, 0);
+      assert.equal(file!.path, 'overlays/prod/kustomization.yaml (kustomize build with spec.kustomize)');
+      assert.match(file!.content, /name: p-base-s\n {2}namespace: prod/);
+      assert.match(file!.content, /a: "1"\n {2}b: "2"/);
+      assert.match(file!.content, /team: a/);
+    });
+
+    it('over plain manifests too (subfolders and JSON included); selectors keep their labels only', async () => {
+      const [file] = await withFields('app', { images: [{ name: 'nginx', newName: 'ghcr.io/org/nginx', newTag: '1.27' }], commonLabels: { team: 'a' } });
+      assert.equal(file!.path, 'app (kustomize build with spec.kustomize)');
+      assert.match(file!.content, /image: ghcr\.io\/org\/nginx:1\.27/);
+      assert.match(file!.content, /name: cfg/);
+      assert.match(file!.content, /matchLabels:\n {6}app: web\n/, 'no label added to the selector');
+      assert.deepEqual(await withFields('app', undefined).then((fs) => fs.map((f) => f.path)), ['app/deploy.yaml', 'app/sub/cm.json'], 'without spec.kustomize: plain, as before');
+    });
+
+    it('attack: a patch naming a file outside the checkout is not read; a patch that breaks the build is BuildFailed', async () => {
+      for (const patch of ['/etc/passwd', '../../../../../../etc/passwd', '../repo/app/deploy.yaml']) {
+        await assert.rejects(withFields('app', { patches: [{ patch }] }), (e: Error) => e instanceof BuildError && /with spec\.kustomize: .*unable to parse SM or JSON patch/s.test(e.message) && !/root:/.test(e.message) && !e.message.includes('keelson-kustomize-'));
+      }
+      await assert.rejects(withFields('app', { patches: [{ patch: '- op: replace\n  path: /spec/nothing/here\n  value: 1\n', target: { kind: 'Deployment' } }] }),
+        (e: Error) => e instanceof BuildError && e.message.startsWith('kustomize build app with spec.kustomize: ') && !e.message.includes('keelson-kustomize-'));
+    });
   });
 
   it('a missing binary says how to get one', async () => {

@@ -10,7 +10,7 @@ describe('spec', () => {
     assert.deepEqual(s, {
       url: 'https://git.example.com/org/config.git', ref: { kind: 'branch', name: 'main' }, path: '.', intervalMs: 60_000, prune: false,
       targetNamespace: undefined, serviceAccountName: undefined, secretRef: undefined, verify: undefined, webhookSecretRef: undefined, proxySecretRef: undefined, suspend: false, timeoutMs: 60_000,
-      wait: false, healthChecks: [], dependsOn: [], ignore: undefined,
+      wait: false, healthChecks: [], dependsOn: [], ignore: undefined, kustomize: undefined,
     });
   });
   it('reads every field', () => {
