@@ -156,6 +156,16 @@ function GitSyncPage({ namespace, name, version }: { namespace: string; name: st
           <tbody>{d.conditions.map((c) => <tr key={c.type}><td>{c.type}</td><td>{c.status}</td><td>{c.reason}</td><td>{c.message}</td><td>{c.age}</td></tr>)}</tbody>
         </table>
       </section>
+      <section aria-labelledby="history"><h3 id="history">History of applied revisions</h3>
+        {d.history.length === 0 ? <p class="muted">No revision recorded yet (the controller records the last 10 it applies).</p> : (
+          <table class="history"><caption class="sr-only">Applied revisions, newest first</caption>
+            <thead><tr><th scope="col">Applied</th><th scope="col">Commit</th><th scope="col">Message</th><th scope="col">Objects</th><th scope="col">Result</th></tr></thead>
+            <tbody>{d.history.map((h, i) => (
+              <tr key={`${i}-${h.revision}`}><td title={h.appliedAt}>{h.age ? `${h.age} ago` : h.appliedAt}</td><td class="mono nowrap" title={h.revision}>{h.commit || h.revision}</td><td>{h.message || <span class="muted">—</span>}</td><td>{h.objects}</td><td>{h.result}</td></tr>
+            ))}</tbody>
+          </table>
+        )}
+      </section>
       <section aria-labelledby="inventory"><h3 id="inventory">Inventory ({d.inventoryCount} objects)</h3>
         <ul class="tree">{d.inventory.map((g) => (
           <li key={g.kind}><strong>{g.kind}</strong>
