@@ -4,9 +4,14 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, formatHelp, parseArgs, type FlagSpec } from '../config/flags.js';
+import { programOnPath } from '../config/options.js';
+import type { GitSyncObject } from '../gitsync/spec.js';
+import { GITSYNCS } from '../kube/resources.js';
+import { gitSyncDiff } from './diff.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { startUiServer } from '../ui/server.js';
 import type { Command } from './io.js';
@@ -20,6 +25,8 @@ const FLAGS: readonly FlagSpec[] = [
   { group: G, name: 'no-open', type: 'boolean', default: false, help: 'do not open a browser, only print the URL' },
   { group: G, name: 'controller-namespace', type: 'string', default: 'keelson-system', help: 'namespace of the controller Service (sealing certificate for the seal form)' },
   { group: G, name: 'controller-name', type: 'string', default: 'keelson', help: 'name of the controller Service' },
+  { group: G, name: 'default-service-account', type: 'string', default: undefined, help: 'the controller\'s --default-service-account, if it has one (for the diff, as keelson diff)' },
+  { group: G, name: 'kustomize-path', type: 'string', default: 'kustomize', help: 'the kustomize binary, for GitSyncs whose path holds a kustomization (diff)' },
   { group: G, name: 'leader-election-id', type: 'string', default: 'keelson', help: 'name of the controller\'s Lease (in --controller-namespace), shown as its health' },
 ];
 const USAGE = 'Usage: keelson ui [flags]\n\nServes a dashboard of GitSyncs, SealedSecrets and Keelson events on 127.0.0.1, with your own kubeconfig\n(you see and change exactly what your RBAC allows). Stop it with Ctrl-C.';
@@ -50,6 +57,16 @@ export const uiCommand: Command = async (argv, io) => {
     client,
     port,
     lease: { namespace: target.namespace, name: values.get('leader-election-id') as string },
+    // `keelson diff`'s computation under the user's kubeconfig, in a fresh Git folder each time.
+    diff: async (namespace, name, signal) => {
+      const cacheDir = await mkdtemp(join(tmpdir(), 'keelson-ui-diff-'));
+      try {
+        return await gitSyncDiff(client, await client.get<GitSyncObject>(GITSYNCS, namespace, name), {
+          controllerNamespace: target.namespace, defaultServiceAccount: values.get('default-service-account') as string | undefined,
+          kustomizePath: programOnPath(values.get('kustomize-path') as string, io.env.PATH), cacheDir, env: io.env, signal,
+        });
+      } finally { await rm(cacheDir, { recursive: true, force: true }); }
+    },
     fetchCert: async () => {
       const res = await controllerRequest(target, 'GET', '/v1/cert.pem');
       if (res.status !== 200) throw new Error(`HTTP ${res.status} from service ${target.namespace}/${target.name}: check --controller-namespace/--controller-name`);

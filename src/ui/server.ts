@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, LEASES, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
+import type { GitSyncDiff } from '../cli/diff.js';
+import { MAX_DIFF_BYTES, diffView } from './diff-view.js';
 import { UiWatches } from './watches.js';
 import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, leaderOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
 
@@ -17,6 +19,8 @@ import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents,
 export const WRITE_HEADER = 'x-keelson-ui';
 export const MAX_SSE_CLIENTS = 16;
 const MAX_BODY = 4096;
+/** Diffs fetch, render and dry-run a whole revision: one at a time per GitSync, a few at once in all. */
+export const MAX_DIFFS = 2;
 /** One page of Events is enough for "recent": the view shows 50. */
 const MAX_EVENTS = 500;
 const KEELSON_EVENTS = 'source=keelson';
@@ -32,6 +36,10 @@ export interface UiServerOptions {
   readonly lease?: { readonly namespace: string; readonly name: string };
   /** Folder holding app.js and app.css (esbuild's output). */
   readonly assetsDir?: URL;
+  /** What a sync of the GitSync would change (`keelson diff`'s computation, under the user's kubeconfig); undefined hides the diff. */
+  readonly diff?: (namespace: string, name: string, signal: AbortSignal) => Promise<GitSyncDiff>;
+  /** How long one diff may run (default 60 s). */
+  readonly diffTimeoutMs?: number;
 }
 
 export interface UiServer {
@@ -87,6 +95,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const client = opts.client;
   const watches = new UiWatches(client, [{ type: GITSYNCS }, { type: SEALEDSECRETS }, { type: EVENTS, fieldSelector: KEELSON_EVENTS }, ...Object.values(WORKLOADS).map((type) => ({ type }))]);
   const sse = new Set<http.ServerResponse>();
+  const diffsRunning = new Set<string>();
+  const diffTimeoutMs = opts.diffTimeoutMs ?? 60_000;
   let port = 0;
 
   const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8') => {
@@ -176,7 +186,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
       try { return send(res, 200, sealedSecretDetail(await client.get(SEALEDSECRETS, namespace, name), Date.now())); } catch (e) { return apiError(res, e); }
     }
-    const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend)?$/.exec(path);
+    const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend|\/diff)?$/.exec(path);
     if (m) {
       const [namespace, name, action] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3]];
       if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
@@ -193,9 +203,31 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
           await client.patch(GITSYNCS, namespace, name, 'merge', { spec: { suspend: body.suspend } });
           return send(res, 200, { suspend: body.suspend });
         }
+        if (req.method === 'POST' && action === '/diff') return await runDiff(res, namespace, name);
       } catch (e) { return apiError(res, e); }
     }
     return fail(res, 404, 'not found');
+  };
+
+  // A POST (the write header keeps other pages from starting one): a diff fetches and dry-runs a whole revision.
+  const runDiff = async (res: http.ServerResponse, namespace: string, name: string): Promise<void> => {
+    if (!opts.diff) return fail(res, 404, 'the diff is not available in this server');
+    const key = `${namespace}/${name}`;
+    const cli = `run "keelson diff ${key}" in a terminal`;
+    if (diffsRunning.has(key)) return fail(res, 409, `a diff of GitSync ${key} is already running: wait for it to finish`);
+    if (diffsRunning.size >= MAX_DIFFS) return fail(res, 503, `${MAX_DIFFS} diffs are already running: try again when one has finished`);
+    diffsRunning.add(key);
+    const timeout = AbortSignal.timeout(diffTimeoutMs);
+    const work = opts.diff(namespace, name, timeout).finally(() => diffsRunning.delete(key));
+    const expired = new Promise<'expired'>((r) => timeout.addEventListener('abort', () => r('expired'), { once: true }));
+    const result = await Promise.race([work, expired]);
+    if (result === 'expired') {
+      work.catch(() => { /* stopped by the timeout, answered below */ });
+      return fail(res, 504, `the diff of GitSync ${key} took longer than ${Math.round(diffTimeoutMs / 1000)} s and was stopped; ${cli}`);
+    }
+    const view = diffView(result);
+    if ('tooLarge' in view) return fail(res, 413, `the diff of GitSync ${key} is ${(view.tooLarge / 1048576).toFixed(1)} MiB, over the page's ${MAX_DIFF_BYTES / 1048576} MiB: ${cli}`);
+    return send(res, 200, view);
   };
 
   const openStream = (req: http.IncomingMessage, res: http.ServerResponse) => {
