@@ -29,8 +29,8 @@ const WORKLOADS: Readonly<Record<string, ResourceType>> = { deployments: DEPLOYM
 export interface UiServerOptions {
   readonly client: KubeClient;
   readonly port?: number;
-  /** Fetches the controller's current sealing certificate (PEM); undefined disables the seal form's key. */
-  readonly fetchCert?: () => Promise<string>;
+  /** Fetches the current sealing certificate (PEM) and says where it came from; undefined disables the seal form. */
+  readonly fetchCert?: () => Promise<{ readonly pem: string; readonly source: string }>;
   readonly token?: string;
   /** The controller's leader-election Lease (default keelson-system/keelson). */
   readonly lease?: { readonly namespace: string; readonly name: string };
@@ -162,11 +162,12 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (req.method === 'GET' && path === '/api/overview') return send(res, 200, await overview());
     if (req.method === 'GET' && path === '/api/events') return openStream(req, res);
     if (req.method === 'GET' && path === '/api/cert') {
-      if (!opts.fetchCert) return fail(res, 404, 'no controller to fetch the certificate from');
+      if (!opts.fetchCert) return fail(res, 404, 'no source for the sealing certificate');
       try {
-        const cert = new X509Certificate(await opts.fetchCert());
+        const { pem, source } = await opts.fetchCert();
+        const cert = new X509Certificate(pem);
         const spki = cert.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-        return send(res, 200, { spki, notAfter: cert.validTo, fingerprint: cert.fingerprint256 });
+        return send(res, 200, { spki, notAfter: cert.validTo, fingerprint: cert.fingerprint256, source, expired: Date.parse(cert.validTo) < Date.now() });
       } catch (e) { return fail(res, 502, `cannot fetch the sealing certificate: ${e instanceof Error ? e.message : String(e)}`); }
     }
     const w = req.method === 'GET' ? /^\/api\/workloads\/(deployments|statefulsets|daemonsets)\/([^/]{1,253})\/([^/]{1,253})$/.exec(path) : null;

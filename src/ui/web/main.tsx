@@ -156,6 +156,7 @@ function DiffPanel({ namespace, name }: { namespace: string; name: string }) {
             <h4><span class={`badge ${item.action === 'prune' ? 'bad' : item.action === 'create' ? 'ok' : 'unknown'}`}>{item.action}</span> <span class="mono">{item.what}</span> {ACTIONS[item.action]}{item.file && <span class="muted"> ({item.file})</span>}</h4>
             {item.hunks.length > 0 && (
               <table class="diff"><caption class="sr-only">{item.what}: live (left) and Git (right)</caption>
+                <colgroup><col class="ln" /><col /><col class="ln" /><col /></colgroup>
                 <thead><tr><th scope="col" colSpan={2}>Live</th><th scope="col" colSpan={2}>Git</th></tr></thead>
                 {item.hunks.map((h, i) => (
                   <tbody key={i}><tr><td colSpan={4} class="hunk mono">{h.header}</td></tr>
