@@ -7,7 +7,7 @@ import { isForbidden, type KubeClient } from '../kube/client.js';
 import { errorText } from '../kube/errors.js';
 import { SECRETS } from '../kube/resources.js';
 import { KEY_LABEL, KEY_LABEL_ACTIVE, KeyError, type SealingKey, newestFirst, sealingKeyFromSecret } from '../sealing/keys.js';
-import type { ControllerTarget } from './seal-common.js';
+import { type ControllerTarget, controllerRequest } from './seal-common.js';
 import { readCertificate } from './seal.js';
 
 export interface UiCertificate {
@@ -43,15 +43,18 @@ export async function activeKeyCertificate(client: KubeClient, namespace: string
 
 export async function uiCertificate(o: UiCertOptions): Promise<UiCertificate> {
   if (o.cert) return { pem: (await readCertificate(o.cert, o.target)).pem, source: `--cert ${o.cert}` };
+  const service = `the controller's Service ${o.target.namespace}/${o.target.name}`;
   let viaService: string;
   try {
-    return { pem: (await readCertificate(undefined, o.target)).pem, source: `the controller, service ${o.target.namespace}/${o.target.name}` };
-  } catch (e) { viaService = errorText(e); }
+    const res = await controllerRequest(o.target, 'GET', '/v1/cert.pem');
+    if (res.status === 200) return { pem: res.body.toString('utf8'), source: service };
+    viaService = `${service} answered HTTP ${res.status}`;
+  } catch (e) { viaService = `${service} cannot be reached: ${errorText(e)}`; }
   try {
     const key = await activeKeyCertificate(o.client, o.keyNamespace);
-    return { pem: key.pem, source: `${key.source} (the controller's Service could not be reached: ${viaService})` };
+    return { pem: key.pem, source: `${key.source} (${viaService})` };
   } catch (e) {
     const why = isForbidden(e) ? `your Kubernetes user may not list Secrets in ${o.keyNamespace}` : errorText(e);
-    throw new Error(`${viaService}; and the active sealing key's certificate cannot be read either (${why}). Start keelson ui with --cert FILE|URL (e.g. from "keelson seal --fetch-cert")`);
+    throw new Error(`${viaService}, and the active sealing key's certificate cannot be read either (${why}). Start keelson ui with --cert FILE|URL (e.g. from "keelson seal --fetch-cert")`);
   }
 }

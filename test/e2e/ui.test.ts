@@ -59,7 +59,7 @@ describe('keelson ui in a browser', () => {
       fetchCert: () => uiCertificate({ target, client: admin, keyNamespace: 'keelson-system' }),
       diff: diffRunner(admin, { controllerNamespace: 'keelson-system', defaultServiceAccount: GITSYNC_SA_FLAGS[1], kustomizePath: 'kustomize', env: {} }),
     });
-    viewerUi = await startUiServer({ client: viewer });
+    viewerUi = await startUiServer({ client: viewer, fetchCert: () => uiCertificate({ target: { ...target, kubeconfig: cp.userKubeConfigPath('viewer') }, client: viewer, keyNamespace: 'keelson-system' }) });
     browser = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: '/usr/bin/chromium', headless: true, args: BROWSER_ARGS, viewport: { width: 1200, height: 800 } });
     page = await browser.newPage();
   });
@@ -211,6 +211,10 @@ describe('keelson ui in a browser', () => {
     await other.screenshot({ path: join(shots, 'forbidden.png'), fullPage: true });
     await other.goto(`${viewerUi.url}#/gitsync/live/app`);
     await other.getByText(/Forbidden/).waitFor();
+    // No Service, no right to the key Secrets: the seal form says why and what to pass instead.
+    await other.goto(`${viewerUi.url}#/seal`);
+    await other.locator('.cert-source .error').waitFor({ timeout: 60_000 });
+    assert.match(await other.locator('.cert-source').innerText(), /answered HTTP (403|404), and the active sealing key's certificate cannot be read either \(your Kubernetes user may not list Secrets in keelson-system\)\. Start keelson ui with --cert FILE\|URL/);
     await other.close();
   });
 
@@ -220,7 +224,7 @@ describe('keelson ui in a browser', () => {
     await page.goto(`${ui.url}#/seal`);
     try { await page.getByRole('heading', { name: 'Seal a Secret' }).waitFor({ timeout: 10_000 }); } catch (e) { await shot('seal-failed'); throw e; }
     await page.locator('.cert-source .mono, .cert-source .error').first().waitFor({ timeout: 60_000 });
-    assert.match(await page.locator('.cert-source').innerText(), /Certificate from the public certificate of the active sealing key, Secret keelson-system\/\S+ \(the controller's Service could not be reached: /);
+    assert.match(await page.locator('.cert-source').innerText(), /Certificate from the public certificate of the active sealing key, Secret keelson-system\/\S+ \(the controller's Service keelson-system\/keelson answered HTTP 404\)/);
     await page.getByLabel('Namespace').fill(ns);
     await page.getByLabel('Name', { exact: true }).fill('db');
     await page.getByLabel('Key 1').fill('password');
