@@ -123,6 +123,15 @@ describe('keelson ui in a browser', () => {
     const sha2 = repo.write({ 'a.yaml': cm('a', '2'), 'b.yaml': cm('b', '1') }).commit('two');
     await revision.filter({ hasText: sha2 }).waitFor({ timeout: 60_000 });
     assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 1, 'updated without a reload');
+    // A hostile commit subject (100 KiB on one line, control characters): the sync goes on, and status.history keeps
+    // one bounded, clean line of it.
+    const sha3 = repo.write({ 'a.yaml': cm('a', '3') }).commit(`\u001b[31mred\u0007 ${'x'.repeat(100_000)}\nbody`);
+    await revision.filter({ hasText: sha3 }).waitFor({ timeout: 60_000 });
+    const newest = ((await cp.client.get(GITSYNCS, ns, 'app')).status as { history?: { revision: string; message: string }[] }).history?.at(-1);
+    assert.equal(newest?.revision, `main@sha1:${sha3}`);
+    assert.ok(newest.message.length <= 201, `${newest.message.length} characters`);
+    assert.match(newest.message, /^ ?\[31mred  x+/);
+    assert.doesNotMatch(newest.message, /[\u0000-\u001f\u007f]/);
     await page.getByRole('heading', { name: 'Recent Keelson events' }).waitFor();
     assert.match(await page.locator('main').innerText(), /No leader Lease: the controller runs without --leader-elect/);
     await shot('overview');
