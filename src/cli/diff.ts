@@ -86,6 +86,14 @@ export interface DiffOptions {
   readonly cacheDir: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
+  /** Stop with DiffTooLargeError once the YAML of the changed objects passes this many bytes (keelson ui). */
+  readonly maxBytes?: number;
+}
+
+/** The diff passed DiffOptions.maxBytes: what was counted so far, and how many changed objects that covered. */
+export class DiffTooLargeError extends Error {
+  override readonly name = 'DiffTooLargeError';
+  constructor(readonly bytes: number, readonly objects: number) { super(`the diff is over ${bytes} bytes after ${objects} changed objects`); }
 }
 
 /**
@@ -109,12 +117,16 @@ export async function gitSyncDiff(client: KubeClient, gs: GitSyncObject, o: Diff
   const objects = await renderRevision(rev.files, spec, { namespace, name }, discovery, undefined, { where: `revision ${rev.revision}`, signal: o.signal });
   const plan = await planRevision(content, discovery, objects, o.signal, identity);
   const items: DiffItem[] = [];
+  let bytes = 0;
   for (const item of plan) {
     if (item.action === 'unchanged') continue;
     const what = describeObject(item.desired);
     if (item.action === 'deferred') { items.push({ action: 'deferred', what, file: item.desired.file, before: '', after: '' }); continue; }
     const [live, desired] = maskSecrets(item.live, item.dryRun);
-    items.push({ action: item.action === 'create' ? 'create' : 'update', what, file: item.desired.file, before: yaml(live), after: yaml(desired) });
+    const [before, after] = [yaml(live), yaml(desired)];
+    bytes += Buffer.byteLength(before) + Buffer.byteLength(after);
+    if (o.maxBytes !== undefined && bytes > o.maxBytes) throw new DiffTooLargeError(bytes, items.length + 1);
+    items.push({ action: item.action === 'create' ? 'create' : 'update', what, file: item.desired.file, before, after });
   }
   if (spec.prune) {
     for (const ref of staleEntries(gs.status?.inventory, inventoryOf(objects))) {

@@ -13,6 +13,7 @@ import type { GitSyncObject } from '../gitsync/spec.js';
 import { GITSYNCS } from '../kube/resources.js';
 import { type DiffOptions, type GitSyncDiff, gitSyncDiff } from './diff.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { MAX_DIFF_BYTES } from '../ui/diff-view.js';
 import { startUiServer } from '../ui/server.js';
 import type { Command } from './io.js';
 import { uiCertificate } from './ui-cert.js';
@@ -50,7 +51,7 @@ export function diffRunner(client: KubeClient, o: Omit<DiffOptions, 'cacheDir' |
   return async (namespace, name, signal) => {
     const cacheDir = await mkdtemp(join(tmpdir(), 'keelson-ui-diff-'));
     try {
-      return await gitSyncDiff(client, await client.get<GitSyncObject>(GITSYNCS, namespace, name), { ...o, cacheDir, signal });
+      return await gitSyncDiff(client, await client.get<GitSyncObject>(GITSYNCS, namespace, name), { ...o, cacheDir, signal, maxBytes: MAX_DIFF_BYTES });
     } finally { await rm(cacheDir, { recursive: true, force: true }); }
   };
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, LEASES, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
-import type { GitSyncDiff } from '../cli/diff.js';
+import { DiffTooLargeError, type GitSyncDiff } from '../cli/diff.js';
 import { MAX_DIFF_BYTES, diffView } from './diff-view.js';
 import { UiWatches } from './watches.js';
 import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, leaderOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
@@ -221,13 +221,18 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     const timeout = AbortSignal.timeout(diffTimeoutMs);
     const work = opts.diff(namespace, name, timeout).finally(() => diffsRunning.delete(key));
     const expired = new Promise<'expired'>((r) => timeout.addEventListener('abort', () => r('expired'), { once: true }));
-    const result = await Promise.race([work, expired]);
+    const tooLarge = (bytes: number) => fail(res, 413, `the diff of GitSync ${key} is over ${(bytes / 1048576).toFixed(1)} MiB, more than the page's ${MAX_DIFF_BYTES / 1048576} MiB: ${cli}`);
+    let result: GitSyncDiff | 'expired';
+    try { result = await Promise.race([work, expired]); } catch (e) {
+      if (e instanceof DiffTooLargeError) return tooLarge(e.bytes);
+      throw e;
+    }
     if (result === 'expired') {
       work.catch(() => { /* stopped by the timeout, answered below */ });
       return fail(res, 504, `the diff of GitSync ${key} took longer than ${Math.round(diffTimeoutMs / 1000)} s and was stopped; ${cli}`);
     }
     const view = diffView(result);
-    if ('tooLarge' in view) return fail(res, 413, `the diff of GitSync ${key} is ${(view.tooLarge / 1048576).toFixed(1)} MiB, over the page's ${MAX_DIFF_BYTES / 1048576} MiB: ${cli}`);
+    if ('tooLarge' in view) return tooLarge(view.tooLarge);
     return send(res, 200, view);
   };
 

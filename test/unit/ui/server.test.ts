@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient } from '../../../src/kube/client.js';
-import type { GitSyncDiff } from '../../../src/cli/diff.js';
+import { DiffTooLargeError, type GitSyncDiff } from '../../../src/cli/diff.js';
 import { MAX_DIFF_BYTES } from '../../../src/ui/diff-view.js';
 import { MAX_DIFFS, MAX_SSE_CLIENTS, type UiServer, startUiServer } from '../../../src/ui/server.js';
 
@@ -185,6 +185,13 @@ describe('ui server: the diff is bounded', () => {
     calls[n]!.finish(diff([{ action: 'create', what: 'ConfigMap ns/big', file: 'big.yaml', before: '', after: 'x'.repeat(MAX_DIFF_BYTES + 1) }]));
     const a = await answer;
     assert.equal(a.status, 413);
-    assert.match(a.body, /is 2\.0 MiB, over the page's 2 MiB: run \\"keelson diff ns\/big\\"/);
+    assert.match(a.body, /is over 2\.0 MiB, more than the page's 2 MiB: run \\"keelson diff ns\/big\\"/);
+    const m = calls.length;
+    const early = post('/api/gitsyncs/ns/big/diff');
+    await until(m + 1);
+    calls[m]!.fail(new DiffTooLargeError(3 * 1048576, 7));
+    const e = await early;
+    assert.equal(e.status, 413);
+    assert.match(e.body, /is over 3\.0 MiB/);
   });
 });
