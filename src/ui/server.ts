@@ -1,7 +1,9 @@
 // The HTTP server behind `keelson ui`: 127.0.0.1 only, a per-run token as the first path segment of every URL (or an
 // Authorization: Bearer header), the Host header pinned against DNS rebinding, no CORS, and writes only with a custom
 // header from the same origin. No cookie: cookies are shared by every port of 127.0.0.1, so another local user's
-// server on another port would receive it. Every API call uses the user's own kubeconfig; Secrets are never read.
+// server on another port would receive it. Every API call uses the user's own kubeconfig. This module never reads
+// Secrets; the diff (keelson diff's code, values masked) and the certificate source (cli/ui-cert.ts, tls.crt only)
+// are passed in and are the only parts that do.
 
 import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
