@@ -185,7 +185,10 @@ async function main(): Promise<void> {
     say(`kubeconfig: ${cp.kubeconfigPath}`);
     say(`try: ${kubectl} --kubeconfig ${cp.kubeconfigPath} -n demo get deploy,rs,secrets,sealedsecrets`);
     say(`metrics: http://127.0.0.1:${metricsPort}/metrics   controller log: ${logFile}`);
+    // The controller here is a local process, not behind a Service: `keelson ui`'s seal form then takes the active
+    // sealing key's public certificate (tls.crt only) with this kubeconfig's rights, and says so on the page.
     say(`dashboard (in another terminal): npx keelson ui --kubeconfig ${cp.kubeconfigPath}`);
+    say('  GitSync keelson-system/demo: its diff, history and inventory; Deployment demo/web: its last reload and rollout; "Seal a Secret": a SealedSecret to commit');
     if (once) { await cleanup(); return; }
     say('running until Ctrl-C; edit the repository at ' + work + ' and push to see more rolls');
     await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });

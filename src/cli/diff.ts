@@ -39,6 +39,90 @@ const USAGE = 'Usage: keelson diff <namespace>/<name> [--path DIR] [flags]\n\nSh
 
 const yaml = (o: KubeObject | undefined) => (o ? stringify(comparable(o), { sortMapEntries: true }) : '');
 
+/** One object a sync would change: live and desired as YAML, Secret values already masked. */
+export interface DiffItem {
+  readonly action: 'create' | 'update' | 'deferred' | 'prune';
+  /** e.g. "ConfigMap apps/settings". */
+  readonly what: string;
+  /** The file it comes from ('' for a prune). */
+  readonly file: string;
+  readonly before: string;
+  readonly after: string;
+}
+
+export interface GitSyncDiff {
+  readonly revision: string;
+  readonly lastApplied: string;
+  /** "you" or the ServiceAccount the dry-run impersonated. */
+  readonly as: string;
+  readonly items: readonly DiffItem[];
+}
+
+export interface DiffOptions {
+  readonly controllerNamespace: string;
+  readonly defaultServiceAccount?: string | undefined;
+  readonly kustomizePath: string;
+  /** A local folder to render instead of fetching the ref. */
+  readonly local?: string | undefined;
+  /** An empty folder for the Git fetch. */
+  readonly cacheDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+  /** Stop with DiffTooLargeError once the YAML of the changed objects passes this many bytes (keelson ui). */
+  readonly maxBytes?: number;
+}
+
+/** The diff passed DiffOptions.maxBytes: what was counted so far, and how many changed objects that covered. */
+export class DiffTooLargeError extends Error {
+  override readonly name = 'DiffTooLargeError';
+  constructor(readonly bytes: number, readonly objects: number) { super(`the diff is over ${bytes} bytes after ${objects} changed objects`); }
+}
+
+/**
+ * What a sync of `gs` would change, computed as `keelson diff` does (used by it and by `keelson ui`). `client` is the
+ * user's; an identity the controller would refuse throws with its message.
+ */
+export async function gitSyncDiff(client: KubeClient, gs: GitSyncObject, o: DiffOptions): Promise<GitSyncDiff> {
+  const namespace = gs.metadata.namespace!;
+  const name = gs.metadata.name!;
+  const spec = parseSpec(gs);
+  const identity = identityFor({ namespace, name, serviceAccountName: spec.serviceAccountName }, { controllerNamespace: o.controllerNamespace, defaultServiceAccount: o.defaultServiceAccount || undefined });
+  if (identity.kind === 'refused') throw new Error(identity.message);
+  // Your own identity reads the GitSync and its Secrets; the content is dry-run as the ServiceAccount (you need the
+  // right to impersonate it, as for kubectl --as). Keelson's own identity is not borrowed: a GitSync in the
+  // controller namespace without a ServiceAccount is dry-run with yours.
+  const content = identity.kind === 'serviceAccount' ? client.impersonating(identity.user) : client;
+  const discovery = new Discovery(client);
+  // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
+  const rev = await renderPipeline(
+    o.local !== undefined ? { kind: 'local', folder: resolve(o.local) } : { kind: 'git', fetch: { client, cacheDir: o.cacheDir, mutex: new KeyedMutex(), allowInsecure: true, proxyEnv: proxyEnvOf(o.env) } },
+    { spec, owner: { namespace, name }, discovery, kustomizePath: o.kustomizePath, signal: o.signal },
+  );
+  const objects = rev.objects;
+  const plan = await planRevision(content, discovery, objects, o.signal, identity);
+  const items: DiffItem[] = [];
+  let bytes = 0;
+  for (const item of plan) {
+    if (item.action === 'unchanged') continue;
+    const what = describeObject(item.desired);
+    if (item.action === 'deferred') { items.push({ action: 'deferred', what, file: item.desired.file, before: '', after: '' }); continue; }
+    const [live, desired] = maskSecrets(item.live, item.dryRun);
+    const [before, after] = [yaml(live), yaml(desired)];
+    bytes += Buffer.byteLength(before) + Buffer.byteLength(after);
+    if (o.maxBytes !== undefined && bytes > o.maxBytes) throw new DiffTooLargeError(bytes, items.length + 1);
+    items.push({ action: item.action === 'create' ? 'create' : 'update', what, file: item.desired.file, before, after });
+  }
+  if (spec.prune) {
+    for (const ref of staleEntries(gs.status?.inventory, inventoryOf(objects))) {
+      const type = await discovery.resourceFor(ref.group, ref.version, ref.kind);
+      const live = type ? await content.tryGet(type, ref.namespace, ref.name) : undefined;
+      if (pruneVerdict(live, { namespace, name }) !== 'delete') continue;
+      items.push({ action: 'prune', what: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`, file: '', before: '', after: '' });
+    }
+  }
+  return { revision: rev.revision, lastApplied: gs.status?.lastAppliedRevision ?? 'none', as: identity.kind === 'serviceAccount' ? identityName(identity) : 'you', items };
+}
+
 export const diffCommand: Command = async (argv, io) => {
   const { values, positionals, help } = parseArgs(FLAGS, argv, io.env);
   if (help) { io.stdout.write(formatHelp(USAGE, FLAGS)); return 0; }
@@ -49,45 +133,20 @@ export const diffCommand: Command = async (argv, io) => {
   try {
     const gs = await client.tryGet<GitSyncObject>(GITSYNCS, namespace, name);
     if (!gs) { io.stderr.write(`GitSync ${namespace}/${name} not found\n`); return 2; }
-    const spec = parseSpec(gs);
-    const identity = identityFor({ namespace, name, serviceAccountName: spec.serviceAccountName }, {
-      controllerNamespace: values.get('controller-namespace') as string, defaultServiceAccount: (values.get('default-service-account') as string | undefined) || undefined,
+    const diff = await gitSyncDiff(client, gs, {
+      controllerNamespace: values.get('controller-namespace') as string, defaultServiceAccount: values.get('default-service-account') as string | undefined,
+      kustomizePath: programOnPath(values.get('kustomize-path') as string, io.env.PATH), local: values.get('path') as string | undefined, cacheDir, env: io.env,
     });
-    if (identity.kind === 'refused') { io.stderr.write(`keelson diff: ${identity.message}\n`); return 2; }
-    // Your own identity reads the GitSync and its Secrets; the content is dry-run as the ServiceAccount (you need the
-    // right to impersonate it, as for kubectl --as). Keelson's own identity is not borrowed: a GitSync in the
-    // controller namespace without a ServiceAccount is dry-run with yours.
-    const content = identity.kind === 'serviceAccount' ? client.impersonating(identity.user) : client;
-    const discovery = new Discovery(client);
-    const kustomizePath = programOnPath(values.get('kustomize-path') as string, io.env.PATH);
-    const local = values.get('path') as string | undefined;
-    // The user's own machine and credentials: every transport the controller may be allowed is allowed here.
-    const rev = await renderPipeline(
-      local !== undefined ? { kind: 'local', folder: resolve(local) } : { kind: 'git', fetch: { client, cacheDir, mutex: new KeyedMutex(), allowInsecure: true, proxyEnv: proxyEnvOf(io.env) } },
-      { spec, owner: { namespace, name }, discovery, kustomizePath },
-    );
-    const objects = rev.objects;
-    const plan = await planRevision(content, discovery, objects, undefined, identity);
-    io.stdout.write(`GitSync ${namespace}/${name}: revision ${rev.revision} (last applied: ${gs.status?.lastAppliedRevision ?? 'none'}), as ${identity.kind === 'serviceAccount' ? identityName(identity) : 'you'}\n`);
-    let changes = 0;
-    for (const item of plan) {
-      const what = describeObject(item.desired);
-      if (item.action === 'unchanged') continue;
-      changes++;
-      if (item.action === 'deferred') { io.stdout.write(`\n~ ${what}: would be applied after its CRD or Namespace is created (cannot be dry-run yet)\n`); continue; }
-      const [live, desired] = maskSecrets(item.live, item.dryRun);
-      io.stdout.write(`\n${item.action === 'create' ? '+' : '~'} ${what} (${item.desired.file})\n`);
-      for (const line of lineDiff(yaml(live), yaml(desired))) io.stdout.write(`  ${line}\n`);
-    }
-    if (spec.prune) {
-      for (const ref of staleEntries(gs.status?.inventory, inventoryOf(objects))) {
-        const type = await discovery.resourceFor(ref.group, ref.version, ref.kind);
-        const live = type ? await content.tryGet(type, ref.namespace, ref.name) : undefined;
-        if (pruneVerdict(live, { namespace, name }) !== 'delete') continue;
-        changes++;
-        io.stdout.write(`\n- ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}: would be pruned (no longer in Git)\n`);
+    io.stdout.write(`GitSync ${namespace}/${name}: revision ${diff.revision} (last applied: ${diff.lastApplied}), as ${diff.as}\n`);
+    for (const item of diff.items) {
+      if (item.action === 'deferred') io.stdout.write(`\n~ ${item.what}: would be applied after its CRD or Namespace is created (cannot be dry-run yet)\n`);
+      else if (item.action === 'prune') io.stdout.write(`\n- ${item.what}: would be pruned (no longer in Git)\n`);
+      else {
+        io.stdout.write(`\n${item.action === 'create' ? '+' : '~'} ${item.what} (${item.file})\n`);
+        for (const line of lineDiff(item.before, item.after)) io.stdout.write(`  ${line}\n`);
       }
     }
+    const changes = diff.items.length;
     io.stdout.write(changes === 0 ? '\nno differences\n' : `\n${changes} object(s) would change\n`);
     return changes === 0 ? 0 : 1;
   } catch (err) {

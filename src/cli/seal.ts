@@ -53,7 +53,7 @@ async function loadCertificate(cert: string | undefined, target: ControllerTarge
 }
 
 /** The certificate as fetched (PEM text) and parsed; not yet checked for expiry. */
-async function readCertificate(cert: string | undefined, target: ControllerTarget): Promise<{ pem: string; x509: X509Certificate }> {
+export async function readCertificate(cert: string | undefined, target: ControllerTarget): Promise<{ pem: string; x509: X509Certificate }> {
   let pem: string;
   let from: string;
   if (cert && /^https?:\/\//.test(cert)) {

@@ -8,7 +8,7 @@ import { realpath } from 'node:fs/promises';
 import { type KubeClient, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
-import { type GitAuth, type GitProxy, type KeyedMutex, ensureRepo, fetchCommit, lsRemote, openSession, repoDirFor } from './git.js';
+import { type GitAuth, type GitProxy, type GitSession, type KeyedMutex, ensureRepo, fetchCommit, git, lsRemote, openSession, repoDirFor } from './git.js';
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import type { SourceFile } from './render.js';
@@ -33,6 +33,18 @@ export interface Revision {
   readonly files: SourceFile[];
   /** FetchOptions.reuse said yes: nothing was read (files is empty). */
   readonly reused?: boolean;
+  /** The commit's subject as git prints it, cut by git to about 200 characters; '' when unknown (status.history). */
+  readonly subject?: string;
+}
+
+/**
+ * The commit's subject, truncated by git itself (%<(200,trunc)) so a megabyte subject never reaches this process;
+ * a failure only loses the subject, never the sync.
+ */
+async function commitSubject(session: GitSession, dir: string, sha: string, signal?: AbortSignal): Promise<string> {
+  try {
+    return (await git(session, ['-C', dir, 'show', '-s', '--no-show-signature', '--format=%<(200,trunc)%s', sha, '--'], { signal, maxOutput: 4096 })).toString('utf8').trimEnd();
+  } catch { return ''; }
 }
 
 async function secretData(client: KubeClient, namespace: string, name: string, field: string): Promise<Record<string, string>> {
@@ -151,10 +163,10 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
         if (o.reuse?.(revision)) return { revision, sha: resolved.sha, plan: undefined };
       }
       const plan = await readSource(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), { ...source, where: `revision ${revision}` });
-      return { revision, sha: resolved.sha, plan };
+      return { revision, sha: resolved.sha, plan, subject: await commitSubject(session, dir, resolved.sha, o.signal) };
     });
     if (!read.plan) return { revision: read.revision, sha: read.sha, files: [], reused: true };
-    return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source) };
+    return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source), subject: read.subject };
   } finally {
     await session.dispose();
   }

@@ -7,6 +7,7 @@ import { ignorePatterns } from './ignore.js';
 import { type KustomizeFields, KustomizeFieldError, parseKustomizeFields } from './kustomize-fields.js';
 import { parseRange } from './semver.js';
 import type { Condition } from '../kube/conditions.js';
+import type { HistoryEntry } from './history.js';
 
 export const GITSYNC_API_VERSION = 'keelson.dev/v1alpha1';
 export const FIELD_MANAGER = 'keelson-sync';
@@ -75,6 +76,8 @@ export interface GitSyncStatus {
   inventory?: InventoryEntry[];
   /** resync.ts: revision, generation, identity and applied resourceVersions of the last sync, digested. */
   inventoryFingerprint?: string;
+  /** The last applied revisions, oldest first (history.ts). */
+  history?: HistoryEntry[];
 }
 
 export interface GitSyncObject extends KubeObject {

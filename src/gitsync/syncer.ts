@@ -20,6 +20,7 @@ import { type OrderRecord, dependencyBlock } from './depends.js';
 import { checksHealth, pendingWaitStart } from './health-wait.js';
 import { healthStep } from './health-step.js';
 import { GitError, type KeyedMutex, repoDirFor } from './git.js';
+import { withApplied } from './history.js';
 import { IgnoreRulesError } from './ignore.js';
 import { BuildError } from './kustomize.js';
 import { type Identity, type IdentityPolicy, identityFor, identityName } from './identity.js';
@@ -183,6 +184,7 @@ export class GitSyncer {
         ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted,
         inventory: [...inventory, ...keep].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
         inventoryFingerprint: this.applied.commit(resync, plan, written),
+        history: withApplied(status.history, { revision: rev.revision, message: rev.subject ?? '', appliedAt: new Date().toISOString(), objects: inventory.length, result: summary }),
       };
       const dryRuns = plan.filter((p) => p.dryRun !== undefined).length;
       const health = checksHealth(spec)

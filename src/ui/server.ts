@@ -1,7 +1,9 @@
 // The HTTP server behind `keelson ui`: 127.0.0.1 only, a per-run token as the first path segment of every URL (or an
 // Authorization: Bearer header), the Host header pinned against DNS rebinding, no CORS, and writes only with a custom
 // header from the same origin. No cookie: cookies are shared by every port of 127.0.0.1, so another local user's
-// server on another port would receive it. Every API call uses the user's own kubeconfig; Secrets are never read.
+// server on another port would receive it. Every API call uses the user's own kubeconfig. This module never reads
+// Secrets; the diff (keelson diff's code, values masked) and the certificate source (cli/ui-cert.ts, tls.crt only)
+// are passed in and are the only parts that do.
 
 import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { REQUESTED_AT, type GitSyncObject } from '../gitsync/spec.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { DAEMONSETS, DEPLOYMENTS, EVENTS, GITSYNCS, LEASES, SEALEDSECRETS, STATEFULSETS, type ResourceType } from '../kube/resources.js';
+import { DiffTooLargeError, type GitSyncDiff } from '../cli/diff.js';
+import { MAX_DIFF_BYTES, diffView } from './diff-view.js';
 import { UiWatches } from './watches.js';
 import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents, leaderOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from './view-models.js';
 
@@ -17,6 +21,8 @@ import { type Overview, type Section, gitSyncDetail, gitSyncRows, keelsonEvents,
 export const WRITE_HEADER = 'x-keelson-ui';
 export const MAX_SSE_CLIENTS = 16;
 const MAX_BODY = 4096;
+/** Diffs fetch, render and dry-run a whole revision: one at a time per GitSync, a few at once in all. */
+export const MAX_DIFFS = 2;
 /** One page of Events is enough for "recent": the view shows 50. */
 const MAX_EVENTS = 500;
 const KEELSON_EVENTS = 'source=keelson';
@@ -25,13 +31,17 @@ const WORKLOADS: Readonly<Record<string, ResourceType>> = { deployments: DEPLOYM
 export interface UiServerOptions {
   readonly client: KubeClient;
   readonly port?: number;
-  /** Fetches the controller's current sealing certificate (PEM); undefined disables the seal form's key. */
-  readonly fetchCert?: () => Promise<string>;
+  /** Fetches the current sealing certificate (PEM) and says where it came from; undefined disables the seal form. */
+  readonly fetchCert?: () => Promise<{ readonly pem: string; readonly source: string }>;
   readonly token?: string;
   /** The controller's leader-election Lease (default keelson-system/keelson). */
   readonly lease?: { readonly namespace: string; readonly name: string };
   /** Folder holding app.js and app.css (esbuild's output). */
   readonly assetsDir?: URL;
+  /** What a sync of the GitSync would change (`keelson diff`'s computation, under the user's kubeconfig); undefined hides the diff. */
+  readonly diff?: (namespace: string, name: string, signal: AbortSignal) => Promise<GitSyncDiff>;
+  /** How long one diff may run (default 60 s). */
+  readonly diffTimeoutMs?: number;
 }
 
 export interface UiServer {
@@ -87,6 +97,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const client = opts.client;
   const watches = new UiWatches(client, [{ type: GITSYNCS }, { type: SEALEDSECRETS }, { type: EVENTS, fieldSelector: KEELSON_EVENTS }, ...Object.values(WORKLOADS).map((type) => ({ type }))]);
   const sse = new Set<http.ServerResponse>();
+  const diffsRunning = new Set<string>();
+  const diffTimeoutMs = opts.diffTimeoutMs ?? 60_000;
   let port = 0;
 
   const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8') => {
@@ -152,11 +164,12 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (req.method === 'GET' && path === '/api/overview') return send(res, 200, await overview());
     if (req.method === 'GET' && path === '/api/events') return openStream(req, res);
     if (req.method === 'GET' && path === '/api/cert') {
-      if (!opts.fetchCert) return fail(res, 404, 'no controller to fetch the certificate from');
+      if (!opts.fetchCert) return fail(res, 404, 'no source for the sealing certificate');
       try {
-        const cert = new X509Certificate(await opts.fetchCert());
+        const { pem, source } = await opts.fetchCert();
+        const cert = new X509Certificate(pem);
         const spki = cert.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-        return send(res, 200, { spki, notAfter: cert.validTo, fingerprint: cert.fingerprint256 });
+        return send(res, 200, { spki, notAfter: cert.validTo, fingerprint: cert.fingerprint256, source, expired: Date.parse(cert.validTo) < Date.now() });
       } catch (e) { return fail(res, 502, `cannot fetch the sealing certificate: ${e instanceof Error ? e.message : String(e)}`); }
     }
     const w = req.method === 'GET' ? /^\/api\/workloads\/(deployments|statefulsets|daemonsets)\/([^/]{1,253})\/([^/]{1,253})$/.exec(path) : null;
@@ -176,7 +189,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
       try { return send(res, 200, sealedSecretDetail(await client.get(SEALEDSECRETS, namespace, name), Date.now())); } catch (e) { return apiError(res, e); }
     }
-    const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend)?$/.exec(path);
+    const m = /^\/api\/gitsyncs\/([^/]{1,253})\/([^/]{1,253})(\/sync|\/suspend|\/diff)?$/.exec(path);
     if (m) {
       const [namespace, name, action] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3]];
       if (!NAME.test(namespace) || !NAME.test(name)) return fail(res, 400, 'bad namespace or name');
@@ -193,9 +206,36 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
           await client.patch(GITSYNCS, namespace, name, 'merge', { spec: { suspend: body.suspend } });
           return send(res, 200, { suspend: body.suspend });
         }
+        if (req.method === 'POST' && action === '/diff') return await runDiff(res, namespace, name);
       } catch (e) { return apiError(res, e); }
     }
     return fail(res, 404, 'not found');
+  };
+
+  // A POST (the write header keeps other pages from starting one): a diff fetches and dry-runs a whole revision.
+  const runDiff = async (res: http.ServerResponse, namespace: string, name: string): Promise<void> => {
+    if (!opts.diff) return fail(res, 404, 'the diff is not available in this server');
+    const key = `${namespace}/${name}`;
+    const cli = `run "keelson diff ${key}" in a terminal`;
+    if (diffsRunning.has(key)) return fail(res, 409, `a diff of GitSync ${key} is already running: wait for it to finish`);
+    if (diffsRunning.size >= MAX_DIFFS) return fail(res, 503, `${MAX_DIFFS} diffs are already running: try again when one has finished`);
+    diffsRunning.add(key);
+    const timeout = AbortSignal.timeout(diffTimeoutMs);
+    const work = opts.diff(namespace, name, timeout).finally(() => diffsRunning.delete(key));
+    const expired = new Promise<'expired'>((r) => timeout.addEventListener('abort', () => r('expired'), { once: true }));
+    const tooLarge = (bytes: number) => fail(res, 413, `the diff of GitSync ${key} is over ${(bytes / 1048576).toFixed(1)} MiB, more than the page's ${MAX_DIFF_BYTES / 1048576} MiB: ${cli}`);
+    let result: GitSyncDiff | 'expired';
+    try { result = await Promise.race([work, expired]); } catch (e) {
+      if (e instanceof DiffTooLargeError) return tooLarge(e.bytes);
+      throw e;
+    }
+    if (result === 'expired') {
+      work.catch(() => { /* stopped by the timeout, answered below */ });
+      return fail(res, 504, `the diff of GitSync ${key} took longer than ${Math.round(diffTimeoutMs / 1000)} s and was stopped; ${cli}`);
+    }
+    const view = diffView(result);
+    if ('tooLarge' in view) return tooLarge(view.tooLarge);
+    return send(res, 200, view);
   };
 
   const openStream = (req: http.IncomingMessage, res: http.ServerResponse) => {

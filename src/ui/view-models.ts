@@ -70,6 +70,30 @@ export interface GitSyncDetail {
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string; readonly age: string }[];
   readonly inventory: readonly InventoryGroup[];
   readonly inventoryCount: number;
+  /** status.history, newest first (empty when the controller has not recorded any). */
+  readonly history: readonly HistoryRow[];
+}
+
+export interface HistoryRow {
+  readonly revision: string;
+  readonly commit: string;
+  readonly message: string;
+  readonly appliedAt: string;
+  readonly age: string;
+  readonly objects: number;
+  readonly result: string;
+}
+
+/** status.history (oldest first, as stored) as rows newest first; malformed entries are skipped, at most `limit`. */
+export function historyRows(history: unknown, now: number, limit = 10): HistoryRow[] {
+  const rows: HistoryRow[] = [];
+  for (const e of (Array.isArray(history) ? history : []).slice(-limit).reverse()) {
+    const x = e && typeof e === 'object' ? e as Record<string, unknown> : {};
+    if (typeof x.revision !== 'string' || !x.revision) continue;
+    const appliedAt = str(x.appliedAt);
+    rows.push({ revision: x.revision, commit: commitOf(x.revision), message: str(x.message), appliedAt, age: formatAge(appliedAt, now), objects: typeof x.objects === 'number' ? x.objects : 0, result: str(x.result) });
+  }
+  return rows;
 }
 
 /** "42s", "5m", "3h", "2d": kubectl's short ages. An unknown or future time is "". */
@@ -186,6 +210,7 @@ export function gitSyncDetail(gs: GitSyncObject, now: number): GitSyncDetail {
   return {
     row: gitSyncRow(gs, now), url: str(spec.url), ref: refText || 'branch main', path: str(spec.path) || '.',
     conditions, inventory, inventoryCount: inventory.reduce((n, g) => n + g.namespaces.reduce((m, ns) => m + ns.names.length, 0), 0),
+    history: historyRows(gs.status?.history, now),
   };
 }
 

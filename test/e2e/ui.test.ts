@@ -5,13 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { parse } from 'yaml';
 import { controllerRequest } from '../../src/cli/seal-common.js';
+import { diffRunner } from '../../src/cli/ui.js';
+import { uiCertificate } from '../../src/cli/ui-cert.js';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.js';
 import { DEPLOYMENTS, GITSYNCS, SEALEDSECRETS, SECRETS } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
@@ -49,9 +51,15 @@ describe('keelson ui in a browser', () => {
     ctl = await startController(cp, ['--disable-reload', '--key-renew-period', '0', '--key-size', '2048', '--git-cache-dir', join(work, 'git'), ...GITSYNC_SA_FLAGS, '--allow-insecure-git']);
     admin = new KubeClient(loadKubeConfig({ kubeconfig: cp.kubeconfigPath }), 'keelson-ui');
     viewer = new KubeClient(loadKubeConfig({ kubeconfig: cp.userKubeConfigPath('viewer') }), 'keelson-ui');
-    const target = { url: ctl.httpUrl, kubeconfig: undefined, namespace: 'keelson-system', name: 'keelson', env: {} };
-    ui = await startUiServer({ client: admin, fetchCert: async () => (await controllerRequest(target, 'GET', '/v1/cert.pem')).body.toString('utf8') });
-    viewerUi = await startUiServer({ client: viewer });
+    // As in `npm run demo`, the controller is a local process: no Service leads to it, so the seal form falls back to
+    // the active key's certificate, read with the user's rights.
+    const target = { url: undefined, kubeconfig: cp.kubeconfigPath, namespace: 'keelson-system', name: 'keelson', env: {} };
+    ui = await startUiServer({
+      client: admin,
+      fetchCert: () => uiCertificate({ target, client: admin, keyNamespace: 'keelson-system' }),
+      diff: diffRunner(admin, { controllerNamespace: 'keelson-system', defaultServiceAccount: GITSYNC_SA_FLAGS[1], kustomizePath: 'kustomize', env: {} }),
+    });
+    viewerUi = await startUiServer({ client: viewer, fetchCert: () => uiCertificate({ target: { ...target, kubeconfig: cp.userKubeConfigPath('viewer') }, client: viewer, keyNamespace: 'keelson-system' }) });
     browser = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: '/usr/bin/chromium', headless: true, args: BROWSER_ARGS, viewport: { width: 1200, height: 800 } });
     page = await browser.newPage();
   });
@@ -76,7 +84,9 @@ describe('keelson ui in a browser', () => {
 
   it('keelson ui prints a loopback URL with a fresh token, serves it with the kubeconfig given, stops on SIGINT', async () => {
     const code = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });";
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, 'ui', '--no-open', '--kubeconfig', cp.kubeconfigPath], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    const certFile = join(work, 'cert.pem');
+    writeFileSync(certFile, (await controllerRequest({ url: ctl.httpUrl, kubeconfig: undefined, namespace: 'keelson-system', name: 'keelson', env: {} }, 'GET', '/v1/cert.pem')).body);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, 'ui', '--no-open', '--kubeconfig', cp.kubeconfigPath, '--cert', certFile], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
@@ -88,6 +98,9 @@ describe('keelson ui in a browser', () => {
       const overview = await fetch(`${url}api/overview`);
       assert.equal(overview.status, 200);
       assert.equal(((await overview.json()) as { gitSyncs: { state: string } }).gitSyncs.state, 'ok');
+      const cert = (await (await fetch(`${url}api/cert`)).json()) as { source: string; spki: string };
+      assert.equal(cert.source, `--cert ${certFile}`);
+      assert.ok(cert.spki.length > 100);
     } finally {
       child.kill('SIGINT');
     }
@@ -110,6 +123,15 @@ describe('keelson ui in a browser', () => {
     const sha2 = repo.write({ 'a.yaml': cm('a', '2'), 'b.yaml': cm('b', '1') }).commit('two');
     await revision.filter({ hasText: sha2 }).waitFor({ timeout: 60_000 });
     assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 1, 'updated without a reload');
+    // A hostile commit subject (100 KiB on one line, control characters): the sync goes on, and status.history keeps
+    // one bounded, clean line of it.
+    const sha3 = repo.write({ 'a.yaml': cm('a', '3') }).commit(`\u001b[31mred\u0007 ${'x'.repeat(100_000)}\nbody`);
+    await revision.filter({ hasText: sha3 }).waitFor({ timeout: 60_000 });
+    const newest = ((await cp.client.get(GITSYNCS, ns, 'app')).status as { history?: { revision: string; message: string }[] }).history?.at(-1);
+    assert.equal(newest?.revision, `main@sha1:${sha3}`);
+    assert.ok(newest.message.length <= 201, `${newest.message.length} characters`);
+    assert.match(newest.message, /^ ?\[31mred  x+/);
+    assert.doesNotMatch(newest.message, /[\u0000-\u001f\u007f]/);
     await page.getByRole('heading', { name: 'Recent Keelson events' }).waitFor();
     assert.match(await page.locator('main').innerText(), /No leader Lease: the controller runs without --leader-elect/);
     await shot('overview');
@@ -124,16 +146,35 @@ describe('keelson ui in a browser', () => {
     const sha1 = repo.write({ 'cfg.yaml': cm('cfg', '1') }).commit('one');
     await createGitSync(cp.client, ns, 'app', { url: servers.daemonUrl('manual'), interval: '1h' });
     await waitApplied(cp.client, ns, 'app', `main@sha1:${sha1}`, 60_000);
-    const sha2 = repo.write({ 'cfg.yaml': cm('cfg', '2') }).commit('two');
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2-in-git\n';
+    const sha2 = repo.write({ 'cfg.yaml': cm('cfg', '2'), 'creds.yaml': secret }).commit('two: bump cfg, add creds\n\nA body line the history does not show.');
 
     await page.goto(`${ui.url}#/gitsync/manual/app`);
     await page.getByRole('heading', { name: 'Inventory (1 objects)' }).waitFor();
     await page.getByText('ConfigMap', { exact: true }).waitFor();
     const revision = page.locator('dd.revision');
     assert.match(await revision.innerText(), new RegExp(sha1));
+
+    // The diff of the new commit, side by side, computed by the ui server as `keelson diff` does; Secret values masked.
+    await page.getByRole('button', { name: 'Show diff' }).click();
+    const result = page.getByRole('region', { name: 'Diff result' });
+    await result.or(page.locator('.diff-panel .error')).first().waitFor({ timeout: 60_000 });
+    if (await page.locator('.diff-panel .error').count()) assert.fail(`the diff says: ${await page.locator('.diff-panel .error').innerText()}`);
+    assert.match(await result.innerText(), new RegExp(`Revision main@sha1:${sha2}.*2 object\\(s\\) would change`));
+    const cfgRows = page.locator('[data-diff-object="ConfigMap manual/cfg"] table.diff tr');
+    await cfgRows.filter({ has: page.locator('td.del', { hasText: 'v: "1"' }) }).filter({ has: page.locator('td.add', { hasText: 'v: "2"' }) }).waitFor();
+    assert.match(await page.locator('[data-diff-object="Secret manual/creds"]').innerText(), /would be created[\s\S]*\*\*\* \(after\)/);
+    assert.ok(!(await page.content()).includes('hunter2'), 'no Secret value in the page');
+    await shot('gitsync-diff');
     await page.getByRole('button', { name: 'Sync now' }).click();
     await page.getByText('Sync requested.').waitFor();
     await revision.filter({ hasText: sha2 }).waitFor({ timeout: 60_000 });
+    // status.history, newest first: the commit subjects only.
+    const history = page.locator('table.history tbody tr');
+    await history.nth(1).waitFor({ timeout: 30_000 });
+    assert.match(await history.nth(0).innerText(), new RegExp(`${sha2.slice(0, 12)}\\s+two: bump cfg, add creds\\s+2\\s+1 created, 1 configured`));
+    assert.match(await history.nth(1).innerText(), new RegExp(`${sha1.slice(0, 12)}\\s+one\\s+1\\s+1 created`));
+    assert.ok(!(await page.locator('main').innerText()).includes('A body line'));
     await shot('gitsync');
 
     await page.getByRole('button', { name: 'Suspend' }).focus();
@@ -179,6 +220,10 @@ describe('keelson ui in a browser', () => {
     await other.screenshot({ path: join(shots, 'forbidden.png'), fullPage: true });
     await other.goto(`${viewerUi.url}#/gitsync/live/app`);
     await other.getByText(/Forbidden/).waitFor();
+    // No Service, no right to the key Secrets: the seal form says why and what to pass instead.
+    await other.goto(`${viewerUi.url}#/seal`);
+    await other.locator('.cert-source .error').waitFor({ timeout: 60_000 });
+    assert.match(await other.locator('.cert-source').innerText(), /answered HTTP (403|404), and the active sealing key's certificate cannot be read either \(your Kubernetes user may not list Secrets in keelson-system\)\. Start keelson ui with --cert FILE\|URL/);
     await other.close();
   });
 
@@ -187,6 +232,8 @@ describe('keelson ui in a browser', () => {
     await page.goto(ui.url);
     await page.goto(`${ui.url}#/seal`);
     try { await page.getByRole('heading', { name: 'Seal a Secret' }).waitFor({ timeout: 10_000 }); } catch (e) { await shot('seal-failed'); throw e; }
+    await page.locator('.cert-source .mono, .cert-source .error').first().waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('.cert-source').innerText(), /Certificate from the public certificate of the active sealing key, Secret keelson-system\/\S+ \(the controller's Service keelson-system\/keelson answered HTTP 404\)/);
     await page.getByLabel('Namespace').fill(ns);
     await page.getByLabel('Name', { exact: true }).fill('db');
     await page.getByLabel('Key 1').fill('password');

@@ -4,6 +4,7 @@
 
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import type { Cell, DiffView } from '../diff-view.js';
 import type { GitSyncDetail, GitSyncRow, Overview, SealedSecretDetail, Section, WorkloadDetail } from '../view-models.js';
 import { SealForm } from './seal-form.js';
 import './style.css';
@@ -125,6 +126,52 @@ function OverviewPage({ version }: { version: number }) {
   );
 }
 
+const ACTIONS: Record<string, string> = { create: 'would be created', update: 'would change', deferred: 'would be applied after its CRD or Namespace exists (cannot be dry-run yet)', prune: 'would be pruned (no longer in Git)' };
+
+function DiffCell({ cell }: { cell: Cell | null }) {
+  if (!cell) return <><td class="ln" /><td class="code empty" /></>;
+  return <><td class="ln">{cell.n}</td><td class={`code ${cell.kind}`}><span class="sr-only">{cell.kind === 'del' ? 'removed: ' : cell.kind === 'add' ? 'added: ' : ''}</span>{cell.text}</td></>;
+}
+
+/** `keelson diff` run by the local server on request, shown as live | Git columns per changed object. */
+function DiffPanel({ namespace, name }: { namespace: string; name: string }) {
+  const [state, setState] = useState<{ state: 'idle' | 'running' } | { state: 'ok'; view: DiffView } | { state: 'error'; message: string }>({ state: 'idle' });
+  const run = async () => {
+    setState({ state: 'running' });
+    try {
+      const r = await fetch(`api/gitsyncs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/diff`, { method: 'POST', headers: WRITE_HEADERS, body: '{}' });
+      const body = (await r.json()) as DiffView & { error?: string };
+      setState(r.ok ? { state: 'ok', view: body } : { state: 'error', message: `${r.status === 403 ? 'Forbidden: ' : ''}${body.error ?? `HTTP ${r.status}`}` });
+    } catch (e) { setState({ state: 'error', message: String(e) }); }
+  };
+  return (
+    <section aria-labelledby="diff" class="diff-panel"><h3 id="diff">Diff: what a sync would change</h3>
+      <p><button type="button" onClick={() => void run()} disabled={state.state === 'running'}>{state.state === 'running' ? 'Computing the diff…' : state.state === 'idle' ? 'Show diff' : 'Refresh diff'}</button>
+        <span class="muted"> A server-side dry-run of the revision the ref points at, with your kubeconfig (as <span class="mono">keelson diff</span>); Secret values are masked.</span></p>
+      {state.state === 'error' && <p class="error" role="alert">{state.message}</p>}
+      {state.state === 'ok' && (<div role="region" aria-label="Diff result">
+        <p class="diff-summary">Revision <span class="mono">{state.view.revision}</span> (last applied <span class="mono">{state.view.lastApplied}</span>), dry-run as {state.view.as}: {state.view.items.length === 0 ? <strong>no differences</strong> : <strong>{state.view.items.length} object(s) would change</strong>}</p>
+        {state.view.items.map((item, k) => (
+          <div class="diff-item" key={k} data-diff-object={item.what}>
+            <h4><span class={`badge ${item.action === 'prune' ? 'bad' : item.action === 'create' ? 'ok' : 'unknown'}`}>{item.action}</span> <span class="mono">{item.what}</span> {ACTIONS[item.action]}{item.file && <span class="muted"> ({item.file})</span>}</h4>
+            {item.hunks.length > 0 && (
+              <table class="diff"><caption class="sr-only">{item.what}: live (left) and Git (right)</caption>
+                <colgroup><col class="ln" /><col /><col class="ln" /><col /></colgroup>
+                <thead><tr><th scope="col" colSpan={2}>Live</th><th scope="col" colSpan={2}>Git</th></tr></thead>
+                {item.hunks.map((h, i) => (
+                  <tbody key={i}><tr><td colSpan={4} class="hunk mono">{h.header}</td></tr>
+                    {h.rows.map((r, j) => <tr key={j}><DiffCell cell={r.left} /><DiffCell cell={r.right} /></tr>)}
+                  </tbody>
+                ))}
+              </table>
+            )}
+          </div>
+        ))}
+      </div>)}
+    </section>
+  );
+}
+
 function GitSyncPage({ namespace, name, version }: { namespace: string; name: string; version: number }) {
   const load = useJson<GitSyncDetail>(`api/gitsyncs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, version);
   const [notice, setNotice] = useState('');
@@ -155,6 +202,17 @@ function GitSyncPage({ namespace, name, version }: { namespace: string; name: st
           <thead><tr><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Reason</th><th scope="col">Message</th><th scope="col">Since</th></tr></thead>
           <tbody>{d.conditions.map((c) => <tr key={c.type}><td>{c.type}</td><td>{c.status}</td><td>{c.reason}</td><td>{c.message}</td><td>{c.age}</td></tr>)}</tbody>
         </table>
+      </section>
+      <DiffPanel namespace={namespace} name={name} />
+      <section aria-labelledby="history"><h3 id="history">History of applied revisions</h3>
+        {d.history.length === 0 ? <p class="muted">No revision recorded yet (the controller records the last 10 it applies).</p> : (
+          <table class="history"><caption class="sr-only">Applied revisions, newest first</caption>
+            <thead><tr><th scope="col">Applied</th><th scope="col">Commit</th><th scope="col">Message</th><th scope="col">Objects</th><th scope="col">Result</th></tr></thead>
+            <tbody>{d.history.map((h, i) => (
+              <tr key={`${i}-${h.revision}`}><td title={h.appliedAt}>{h.age ? `${h.age} ago` : h.appliedAt}</td><td class="mono nowrap" title={h.revision}>{h.commit || h.revision}</td><td>{h.message || <span class="muted">—</span>}</td><td>{h.objects}</td><td>{h.result}</td></tr>
+            ))}</tbody>
+          </table>
+        )}
       </section>
       <section aria-labelledby="inventory"><h3 id="inventory">Inventory ({d.inventoryCount} objects)</h3>
         <ul class="tree">{d.inventory.map((g) => (

@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient } from '../../../src/kube/client.js';
-import { MAX_SSE_CLIENTS, type UiServer, startUiServer } from '../../../src/ui/server.js';
+import { DiffTooLargeError, type GitSyncDiff } from '../../../src/cli/diff.js';
+import { MAX_DIFF_BYTES } from '../../../src/ui/diff-view.js';
+import { MAX_DIFFS, MAX_SSE_CLIENTS, type UiServer, startUiServer } from '../../../src/ui/server.js';
 
 interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
 
@@ -116,5 +118,80 @@ describe('ui server: never reads Secrets', () => {
       const text = readFileSync(new URL(f, dir), 'utf8');
       assert.doesNotMatch(text, /\bSECRETS\b|\/secrets\b|'secrets'/, f);
     }
+  });
+});
+
+describe('ui server: the diff is bounded', () => {
+  let ui: UiServer;
+  let client: KubeClient;
+  const calls: { key: string; signal: AbortSignal; finish: (d: GitSyncDiff) => void; fail: (e: Error) => void }[] = [];
+  before(async () => {
+    client = new KubeClient({ getCurrentCluster: () => ({ server: 'https://127.0.0.1:9' }), applyToHTTPSOptions: async () => {} });
+    ui = await startUiServer({
+      client, token: 'D'.repeat(32), diffTimeoutMs: 1500,
+      diff: (ns, name, signal) => new Promise((finish, fail) => { calls.push({ key: `${ns}/${name}`, signal, finish, fail }); }),
+    });
+  });
+  after(async () => { await ui.close(); client.close(); });
+  const post = (path: string, headers: Record<string, string> = { 'X-Keelson-UI': '1' }) => request(ui.port, path, { Authorization: `Bearer ${ui.token}`, ...headers }, 'POST');
+  const until = async (n: number) => { while (calls.length < n) await new Promise((r) => setTimeout(r, 10)); };
+  const diff = (items: GitSyncDiff['items']): GitSyncDiff => ({ revision: 'main@sha1:abc', lastApplied: 'none', as: 'you', items });
+
+  it('needs the write header (another page cannot start one) and a GET does nothing', async () => {
+    assert.equal((await post('/api/gitsyncs/ns/a/diff', {})).status, 403);
+    assert.equal((await request(ui.port, '/api/gitsyncs/ns/a/diff', { Authorization: `Bearer ${ui.token}` })).status, 404);
+    assert.equal(calls.length, 0);
+  });
+
+  it('one diff at a time per GitSync, MAX_DIFFS in all, then the side-by-side view', async () => {
+    const first = post('/api/gitsyncs/ns/a/diff');
+    await until(1);
+    const again = await post('/api/gitsyncs/ns/a/diff');
+    assert.equal(again.status, 409);
+    assert.match(again.body, /already running/);
+    const other = post('/api/gitsyncs/ns/b/diff');
+    await until(2);
+    assert.equal(MAX_DIFFS, 2);
+    assert.equal((await post('/api/gitsyncs/ns/c/diff')).status, 503);
+    calls[0]!.finish(diff([{ action: 'update', what: 'ConfigMap ns/x', file: 'x.yaml', before: 'data:\n  a: "1"\n', after: 'data:\n  a: "2"\n' }]));
+    const answer = await first;
+    assert.equal(answer.status, 200);
+    const view = JSON.parse(answer.body) as { items: { hunks: { rows: { left: { text: string }; right: { text: string } }[] }[] }[] };
+    assert.deepEqual(view.items[0]!.hunks[0]!.rows.map((r) => [r.left.text, r.right.text]), [['data:', 'data:'], ['  a: "1"', '  a: "2"']]);
+    calls[1]!.fail(new Error('GitSync ns/b: refused'));
+    const failed = await other;
+    assert.equal(failed.status, 502);
+    assert.match(failed.body, /refused/);
+  });
+
+  it('stops a diff at the timeout with a clear message, and frees the slot when the work ends', async () => {
+    const n = calls.length;
+    const answer = await post('/api/gitsyncs/ns/slow/diff');
+    assert.equal(answer.status, 504);
+    assert.match(answer.body, /took longer than 2 s and was stopped; run \\"keelson diff ns\/slow\\" in a terminal/);
+    assert.equal(calls[n]!.signal.aborted, true);
+    calls[n]!.fail(new Error('aborted'));
+    await new Promise((r) => setTimeout(r, 20));
+    const next = post('/api/gitsyncs/ns/slow/diff');
+    await until(n + 2);
+    calls[n + 1]!.finish(diff([]));
+    assert.equal((await next).status, 200);
+  });
+
+  it('refuses a diff over the size cap, naming its size and the CLI', async () => {
+    const n = calls.length;
+    const answer = post('/api/gitsyncs/ns/big/diff');
+    await until(n + 1);
+    calls[n]!.finish(diff([{ action: 'create', what: 'ConfigMap ns/big', file: 'big.yaml', before: '', after: 'x'.repeat(MAX_DIFF_BYTES + 1) }]));
+    const a = await answer;
+    assert.equal(a.status, 413);
+    assert.match(a.body, /is over 2\.0 MiB, more than the page's 2 MiB: run \\"keelson diff ns\/big\\"/);
+    const m = calls.length;
+    const early = post('/api/gitsyncs/ns/big/diff');
+    await until(m + 1);
+    calls[m]!.fail(new DiffTooLargeError(3 * 1048576, 7));
+    const e = await early;
+    assert.equal(e.status, 413);
+    assert.match(e.body, /is over 3\.0 MiB/);
   });
 });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { GitSyncObject } from '../../../src/gitsync/spec.js';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { commitOf, formatAge, gitSyncDetail, gitSyncRows, inventoryTree, keelsonEvents, leaderOf, rolloutOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
+import { commitOf, formatAge, gitSyncDetail, gitSyncRows, historyRows, inventoryTree, keelsonEvents, leaderOf, rolloutOf, sealedSecretDetail, sealedSecretProblems, sectionError, workloadDetail } from '../../../src/ui/view-models.js';
 
 const NOW = Date.parse('2026-01-02T00:00:00Z');
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -51,6 +51,18 @@ describe('ui view models', () => {
     assert.equal(d.row.drifted, 0);
     assert.deepEqual(d.conditions, []);
     assert.deepEqual(d.inventory, []);
+  });
+
+  it('shows status.history newest first, with the short commit, skipping malformed entries', () => {
+    const entry = (n: number) => ({ revision: `main@sha1:${String(n).repeat(40)}`, message: `change ${n}`, appliedAt: `2026-01-01T23:5${n}:00Z`, objects: n, result: `${n} created` });
+    const d = gitSyncDetail(gs('h', { history: [entry(1), null, { revision: 7 }, entry(2)] as never }), NOW);
+    assert.deepEqual(d.history.map((h) => [h.commit, h.message, h.age, h.objects, h.result]), [
+      ['2'.repeat(12), 'change 2', '8m', 2, '2 created'],
+      ['1'.repeat(12), 'change 1', '9m', 1, '1 created'],
+    ]);
+    assert.deepEqual(gitSyncDetail(gs('none', {}), NOW).history, []);
+    assert.deepEqual(historyRows('nope', NOW), []);
+    assert.equal(historyRows(Array.from({ length: 30 }, (_, i) => entry(i % 10)), NOW).length, 10);
   });
 
   it('lists only SealedSecrets that are not Synced, without their ciphertext', () => {
