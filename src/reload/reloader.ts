@@ -1,23 +1,23 @@
 // The reload reconciler. Store events only enqueue workload keys (event-mapping.ts); a reconcile reads the cached
 // records, computes the trigger set and asks decide() whether to record a baseline, roll or do nothing, then writes
 // keelson-reload's fields with server-side apply, guarded by the workload's resourceVersion: a 409 rereads the
-// workload and decides again, so a roll is never written twice. How a kind rolls (pod template, a Job from a
-// CronJob, a Job re-created) comes from the table in workload-kinds.ts; per-key memory is in memory.ts.
+// workload and decides again, so a roll is never written twice. How a kind rolls comes from the table in
+// workload-kinds.ts: the pod template here, the Job kinds in job-rolls.ts; per-key memory is in memory.ts.
 
 import type { Options } from '../config/options.js';
-import { ApiError, type KubeClient, isAlreadyExists, isConflict, isForbidden } from '../kube/client.js';
-import type { InvolvedObject } from '../kube/events.js';
-import { JOBS, type ResourceType } from '../kube/resources.js';
+import { type KubeClient, isConflict, isForbidden } from '../kube/client.js';
+import type { ResourceType } from '../kube/resources.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { KubeObject } from '../kube/types.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
-import { CONFIG_HASH, FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, WRITTEN_KEYS, firstOf, hasTriggerAnnotation } from './annotations.js';
+import { FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, firstOf, hasTriggerAnnotation } from './annotations.js';
 import { parseWorkloadKey } from './event-mapping.js';
+import { type JobRollDeps, type RollDone, rollCronJob, rollJob } from './job-rolls.js';
 import type { ReloadMemory } from './memory.js';
 import { type LastReload, applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
-import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, parseObserved } from './decide.js';
+import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, parseObserved } from './decide.js';
 import { type DigestForm, KEYED_PREFIX } from './digest.js';
 import type { DigestKeys } from './digest-key.js';
 import { TokenBucket } from './ratelimit.js';
@@ -27,7 +27,7 @@ import { type TriggerPolicy, describeProblem, hasPatterns, literalNames, parsePo
 import { RolloutTracker, involvedWorkload } from './rollout-tracker.js';
 import { rolloutState } from '../kube/health.js';
 import type { ReloadStores, StoreGroup } from './stores.js';
-import { KINDS, RECREATED_FROM, type WorkloadKind, derivedJobName, jobBaseName, jobFromCronJob, parsePausePeriod, recreatedJob } from './workload-kinds.js';
+import { KINDS, type WorkloadKind, parsePausePeriod } from './workload-kinds.js';
 import { inScope } from './scope.js';
 
 const CONFIG_KINDS: readonly ConfigKind[] = ['ConfigMap', 'Secret'];
@@ -216,12 +216,12 @@ export class Reloader {
     const more = d.causes.length > 1 ? ` (and ${d.causes.length - 1} more)` : '';
     const change = `${trigger} ${cause.change}${more}: config hash ${hashPrefix(previous)} → ${hashPrefix(d.observed.hash)}`;
     const counted = { kind: w.kind, namespace: w.namespace };
-    let done: { generation: number; how: string; involved: InvolvedObject } | undefined;
+    let done: RollDone | undefined;
     try {
       switch (KINDS[w.kind].mode) {
         case 'template': done = await this.rollTemplate(w, d, triggers, lastReload, form); break;
-        case 'job-from-cronjob': done = await this.jobFromCronJob(w, d, lastReload); break;
-        case 'recreate-job': done = await this.recreateJob(w, d, lastReload); break;
+        case 'job-from-cronjob': done = await rollCronJob(this.jobDeps(), w, d, lastReload); break;
+        case 'recreate-job': done = await rollJob(this.jobDeps(), w, d, lastReload); break;
       }
     } catch (err) {
       if (isConflict(err)) this.memory.markRetryingRoll(key);
@@ -264,59 +264,8 @@ export class Reloader {
     return { generation, how: pausedUntil ? `${how}, paused until ${pausedUntil} (pause-period)` : how, involved: involvedWorkload(w) };
   }
 
-  /**
-   * CronJob: a Job from its jobTemplate. The name comes from the CronJob's uid, the roll's sequence number and the
-   * config hash, so a restart (the baseline not yet written) or a second replica creates the same name, and the
-   * second create meets AlreadyExists: it is done. Then the baseline (with the next sequence number) is written.
-   */
-  private async jobFromCronJob(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, base: LastReload) {
-    const { client } = this.deps;
-    const cronJob = await client.get<KubeObject>(this.typeOf('CronJob'), w.namespace, w.name);
-    if (cronJob.metadata.uid !== w.uid) throw new ApiError(409, 'Conflict', `CronJob ${w.namespace}/${w.name} was replaced`);
-    const seq = (parseLastReload(w.annotations[LAST_RELOAD])?.seq ?? 0) + 1;
-    const name = derivedJobName(w.name, `${w.uid}/${seq}/${d.observed.hash}`);
-    const job = jobFromCronJob(cronJob, w.apiVersion, { name, annotations: {}, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } });
-    let created: KubeObject;
-    try {
-      created = await client.create<KubeObject>(JOBS, job);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
-      if (!existing.metadata.ownerReferences?.some((o) => o.uid === w.uid)) throw new Error(`cannot create Job ${w.namespace}/${name} from CronJob ${w.namespace}/${w.name}: a Job of that name not owned by it exists`);
-      created = existing;
-    }
-    await this.write(w, applyBody(w, { observed: d.observed, roll: { lastReload: { ...base, generation: undefined, seq, job: name } } }));
-    return { generation: 0, how: `created Job ${w.namespace}/${name} (uid ${created.metadata.uid ?? '?'})`, involved: involvedWorkload(w) };
-  }
-
-  /**
-   * Job: re-created under a name derived from the old Job's uid and the config hash, created FIRST and the old
-   * Job deleted after (uid precondition, Background propagation). A crash between the two leaves both: the next
-   * reconcile of the old Job derives the same name, meets AlreadyExists and deletes the old Job. The reverse order
-   * (delete, then create under the same name) would lose the Job to a crash in between.
-   */
-  private async recreateJob(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, base: LastReload) {
-    const { client } = this.deps;
-    const old = await client.get<KubeObject>(JOBS, w.namespace, w.name);
-    if (old.metadata.uid !== w.uid || old.metadata.deletionTimestamp) throw new ApiError(409, 'Conflict', `Job ${w.namespace}/${w.name} changed`);
-    const name = derivedJobName(jobBaseName(old), `${w.uid}/${d.observed.hash}`);
-    const lastReload = { ...base, generation: undefined };
-    const annotations = { [OBSERVED]: formatObserved(d.observed), [LAST_RELOAD]: JSON.stringify(lastReload) };
-    const job = recreatedJob(old, { name, annotations, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } }, WRITTEN_KEYS);
-    let created: KubeObject;
-    try {
-      created = await client.create<KubeObject>(JOBS, job);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
-      if (existing.metadata.annotations?.[RECREATED_FROM] !== w.uid) throw new Error(`cannot re-create Job ${w.namespace}/${w.name} as ${name}: a Job of that name not made from it exists`);
-      created = existing;
-    }
-    await client.delete(JOBS, w.namespace, w.name, { propagationPolicy: 'Background', uid: w.uid });
-    return {
-      generation: 0, how: `re-created as Job ${w.namespace}/${name} (the old Job is deleted)`,
-      involved: { apiVersion: 'batch/v1', kind: 'Job', namespace: w.namespace, name, uid: created.metadata.uid ?? '' },
-    };
+  private jobDeps(): JobRollDeps {
+    return { client: this.deps.client, cronJobs: this.typeOf('CronJob'), write: (w, body) => this.write(w, body) };
   }
 
   private write(w: WorkloadRecord, body: Record<string, unknown>): Promise<KubeObject> {
