@@ -3,13 +3,14 @@
 // --namespace-selector) to its workloads; the digest key gates readiness. One call from src/cli/controller.ts.
 //
 // A ConfigMap update's path to the PATCH, in order (five files):
-//   1. src/kube/store.ts              Store.upsert → emit: the watch event becomes a StoreEvent<ConfigRecord>
-//   2. src/kube/controller-builder.ts watches(): the handler hands it to the mapping, then WorkQueue.addAfter
-//   3. src/reload/event-mapping.ts    ReloadEventMapping.configEvent: which workloads, each with its debounce
-//   4. src/kube/workqueue.ts          WorkQueue.pump → run: the debounced key reaches the reconciler
-//   5. src/reload/reloader.ts         Reloader.reconcile → converge (decide()) → roll → rollTemplate → write:
+//   1. src/kube/store.ts              Store.run → upsert → put → emit: the watch event becomes a StoreEvent<ConfigRecord>
+//   2. src/kube/controller-builder.ts watches(): its handler asks the mapping, then WorkQueue.addAfter (debounce)
+//   3. src/reload/event-mapping.ts    ReloadEventMapping.configEvent: which workloads it concerns, each one's debounce
+//   4. src/kube/workqueue.ts          WorkQueue.add → pump → process: the key reaches the reconciler
+//   5. src/reload/reloader.ts         Reloader.reconcile → converge (decide()) → roll → rollTemplate → write, whose
 //                                     KubeClient.apply sends the server-side-apply PATCH (field manager keelson-reload)
-// (pure helpers on the way: policy.ts, decide.ts, apply-body.ts.)
+// The one-line lambdas below connect 2→3 and 4→5; the reconciler consults pure helpers (policy.ts, decide.ts,
+// apply-body.ts) and returns from each.
 
 import { controller } from '../kube/controller-builder.js';
 import type { FeatureContext } from '../kube/feature.js';
