@@ -1,33 +1,33 @@
-// The reload reconciler. Store events only enqueue workload keys (config events with the workload's debounce); a
-// reconcile reads the cached records, computes the trigger set and asks decide() whether to record a baseline, roll
-// or do nothing, then writes keelson-reload's fields with server-side apply, guarded by the workload's
-// resourceVersion: a 409 rereads the workload and decides again, so a roll is never written twice. How a kind rolls
-// (pod template, a Job from a CronJob, a Job re-created) comes from the table in workload-kinds.ts.
+// The reload reconciler. Store events only enqueue workload keys (event-mapping.ts); a reconcile reads the cached
+// records, computes the trigger set and asks decide() whether to record a baseline, roll or do nothing, then writes
+// keelson-reload's fields with server-side apply, guarded by the workload's resourceVersion: a 409 rereads the
+// workload and decides again, so a roll is never written twice. How a kind rolls comes from the table in
+// workload-kinds.ts: the pod template here, the Job kinds in job-rolls.ts; per-key memory is in memory.ts.
 
 import type { Options } from '../config/options.js';
-import { parseDuration } from '../config/duration.js';
-import { ApiError, type KubeClient, isAlreadyExists, isConflict, isForbidden } from '../kube/client.js';
-import type { InvolvedObject } from '../kube/events.js';
-import { JOBS, type ResourceType } from '../kube/resources.js';
+import { type KubeClient, isConflict, isForbidden } from '../kube/client.js';
+import type { ResourceType } from '../kube/resources.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { StoreEvent } from '../kube/store.js';
 import type { KubeObject } from '../kube/types.js';
-import type { ReconcileResult, WorkQueue } from '../kube/workqueue.js';
+import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
-import { CONFIG_HASH, FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, WRITTEN_KEYS, firstOf, hasTriggerAnnotation } from './annotations.js';
+import { FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, firstOf, hasTriggerAnnotation } from './annotations.js';
+import { parseWorkloadKey } from './event-mapping.js';
+import { type JobRollDeps, type RollDone, rollCronJob, rollJob } from './job-rolls.js';
+import type { ReloadMemory } from './memory.js';
 import { type LastReload, applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
-import { ABSENT, type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, parseObserved } from './decide.js';
+import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, parseObserved } from './decide.js';
 import { type DigestForm, KEYED_PREFIX } from './digest.js';
 import type { DigestKeys } from './digest-key.js';
 import { TokenBucket } from './ratelimit.js';
-import { CONFIG_INDEX, type ConfigRecord, NAMESPACE_INDEX, type WorkloadRecord, configIndexKey, currentConfigHash, workloadRecord } from './records.js';
+import { NAMESPACE_INDEX, type WorkloadRecord, currentConfigHash, workloadRecord } from './records.js';
 import { type ConfigKind, configId } from './references.js';
 import { type TriggerPolicy, describeProblem, hasPatterns, literalNames, parsePolicy, triggerReason } from './policy.js';
 import { RolloutTracker, involvedWorkload } from './rollout-tracker.js';
 import { rolloutState } from '../kube/health.js';
 import type { ReloadStores, StoreGroup } from './stores.js';
-import { KINDS, RECREATED_FROM, type WorkloadKind, derivedJobName, jobBaseName, jobFromCronJob, parsePausePeriod, recreatedJob } from './workload-kinds.js';
+import { KINDS, type WorkloadKind, parsePausePeriod } from './workload-kinds.js';
 import { inScope } from './scope.js';
 
 const CONFIG_KINDS: readonly ConfigKind[] = ['ConfigMap', 'Secret'];
@@ -46,6 +46,8 @@ export interface ReloaderDeps {
   readonly leading?: () => boolean;
   /** The keys of the published digests; undefined until loaded (reconciles wait for it). */
   readonly digestKeys: { keys(): DigestKeys | undefined };
+  /** What is remembered per workload between reconciles (shared with the event mapping). */
+  readonly memory: ReloadMemory;
   readonly now?: () => number;
 }
 
@@ -57,30 +59,7 @@ const RECORD_LOG: Readonly<Record<RecordWhy, string>> = {
   'unknown-key': 'baseline under a digest key Keelson no longer has: re-recorded under the current key without comparing, without a roll',
 };
 
-export const workloadKey = (kind: WorkloadKind, namespace: string, name: string): string => `${kind}:${namespace}/${name}`;
-
-export function parseWorkloadKey(key: string): { kind: WorkloadKind; namespace: string; name: string } {
-  const colon = key.indexOf(':');
-  const slash = key.indexOf('/', colon);
-  return { kind: key.slice(0, colon) as WorkloadKind, namespace: key.slice(colon + 1, slash), name: key.slice(slash + 1) };
-}
-
 export class Reloader {
-  private queue: WorkQueue | undefined;
-  /** When a content change that concerns the workload was first observed: opens its debounce window, starts latency. */
-  private readonly pending = new Map<string, number>();
-  private readonly warned = new Map<string, string>();
-  private readonly seen = new Set<string>();
-  /** Rate-limit slots reserved by workloads waiting to roll (absolute times). */
-  private readonly slots = new Map<string, number>();
-  /**
-   * Per workload, the trigger ids whose content a watch update changed since its baseline was last written. The
-   * baseline alone cannot tell "created" from "created, then changed" when both happen before a reconcile (one
-   * debounce window); the second must roll. Cleared once a written baseline holds the config's content.
-   */
-  private readonly changedSinceBaseline = new Map<string, Set<string>>();
-  /** Workloads whose roll write just met a 409: the retry has passed debounce and rate limit already. */
-  private readonly conflictedRolls = new Set<string>();
   private readonly bucket: TokenBucket;
   readonly tracker: RolloutTracker;
 
@@ -91,89 +70,14 @@ export class Reloader {
 
   private now(): number { return (this.deps.now ?? Date.now)(); }
 
+  private get memory(): ReloadMemory { return this.deps.memory; }
+
   get stores(): ReloadStores { return this.deps.stores; }
-
-  /** Connects store events to the queue. */
-  attach(queue: WorkQueue): void {
-    this.queue = queue;
-    const { stores } = this.deps;
-    for (const g of stores.groupsList()) {
-      for (const kind of CONFIG_KINDS) g.configs[kind]?.onChange((e) => this.onConfig(g, e));
-      for (const kind of this.kinds()) g.workloads[kind]!.onChange((e) => this.onWorkload(kind, e));
-    }
-    stores.namespaces?.onChange((e) => {
-      const g = stores.group(e.key);
-      for (const kind of this.kinds()) for (const k of g?.workloads[kind]?.byIndex(NAMESPACE_INDEX, e.key) ?? []) this.enqueue(kind, k);
-    });
-  }
-
-  /** Every cached workload: after a digest-key change, so baselines move to the new key while content is unchanged. */
-  enqueueAll(): void {
-    for (const g of this.deps.stores.groupsList()) for (const kind of this.kinds()) for (const k of g.workloads[kind]!.keys()) this.enqueue(kind, k);
-  }
-
-  /** The watched workload kinds. */
-  private kinds(): WorkloadKind[] { return [...this.deps.stores.types.keys()]; }
 
   private typeOf(kind: WorkloadKind): ResourceType { return this.deps.stores.types.get(kind)!; }
 
-  private enqueue(kind: WorkloadKind, storeKey: string, afterMs = 0): void {
-    const i = storeKey.indexOf('/');
-    const key = workloadKey(kind, storeKey.slice(0, i), storeKey.slice(i + 1));
-    if (afterMs > 0) this.queue?.addAfter(key, afterMs); else this.queue?.add(key);
-  }
-
-  private onConfig(g: StoreGroup, e: StoreEvent<ConfigRecord>): void {
-    const r = e.record;
-    const contentChanged = e.type !== 'update' || e.old.digest !== r.digest;
-    if (!contentChanged && JSON.stringify(e.type === 'update' ? e.old.annotations : {}) === JSON.stringify(r.annotations)) return;
-    const now = this.now();
-    for (const kind of this.kinds()) {
-      const store = g.workloads[kind]!;
-      const keys = new Set([...store.byIndex(CONFIG_INDEX, configIndexKey(r.namespace, r.kind, r.name)), ...store.byIndex(CONFIG_INDEX, configIndexKey(r.namespace, r.kind, '*'))]);
-      for (const k of keys) {
-        const w = store.get(k);
-        if (!w) continue;
-        const key = workloadKey(kind, w.namespace, w.name);
-        if (contentChanged && !this.pending.has(key)) this.pending.set(key, now);
-        if (e.type === 'update' && e.old.digest !== r.digest) this.noteChange(key, configId(r.kind, r.name));
-        this.enqueue(kind, k, this.debounceOf(w));
-      }
-    }
-  }
-
-  private onWorkload(kind: WorkloadKind, e: StoreEvent<WorkloadRecord>): void {
-    const key = workloadKey(kind, e.record.namespace, e.record.name);
-    if (e.type === 'update' && e.old.sig === e.record.sig && !this.tracker.has(key)) return;
-    this.queue?.add(key);
-  }
-
-  private noteChange(key: string, id: string): void {
-    let ids = this.changedSinceBaseline.get(key);
-    if (!ids) this.changedSinceBaseline.set(key, (ids = new Set()));
-    ids.add(id);
-  }
-
-  /** A baseline holding these contents is on the workload: changes noted for present configs are in it now. */
-  private settleChanges(key: string, observed: Observed): void {
-    const ids = this.changedSinceBaseline.get(key);
-    if (!ids) return;
-    for (const id of ids) if (observed.configs[id] !== undefined && observed.configs[id] !== ABSENT) ids.delete(id);
-    if (ids.size === 0) this.changedSinceBaseline.delete(key);
-  }
-
-  private debounceOf(w: WorkloadRecord): number {
-    const hit = firstOf(w.annotations, WORKLOAD.debounce);
-    return (hit && parseDuration(hit[1])) ?? this.deps.options.debounceMs;
-  }
-
   private forgetKey(key: string): void {
-    this.pending.delete(key);
-    this.warned.delete(key);
-    this.seen.delete(key);
-    this.slots.delete(key);
-    this.conflictedRolls.delete(key);
-    this.changedSinceBaseline.delete(key);
+    this.memory.forget(key);
     this.tracker.forget(key);
   }
 
@@ -189,7 +93,7 @@ export class Reloader {
     const trackingMs = await this.tracker.step(key, w);
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await this.converge(key, w, g, this.conflictedRolls.delete(key));
+        const r = await this.converge(key, w, g, this.memory.takeRetryingRoll(key));
         return earliest(trackingMs, r?.requeueAfterMs);
       } catch (err) {
         if (isConflict(err) && attempt < MAX_CONFLICT_RETRIES) {
@@ -214,8 +118,7 @@ export class Reloader {
 
   /** After a restart, keep following a roll whose rollout was still in progress (its generation is on the workload). */
   private resumeTracking(key: string, w: WorkloadRecord): void {
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    if (!this.memory.firstSight(key)) return;
     if (!KINDS[w.kind].tracked) return;
     const last = parseLastReload(w.annotations[LAST_RELOAD]);
     const at = last ? Date.parse(last.at) : NaN;
@@ -235,7 +138,7 @@ export class Reloader {
     const observed = parseObserved(w.annotations[OBSERVED]);
     const pause = await this.resumeIfDue(w, observed);
     if (pause === 'resumed') return;
-    const triggers = this.triggersOf(w, policy, g, observed, this.changedSinceBaseline.get(key));
+    const triggers = this.triggersOf(w, policy, g, observed, this.memory.changes(key));
     const keys = this.deps.digestKeys.keys();
     if (!keys) return { requeueAfterMs: 1000 };
     const d: Decision = decide({
@@ -245,21 +148,19 @@ export class Reloader {
     logger.debug({ workload: ref, action: d.action, ...decisionDetail(d), triggers: triggers.map((t) => `${t.id}${t.digest === undefined ? ' (absent)' : ''}${t.changedSinceCreated ? ' (changed)' : ''}`) }, 'reload decision');
     switch (d.action) {
       case 'none':
-        if (observed) this.settleChanges(key, observed);
-        this.pending.delete(key);
-        this.slots.delete(key);
+        if (observed) this.memory.settleChanges(key, observed);
+        this.memory.settled(key);
         return earliest(pause, undefined);
       case 'forget':
         await this.deps.client.patch(this.typeOf(w.kind), w.namespace, w.name, 'merge', forgetBody(w), { fieldManager: FIELD_MANAGER });
-        this.pending.delete(key);
-        this.changedSinceBaseline.delete(key);
+        this.memory.clearSince(key);
+        this.memory.clearChanges(key);
         logger.info({ workload: ref }, 'no longer a reload target: baseline removed');
         return;
       case 'record':
         await this.write(w, applyBody(w, { observed: d.observed }));
-        this.settleChanges(key, d.observed);
-        this.pending.delete(key);
-        this.slots.delete(key);
+        this.memory.settleChanges(key, d.observed);
+        this.memory.settled(key);
         logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: hashPrefix(d.observed.hash) }, RECORD_LOG[d.why]);
         return earliest(pause, undefined);
       case 'roll':
@@ -298,20 +199,15 @@ export class Reloader {
     const { options, logger, metrics, events } = this.deps;
     const ref = `${w.kind} ${w.namespace}/${w.name}`;
     const now = this.now();
-    const since = this.pending.get(key) ?? now;
-    this.pending.set(key, since);
+    const since = this.memory.since(key, now);
     if (!retryingRoll) {
       const debounceLeft = since + (policy.debounceMs ?? options.debounceMs) - now;
       if (debounceLeft > 0) return { requeueAfterMs: debounceLeft };
-      let slot = this.slots.get(key);
-      if (slot === undefined) {
-        slot = now + this.bucket.reserve(now);
-        this.slots.set(key, slot);
-        if (slot > now) logger.debug({ workload: ref, waitMs: slot - now }, 'roll delayed by --max-rolls-per-second');
-      }
-      if (slot > now) return { requeueAfterMs: slot - now };
+      const slot = this.memory.slot(key, () => now + this.bucket.reserve(now));
+      if (slot.fresh && slot.at > now) logger.debug({ workload: ref, waitMs: slot.at - now }, 'roll delayed by --max-rolls-per-second');
+      if (slot.at > now) return { requeueAfterMs: slot.at - now };
     }
-    this.slots.delete(key);
+    this.memory.releaseSlot(key);
     const cause = d.causes[0]!;
     const causeTrigger = triggers.find((t) => t.id === cause.id)!;
     const trigger = `${causeTrigger.kind} ${w.namespace}/${causeTrigger.name}`;
@@ -320,20 +216,20 @@ export class Reloader {
     const more = d.causes.length > 1 ? ` (and ${d.causes.length - 1} more)` : '';
     const change = `${trigger} ${cause.change}${more}: config hash ${hashPrefix(previous)} → ${hashPrefix(d.observed.hash)}`;
     const counted = { kind: w.kind, namespace: w.namespace };
-    let done: { generation: number; how: string; involved: InvolvedObject } | undefined;
+    let done: RollDone | undefined;
     try {
       switch (KINDS[w.kind].mode) {
         case 'template': done = await this.rollTemplate(w, d, triggers, lastReload, form); break;
-        case 'job-from-cronjob': done = await this.jobFromCronJob(w, d, lastReload); break;
-        case 'recreate-job': done = await this.recreateJob(w, d, lastReload); break;
+        case 'job-from-cronjob': done = await rollCronJob(this.jobDeps(), w, d, lastReload); break;
+        case 'recreate-job': done = await rollJob(this.jobDeps(), w, d, lastReload); break;
       }
     } catch (err) {
-      if (isConflict(err)) this.conflictedRolls.add(key);
+      if (isConflict(err)) this.memory.markRetryingRoll(key);
       else metrics.reloadsTotal.inc({ ...counted, result: isForbidden(err) ? 'forbidden' : 'error' });
       throw err;
     }
-    this.settleChanges(key, d.observed);
-    this.pending.delete(key);
+    this.memory.settleChanges(key, d.observed);
+    this.memory.clearSince(key);
     if (!done) {
       logger.info({ workload: ref, trigger, change: cause.change }, 'pod template already carries this content; baseline updated, nothing to roll');
       return;
@@ -368,59 +264,8 @@ export class Reloader {
     return { generation, how: pausedUntil ? `${how}, paused until ${pausedUntil} (pause-period)` : how, involved: involvedWorkload(w) };
   }
 
-  /**
-   * CronJob: a Job from its jobTemplate. The name comes from the CronJob's uid, the roll's sequence number and the
-   * config hash, so a restart (the baseline not yet written) or a second replica creates the same name, and the
-   * second create meets AlreadyExists: it is done. Then the baseline (with the next sequence number) is written.
-   */
-  private async jobFromCronJob(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, base: LastReload) {
-    const { client } = this.deps;
-    const cronJob = await client.get<KubeObject>(this.typeOf('CronJob'), w.namespace, w.name);
-    if (cronJob.metadata.uid !== w.uid) throw new ApiError(409, 'Conflict', `CronJob ${w.namespace}/${w.name} was replaced`);
-    const seq = (parseLastReload(w.annotations[LAST_RELOAD])?.seq ?? 0) + 1;
-    const name = derivedJobName(w.name, `${w.uid}/${seq}/${d.observed.hash}`);
-    const job = jobFromCronJob(cronJob, w.apiVersion, { name, annotations: {}, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } });
-    let created: KubeObject;
-    try {
-      created = await client.create<KubeObject>(JOBS, job);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
-      if (!existing.metadata.ownerReferences?.some((o) => o.uid === w.uid)) throw new Error(`cannot create Job ${w.namespace}/${name} from CronJob ${w.namespace}/${w.name}: a Job of that name not owned by it exists`);
-      created = existing;
-    }
-    await this.write(w, applyBody(w, { observed: d.observed, roll: { lastReload: { ...base, generation: undefined, seq, job: name } } }));
-    return { generation: 0, how: `created Job ${w.namespace}/${name} (uid ${created.metadata.uid ?? '?'})`, involved: involvedWorkload(w) };
-  }
-
-  /**
-   * Job: re-created under a name derived from the old Job's uid and the config hash, created FIRST and the old
-   * Job deleted after (uid precondition, Background propagation). A crash between the two leaves both: the next
-   * reconcile of the old Job derives the same name, meets AlreadyExists and deletes the old Job. The reverse order
-   * (delete, then create under the same name) would lose the Job to a crash in between.
-   */
-  private async recreateJob(w: WorkloadRecord, d: Extract<Decision, { action: 'roll' }>, base: LastReload) {
-    const { client } = this.deps;
-    const old = await client.get<KubeObject>(JOBS, w.namespace, w.name);
-    if (old.metadata.uid !== w.uid || old.metadata.deletionTimestamp) throw new ApiError(409, 'Conflict', `Job ${w.namespace}/${w.name} changed`);
-    const name = derivedJobName(jobBaseName(old), `${w.uid}/${d.observed.hash}`);
-    const lastReload = { ...base, generation: undefined };
-    const annotations = { [OBSERVED]: formatObserved(d.observed), [LAST_RELOAD]: JSON.stringify(lastReload) };
-    const job = recreatedJob(old, { name, annotations, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } }, WRITTEN_KEYS);
-    let created: KubeObject;
-    try {
-      created = await client.create<KubeObject>(JOBS, job);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
-      if (existing.metadata.annotations?.[RECREATED_FROM] !== w.uid) throw new Error(`cannot re-create Job ${w.namespace}/${w.name} as ${name}: a Job of that name not made from it exists`);
-      created = existing;
-    }
-    await client.delete(JOBS, w.namespace, w.name, { propagationPolicy: 'Background', uid: w.uid });
-    return {
-      generation: 0, how: `re-created as Job ${w.namespace}/${name} (the old Job is deleted)`,
-      involved: { apiVersion: 'batch/v1', kind: 'Job', namespace: w.namespace, name, uid: created.metadata.uid ?? '' },
-    };
+  private jobDeps(): JobRollDeps {
+    return { client: this.deps.client, cronJobs: this.typeOf('CronJob'), write: (w, body) => this.write(w, body) };
   }
 
   private write(w: WorkloadRecord, body: Record<string, unknown>): Promise<KubeObject> {
@@ -431,12 +276,11 @@ export class Reloader {
 
   /** One Warning event per workload and set of problems (not one per reconcile). */
   private async warnProblems(key: string, w: WorkloadRecord, policy: TriggerPolicy): Promise<void> {
-    if (policy.problems.length === 0) { this.warned.delete(key); return; }
+    if (policy.problems.length === 0) { this.memory.alreadyWarned(key, undefined); return; }
     const all = policy.problems.map(describeProblem).join(' ');
     // 64 rejected entries of 253 characters would make a 20 KB event: the first ones say what to fix.
     const text = all.length > MAX_EVENT_TEXT ? `${all.slice(0, MAX_EVENT_TEXT)}... (${policy.problems.length} problems)` : all;
-    if (this.warned.get(key) === `${w.uid}|${text}`) return;
-    this.warned.set(key, `${w.uid}|${text}`);
+    if (this.memory.alreadyWarned(key, `${w.uid}|${text}`)) return;
     this.deps.logger.warn({ workload: `${w.kind} ${w.namespace}/${w.name}`, problems: policy.problems }, 'invalid reload annotation; using the default');
     await this.deps.events.record(involvedWorkload(w), 'Warning', 'InvalidAnnotation', text);
   }

@@ -1,7 +1,7 @@
 // The caches reload decides from: ConfigMaps and Secrets as digests, workloads as compact records with an index
 // from config to workload, and (with --namespace-selector) the selected Namespaces. With --namespaces, each
 // namespace has its own stores, started outside the manager's sync gate: a namespace Keelson may not read (RBAC)
-// then only logs and counts `forbidden` while the others work.
+// then only logs and counts `forbidden` while the others work. register.ts hands them to the controller builder.
 
 import type { Options } from '../config/options.js';
 import type { Manager } from '../kube/manager.js';
@@ -29,14 +29,18 @@ export interface StoreGroup {
 export class ReloadStores {
   private readonly groups = new Map<string, StoreGroup>();
   private readonly perNamespace: boolean;
+  /** Whether the config and workload stores gate the manager's start: cluster-wide ones do; per-namespace ones do
+   * not (one namespace Keelson may not list holds up no other). All count for /readyz. */
+  readonly gatesStart: boolean;
   readonly namespaces: Store<string> | undefined;
 
   /** The watched workload kinds and the resource each is served as. */
   readonly types: ReadonlyMap<WorkloadKind, ResourceType>;
 
-  constructor(private readonly manager: Manager, private readonly opts: Options['reload'], types: ReadonlyMap<WorkloadKind, ResourceType>) {
+  constructor(manager: Manager, private readonly opts: Options['reload'], types: ReadonlyMap<WorkloadKind, ResourceType>) {
     this.types = types;
     this.perNamespace = opts.namespaces.length > 0;
+    this.gatesStart = !this.perNamespace;
     const fieldSelector = this.perNamespace ? undefined : ignoreFieldSelector(opts.ignoreNamespaces);
     for (const ns of watchedNamespaces(opts)) {
       const common = { client: manager.client, logger: manager.logger, metrics: manager.metrics, namespace: ns || undefined, fieldSelector };
@@ -77,22 +81,11 @@ export class ReloadStores {
     return inScope(o.metadata.namespace ?? '', this.opts, undefined);
   }
 
-  /** Registers the stores: cluster-wide ones gate the manager's start, per-namespace ones do not (one namespace
-   * Keelson may not list holds up no other); all count for /readyz. */
-  register(): void {
-    if (this.namespaces) this.manager.addStore(this.namespaces);
-    for (const s of this.all()) this.manager.addStore(s, { gatesStart: !this.perNamespace });
-  }
-
   group(namespace: string): StoreGroup | undefined {
     return this.groups.get(this.perNamespace ? namespace : '');
   }
 
   groupsList(): StoreGroup[] { return [...this.groups.values()]; }
-
-  all(): Store<unknown>[] {
-    return this.groupsList().flatMap((g) => [...Object.values(g.configs), ...Object.values(g.workloads)] as Store<unknown>[]);
-  }
 
   /** A kind's reconciles need the configs and that kind's store only: one kind Keelson may not list blocks no other. */
   synced(g: StoreGroup, kind: WorkloadKind): boolean {

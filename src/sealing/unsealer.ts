@@ -5,13 +5,13 @@
 // whole or not at all.
 
 import { transitionTime } from '../kube/conditions.js';
-import { isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
+import { type KubeClient, isAlreadyExists, isConflict, isInvalid, isNotFound } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { involvedObjectOf } from '../kube/events.js';
-import type { Manager } from '../kube/manager.js';
 import { SEALEDSECRETS, SECRETS, refOf, splitKey } from '../kube/resources.js';
 import { type ReconcileResult, TerminalError } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
 import type { Keyring } from './keyring.js';
 import { type Plan, planSecret } from './plan.js';
 import { type SealedSecret, type Secret, type SyncedCondition, UnsealError, desiredSecret } from './sealed-secret.js';
@@ -30,19 +30,31 @@ export function syncedCondition(prev: SyncedCondition | undefined, ok: boolean, 
   return { type: 'Synced', status, reason, message, lastUpdateTime: now, lastTransitionTime: transitionTime(prev, status, now) };
 }
 
-export class SealedSecretUnsealer {
-  constructor(
-    private readonly manager: Manager,
-    private readonly logger: Logger,
-    private readonly keyring: Keyring,
-    private readonly pool: UnsealPool,
-  ) {}
+/** What the unsealer needs, and nothing more: it reads and writes through the client, opens values in the pool. */
+export interface UnsealerDeps {
+  readonly client: KubeClient;
+  readonly events: EventRecorder;
+  readonly metrics: Pick<Metrics, 'unsealTotal'>;
+  readonly keyring: Keyring;
+  readonly pool: Pick<UnsealPool, 'unseal'>;
+  readonly logger: Logger;
+}
 
-  private get events(): EventRecorder { return this.manager.events; }
+export class SealedSecretUnsealer {
+  private readonly client: KubeClient;
+  private readonly events: EventRecorder;
+  private readonly metrics: Pick<Metrics, 'unsealTotal'>;
+  private readonly keyring: Keyring;
+  private readonly pool: Pick<UnsealPool, 'unseal'>;
+  private readonly logger: Logger;
+
+  constructor(deps: UnsealerDeps) {
+    ({ client: this.client, events: this.events, metrics: this.metrics, keyring: this.keyring, pool: this.pool, logger: this.logger } = deps);
+  }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
-    const client = this.manager.client;
+    const client = this.client;
     const ss = await client.tryGet<SealedSecret>(SEALEDSECRETS, namespace, name);
     if (!ss || ss.metadata.deletionTimestamp) {
       // The garbage collector removes an owned Secret; nothing of ours to undo.
@@ -55,7 +67,7 @@ export class SealedSecretUnsealer {
       unsealed = await this.pool.unseal(ss, 'controller', this.keyring.hintFingerprint(uid));
     } catch (e) {
       if (!(e instanceof UnsealError)) throw e;
-      this.manager.metrics.unsealTotal.inc({ result: 'error' });
+      this.metrics.unsealTotal.inc({ result: 'error' });
       this.logger.warn({ sealedSecret: key, reason: e.reason, err: e.message, keys: this.keyring.size }, 'cannot unseal');
       await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUnsealFailed', e.message);
       await this.writeStatus(ss, false, e.reason, e.message);
@@ -67,7 +79,7 @@ export class SealedSecretUnsealer {
     const existing = await client.tryGet<Secret>(SECRETS, namespace, name);
     const plan = planSecret(ss, desired, existing);
     if (plan.kind === 'refused') {
-      this.manager.metrics.unsealTotal.inc({ result: 'refused' });
+      this.metrics.unsealTotal.inc({ result: 'refused' });
       this.logger.warn({ sealedSecret: key, reason: 'ErrUpdateFailed' }, plan.message);
       await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', plan.message);
       await this.writeStatus(ss, false, 'ErrUpdateFailed', plan.message);
@@ -79,25 +91,25 @@ export class SealedSecretUnsealer {
       } catch (e) {
         if (isConflict(e) || isAlreadyExists(e) || isNotFound(e)) throw e; // raced with another writer: retry from fresh state
         const message = `${ref}: could not write Secret ${namespace}/${name}: ${errorText(e)}`;
-        this.manager.metrics.unsealTotal.inc({ result: 'error' });
+        this.metrics.unsealTotal.inc({ result: 'error' });
         await this.events.record(involvedObjectOf(ss), 'Warning', 'ErrUpdateFailed', message);
         await this.writeStatus(ss, false, 'ErrUpdateFailed', message);
         if (isInvalid(e)) throw new TerminalError(message); // the API refuses this Secret (e.g. a bad key name): retrying cannot help until the SealedSecret changes
         throw e;
       }
-      this.manager.metrics.unsealTotal.inc({ result: 'ok' });
+      this.metrics.unsealTotal.inc({ result: 'ok' });
       this.logger.info({ sealedSecret: key, action: plan.kind, values: unsealed.data.size }, 'Secret written from SealedSecret');
       await this.events.record(involvedObjectOf(ss), 'Normal', 'Unsealed', 'SealedSecret unsealed successfully');
       if (unsealed.legacy) await this.events.record(involvedObjectOf(ss), 'Warning', 'LegacyFormat', LEGACY_ADVICE);
     } else {
-      this.manager.metrics.unsealTotal.inc({ result: 'unchanged' });
+      this.metrics.unsealTotal.inc({ result: 'unchanged' });
       this.logger.debug({ sealedSecret: key }, 'Secret already up to date');
     }
     await this.writeStatus(ss, true, 'Unsealed', unsealed.legacy ? `Secret unsealed successfully; ${LEGACY_ADVICE}` : 'Secret unsealed successfully');
   }
 
   private async write(plan: Exclude<Plan, { kind: 'unchanged' | 'refused' }>): Promise<void> {
-    const client = this.manager.client;
+    const client = this.client;
     const opts = { fieldManager: FIELD_MANAGER };
     if (plan.kind === 'create') await client.create(SECRETS, plan.secret, opts);
     else if (plan.kind === 'update') await client.replace(SECRETS, plan.secret, opts);
@@ -115,7 +127,7 @@ export class SealedSecretUnsealer {
     const condition = syncedCondition(prev, ok, reason, message, new Date().toISOString());
     const conditions = [...(ss.status?.conditions ?? []).filter((c) => c.type !== 'Synced'), condition];
     try {
-      await this.manager.client.patch(SEALEDSECRETS, ss.metadata.namespace, ss.metadata.name!, 'merge', { status: { observedGeneration: ss.metadata.generation, conditions } }, { subresource: 'status', fieldManager: FIELD_MANAGER });
+      await this.client.patch(SEALEDSECRETS, ss.metadata.namespace, ss.metadata.name!, 'merge', { status: { observedGeneration: ss.metadata.generation, conditions } }, { subresource: 'status', fieldManager: FIELD_MANAGER });
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
