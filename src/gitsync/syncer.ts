@@ -142,11 +142,12 @@ export class GitSyncer {
         allowInsecure: this.deps.allowInsecureGit, limits: this.deps.limits, proxyEnv: this.deps.proxyEnv, kustomizePath: this.deps.kustomizePath,
       };
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
-      // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). With health
-      // checks, the objects are judged again, as after any apply.
+      // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). Those LISTs
+      // start before ls-remote and run alongside it. With health checks, the objects are judged again, as after any apply.
+      const ahead = this.applied.checkAhead(key, generation, identityName(identity), status.inventory, content, owner, timeout);
       let rev = await fetchRevision({ ...fetchOptions, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) });
       if (rev.reused) {
-        const check = await this.applied.nothingMoved(key, content, owner, timeout);
+        const check = await (ahead ?? this.applied.nothingMoved(key, content, owner, timeout));
         if (check.unchanged) {
           const next: GitSyncStatus = { ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted: 0 };
           const health = checksHealth(spec)
