@@ -16,7 +16,7 @@ import { findBinary } from '../test/support/binaries.js';
 import { kustomizeBinary } from '../test/support/kustomize.js';
 import type { Benchmark } from './support/bench.js';
 import { settle } from './support/bench.js';
-import { deployment, ensureNamespace } from './support/cluster.js';
+import { apiserverMetrics, deployment, ensureNamespace } from './support/cluster.js';
 import { delay, now, pad, range } from './support/pool.js';
 import { atMost, ratio } from './support/report.js';
 import { round, summarize } from './support/stats.js';
@@ -125,6 +125,23 @@ async function kustomizeApply(kustomize: string, kubectl: string, kubeconfig: st
   return now() - t0;
 }
 
+/** The kinds the repositories hold: requests on them are the sync's own work (Keelson's GitSync reads are not counted). */
+const CONTENT_RESOURCES = ['configmaps', 'secrets', 'services', 'deployments'];
+
+/**
+ * apiserver_request_total summed over the content kinds, every verb (dry-runs included): counted before and after a
+ * phase, the difference is what that phase asked of the API server, a figure the machine's load does not change.
+ */
+async function contentRequests(cp: Parameters<typeof apiserverMetrics>[0]): Promise<number> {
+  let total = 0;
+  for (const line of (await apiserverMetrics(cp)).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const resource = /resource="([^"]*)"/.exec(line)?.[1];
+    if (resource && CONTENT_RESOURCES.includes(resource) && !line.includes('verb="WATCH"')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
 /** Resolves when ConfigMap ns/name has data.value === value, with the monotonic time it was seen. */
 async function waitForValue(client: KubeClient, namespace: string, name: string, value: string, timeoutMs: number): Promise<number> {
   const abort = new AbortController();
@@ -159,7 +176,7 @@ export const gitsync: Benchmark = {
   title: 'Git sync: 1,000-object repository vs kubectl apply --server-side',
   async run(ctx) {
     const objects = ctx.smoke ? 25 : 1000;
-    const noopRuns = 3;
+    const noopRuns = 5;
     const latencySamples = ctx.smoke ? 2 : 5;
     const kustomizeApps = ctx.smoke ? 5 : 200;
     const timeoutMs = ctx.smoke ? 60_000 : 300_000;
@@ -204,13 +221,18 @@ export const gitsync: Benchmark = {
       return now() - t0;
     };
     ctx.log('kubectl apply (first)');
+    let counted = await contentRequests(cp);
+    const requestsSince = async () => { const before = counted; counted = await contentRequests(cp); return counted - before; };
     const kubectlFirst = await kubectlApply();
+    const kubectlFirstRequests = await requestsSince();
     const kubectlNoop: number[] = [];
     for (const _ of range(noopRuns)) kubectlNoop.push(await kubectlApply());
+    const kubectlNoopRequests = (await requestsSince()) / noopRuns;
 
     ctx.log('Keelson first sync');
     // Keelson first sync: from creating the GitSync to status saying the revision is applied.
     const head = (await git(repo, 'rev-parse', 'HEAD')).stdout.trim();
+    await requestsSince();
     const t0 = now();
     await client.create(GITSYNCS, {
       apiVersion: 'keelson.dev/v1alpha1', kind: 'GitSync', metadata: { name: NAME, namespace: NS },
@@ -218,18 +240,21 @@ export const gitsync: Benchmark = {
     });
     const applied = (rev: string) => (o: KubeObject & { status?: Record<string, unknown> }) => String(o.status?.lastAppliedRevision ?? '').endsWith(rev);
     const firstMs = (await waitForStatus(client, `revision ${head} applied`, applied(head), timeoutMs)) - t0;
+    const firstRequests = await requestsSince();
     const inventory = ((await client.get(GITSYNCS, NS, NAME)).status as { inventory?: unknown[] } | undefined)?.inventory?.length ?? 0;
     await settle(proc);
 
     // No-op resyncs: ask for a sync with keelson.dev/requested-at, done when status echoes it back.
     ctx.log('no-op resyncs');
     const noop: number[] = [];
+    await requestsSince();
     for (const i of range(noopRuns)) {
       const mark = `bench-noop-${i}-${Date.now()}`;
       const s0 = now();
       await client.patch(GITSYNCS, NS, NAME, 'merge', { metadata: { annotations: { 'keelson.dev/requested-at': mark } } });
       noop.push((await waitForStatus(client, `requested-at ${mark} handled`, (o) => o.status?.lastHandledRequestedAt === mark, timeoutMs)) - s0);
     }
+    const noopRequests = (await requestsSince()) / noopRuns;
 
     // Commit → applied: change one ConfigMap in Git, commit, and time until the cluster has the new value.
     const commitOnce = async (tag: string): Promise<{ value: string; committedAt: number }> => {
@@ -294,6 +319,8 @@ export const gitsync: Benchmark = {
       { name: 'commit → applied, 1 s polling, p50', unit: 'ms', keelson: round(p.p50, 0), note: `max ${round(p.max, 0)} ms` },
       { name: 'commit → applied, webhook, p50', unit: 'ms', keelson: round(w.p50, 0), note: `max ${round(w.max, 0)} ms` },
       { name: 'objects in status.inventory', unit: 'count', keelson: inventory, note: `of ${objects}` },
+      { name: 'API requests on the objects, first sync', unit: 'count', keelson: firstRequests, reference: kubectlFirstRequests, referenceName: `${k} (fresh namespace)` },
+      { name: 'API requests on the objects, no-op resync', unit: 'count', keelson: round(noopRequests, 1), reference: round(kubectlNoopRequests, 1), referenceName: `${k} again (mean)` },
       { name: `kustomize first sync, ${kustomizeApps} apps`, unit: 's', keelson: round(kustomizeMs / 1000, 2), reference: round(kubectlKustomize / 1000, 2), referenceName: 'kustomize build overlay, piped to kubectl apply --server-side -f - (fresh namespace)' },
       { name: 'kustomize objects in status.inventory', unit: 'count', keelson: kInventory, note: `of ${kustomizeApps * 3}` },
     );
