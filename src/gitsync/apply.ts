@@ -3,7 +3,8 @@
 // CRDs and Namespaces are written, CRDs awaited until Established, then the rest. Only objects that differ are
 // written, all with server-side apply, field manager keelson-sync, force (Git wins for the fields Git sets). The
 // client is the GitSync's identity (identity.ts): a read or dry-run it may not make fails the whole revision.
-// Shortcuts (applied.ts) skip the GET and dry-run of objects nothing has touched since the last sync.
+// Shortcuts (applied.ts) skip the GET and dry-run of objects nothing has touched since the last sync; an object the
+// dry-run shows does not exist yet is not read at all.
 
 import { sleep } from '../kube/backoff.js';
 import { ApiError, type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
@@ -118,19 +119,23 @@ export async function planRevision(client: KubeClient, discovery: Discovery, obj
       const type = await discovery.resourceFor(desired.group, desired.version, desired.kind);
       if (!type) return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
       const { namespace, name } = desired.object.metadata;
+      const getLive = async (): Promise<KubeObject | undefined> => {
+        try {
+          return await client.tryGet(type, namespace, name!);
+        } catch (err) {
+          if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(desired), err, who));
+          throw err;
+        }
+      };
       let live: KubeObject | undefined;
-      try {
-        live = await client.tryGet(type, namespace, name!);
-      } catch (err) {
-        if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(desired), err, who));
-        throw err;
-      }
       const expected = shortcuts?.expected.get(desired.id);
-      if (live && expected !== undefined && live.metadata.resourceVersion === expected) return { desired, stage, action: 'unchanged', live, dryRun: undefined, shortcut: 'get' };
+      if (expected !== undefined) {
+        live = await getLive();
+        if (live && live.metadata.resourceVersion === expected) return { desired, stage, action: 'unchanged', live, dryRun: undefined, shortcut: 'get' };
+      }
+      let dryRun: KubeObject;
       try {
-        const dryRun = await client.apply(type, desired.object, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
-        const action: Action = !live ? 'create' : differs(live, dryRun) ? 'update' : 'unchanged';
-        return { desired, stage, action, live, dryRun };
+        dryRun = await client.apply(type, desired.object, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
       } catch (err) {
         if (isNotFound(err) && namespace && newNamespaces.has(namespace) && !live) {
           return { desired, stage, action: 'deferred', live: undefined, dryRun: undefined };
@@ -138,6 +143,12 @@ export async function planRevision(client: KubeClient, discovery: Discovery, obj
         if (isForbidden(err)) throw new ForbiddenError(forbiddenMessage(where(desired), err, who));
         throw new ValidationError(`${where(desired)} was rejected by the API server: ${apiMessage(err)}`);
       }
+      // A dry-run that would create the object comes back without a resourceVersion: then there is nothing to GET
+      // (a first sync makes two requests per object, not three). One that exists is read to tell an update from no
+      // change; if it moved in between, it is at worst re-applied.
+      if (expected === undefined && dryRun.metadata.resourceVersion) live = await getLive();
+      const action: Action = !live ? 'create' : differs(live, dryRun) ? 'update' : 'unchanged';
+      return { desired, stage, action, live, dryRun };
     }));
   }
   return items;

@@ -69,8 +69,20 @@ export class AppliedVersions {
    */
   reusable(key: string, revision: string, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined): boolean {
     const r = this.records.get(key);
-    if (!r || r.revision !== revision || r.generation !== generation || r.identity !== identity) return false;
-    return (inventory ?? []).length === r.entries.size && (inventory ?? []).every((e) => r.entries.has(e.id));
+    return r !== undefined && r.revision === revision && this.covers(r, generation, identity, inventory);
+  }
+
+  /**
+   * nothingMoved() started before the revision is resolved, so its LISTs overlap `git ls-remote`: when the record
+   * would be reusable for its own revision (the usual poll). Undefined otherwise. The result only counts once
+   * reusable() says yes for the resolved revision; a new commit wastes these O(kinds) LISTs, nothing more.
+   */
+  checkAhead(key: string, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<{ unchanged: boolean; listRequests: number }> | undefined {
+    const r = this.records.get(key);
+    if (!r || !this.covers(r, generation, identity, inventory)) return undefined;
+    const check = this.nothingMoved(key, client, owner, signal);
+    check.catch(() => undefined); // awaited only when the revision is reused; never an unhandled rejection
+    return check;
   }
 
   /** After reusable(): one LIST per kind and namespace; true when every recorded object is where it was left. */
@@ -86,6 +98,11 @@ export class AppliedVersions {
     const next = nextRecord(plan, written, r.digests, r.previous, { revision: r.input.revision, generation: r.input.generation, identity: r.input.identity });
     this.records.set(r.input.key, next);
     return fingerprintOf(this.basis(r.input), [...next.entries].map(([id, e]): [string, string] => [id, e.rv]));
+  }
+
+  private covers(r: AppliedRecord, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined): boolean {
+    if (r.generation !== generation || r.identity !== identity) return false;
+    return (inventory ?? []).length === r.entries.size && (inventory ?? []).every((e) => r.entries.has(e.id));
   }
 
   forget(key: string): void {

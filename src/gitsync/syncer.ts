@@ -143,11 +143,12 @@ export class GitSyncer {
       const source: PipelineSource = { kind: 'git', fetch: git };
       const pipeline = { spec, owner, discovery: this.deps.discovery, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath, signal: timeout };
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
-      // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). With health
-      // checks, the objects are judged again, as after any apply.
+      // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). Those LISTs
+      // start before ls-remote and run alongside it. With health checks, the objects are judged again, as after any apply.
+      const ahead = this.applied.checkAhead(key, generation, identityName(identity), status.inventory, content, owner, timeout);
       let rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) } }, pipeline);
       if (rev.reused) {
-        const check = await this.applied.nothingMoved(key, content, owner, timeout);
+        const check = await (ahead ?? this.applied.nothingMoved(key, content, owner, timeout));
         if (check.unchanged) {
           const next: GitSyncStatus = { ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted: 0 };
           const health = checksHealth(spec)

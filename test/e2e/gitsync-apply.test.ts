@@ -1,16 +1,20 @@
 // Git sync against a real control plane and a real git daemon: apply, update (only differing objects written),
 // prune of this GitSync's own inventory only, the allow-empty guard, drift healing, and coexistence with another
 // field manager (keelson-reload's pod-template annotation is neither removed nor counted as drift); no-op resyncs
-// that dry-run nothing (after a restart too) and still heal an object edited, unlabelled or deleted by hand.
+// that dry-run nothing (after a restart too) and still heal an object edited, unlabelled or deleted by hand; a plan
+// that reads only objects that exist.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { planRevision } from '../../src/gitsync/apply.js';
 import { Discovery } from '../../src/gitsync/discovery.js';
 import { listLiveVersions } from '../../src/gitsync/live-versions.js';
 import { parseInventoryEntry } from '../../src/gitsync/prune.js';
+import { finalize, parseFiles } from '../../src/gitsync/render.js';
+import type { KubeClient } from '../../src/kube/client.js';
 import { CONFIGMAPS, DEPLOYMENTS, GITSYNCS, SECRETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
@@ -300,5 +304,23 @@ spec:
     await cp.client.delete(GITSYNCS, ns2, 'plain');
     await eventually('the GitSync to be gone', async () => (await cp.client.tryGet(GITSYNCS, ns2, 'plain')) === undefined);
     assert.ok(await cp.client.tryGet(CONFIGMAPS, ns2, 'stays-c'), 'without prune, deleting the GitSync leaves its objects');
+  });
+  it('plans a new object with its dry-run alone and reads an existing one, telling update from no change', async () => {
+    const ns = await createNamespace(cp.client, 'plan-reads');
+    await cp.client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'same', namespace: ns }, data: { a: '1' } });
+    await cp.client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'edited', namespace: ns }, data: { a: 'by-hand' } });
+    const files = [{ path: 'a.yaml', content: [cm('fresh', { a: '1' }), cm('same', { a: '1' }), cm('edited', { a: '1' })].join('---\n') }];
+    const objects = finalize(parseFiles(files), { targetNamespace: ns, defaultNamespace: ns, owner: { namespace: ns, name: 'plan' }, scope: () => true });
+    // The owner labels make "same" differ too: apply it once, as a sync would have.
+    for (const o of objects.filter((x) => x.object.metadata.name === 'same')) await cp.client.apply(CONFIGMAPS, o.object, { fieldManager: 'keelson-sync', force: true });
+    // The real client, with its GETs noted.
+    const reads: string[] = [];
+    const client = Object.create(cp.client) as KubeClient;
+    client.tryGet = (async (type, namespace, name) => { reads.push(name); return cp.client.tryGet(type, namespace, name); }) as KubeClient['tryGet'];
+    const plan = await planRevision(client, new Discovery(cp.client), objects);
+    assert.deepEqual(Object.fromEntries(plan.map((p) => [p.desired.object.metadata.name, p.action])), { fresh: 'create', same: 'unchanged', edited: 'update' });
+    assert.deepEqual(reads.sort(), ['edited', 'same'], 'no GET for the object that does not exist');
+    assert.equal(plan.find((p) => p.action === 'create')!.live, undefined);
+    assert.equal(await cp.client.tryGet(CONFIGMAPS, ns, 'fresh'), undefined, 'planning wrote nothing');
   });
 });
