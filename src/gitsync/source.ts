@@ -1,14 +1,16 @@
-// One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
+// One GitSync's source: credentials and trusted keys from its Secrets (read with the GitSync's identity, so a tenant
+// never gets Keelson to send a Secret it could not read itself), ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
 // at spec.path (after ignore rules; built with kustomize where it holds a kustomization or spec.kustomize is set:
 // revision-files.ts). Transport policy and size limits are checked here, before anything is read. The first stage
 // of pipeline.ts, which the syncer and `keelson diff` share.
 
 import { realpath } from 'node:fs/promises';
-import { type KubeClient, isNotFound } from '../kube/client.js';
+import { KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import { type GitAuth, type GitProxy, type GitSession, type KeyedMutex, ensureRepo, fetchCommit, git, lsRemote, openSession, repoDirFor } from './git.js';
+import { type Identity, secretForbiddenMessage } from './identity.js';
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import type { SourceFile } from './render.js';
@@ -24,7 +26,25 @@ export class TransportError extends Error {
 
 /** A Secret the GitSync names is missing or unusable; the message says which and what to put in it. */
 export class SecretRefError extends Error {
-  override readonly name = 'SecretRefError';
+  override readonly name: string = 'SecretRefError';
+}
+
+/** The GitSync's identity may not read a Secret the GitSync names; nothing was sent anywhere. */
+export class SecretForbiddenError extends SecretRefError {
+  override readonly name = 'SecretForbiddenError';
+}
+
+/**
+ * Where a GitSync's Secrets are read: `client` is the GitSync's identity (impersonating its ServiceAccount, or
+ * Keelson's own only where identity.ts allows it), `identity` names it in messages.
+ */
+export interface SecretReader {
+  readonly client: KubeClient;
+  readonly identity?: Identity | undefined;
+}
+
+function readerOf(r: KubeClient | SecretReader): SecretReader {
+  return r instanceof KubeClient ? { client: r } : r;
 }
 
 export interface Revision {
@@ -47,10 +67,12 @@ async function commitSubject(session: GitSession, dir: string, sha: string, sign
   } catch { return ''; }
 }
 
-async function secretData(client: KubeClient, namespace: string, name: string, field: string): Promise<Record<string, string>> {
+async function secretData(reader: KubeClient | SecretReader, namespace: string, name: string, field: string): Promise<Record<string, string>> {
+  const { client, identity } = readerOf(reader);
   let secret: KubeObject;
   try { secret = await client.get(SECRETS, namespace, name); } catch (err) {
     if (isNotFound(err)) throw new SecretRefError(`Secret ${namespace}/${name} named by ${field} does not exist`);
+    if (isForbidden(err) && identity) throw new SecretForbiddenError(secretForbiddenMessage(identity, namespace, name, field, err));
     throw err;
   }
   const data: Record<string, string> = {};
@@ -59,7 +81,7 @@ async function secretData(client: KubeClient, namespace: string, name: string, f
 }
 
 /** Credentials from spec.secretRef: username/password, bearerToken, identity (+ known_hosts). */
-export async function readAuth(client: KubeClient, namespace: string, spec: GitSyncSpec): Promise<GitAuth | undefined> {
+export async function readAuth(client: KubeClient | SecretReader, namespace: string, spec: GitSyncSpec): Promise<GitAuth | undefined> {
   if (!spec.secretRef) return undefined;
   const d = await secretData(client, namespace, spec.secretRef, 'spec.secretRef');
   const auth: GitAuth = { username: d.username, password: d.password, bearerToken: d.bearerToken, identity: d.identity, knownHosts: d.known_hosts, caCert: d['ca.crt'] ?? d.caFile };
@@ -89,7 +111,7 @@ export function proxyOf(d: Readonly<Record<string, string>>, what: string): GitP
 }
 
 /** The proxy git uses for a GitSync: its proxySecretRef, else the controller's proxy variables (if any). */
-export async function readProxy(client: KubeClient, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined): Promise<GitProxy | undefined> {
+export async function readProxy(client: KubeClient | SecretReader, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined): Promise<GitProxy | undefined> {
   if (spec.proxySecretRef) {
     return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef'), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
   }
@@ -97,7 +119,8 @@ export async function readProxy(client: KubeClient, namespace: string, spec: Git
 }
 
 export interface FetchOptions {
-  readonly client: KubeClient;
+  /** Reads the GitSync's Secrets: its identity's client (with `identity` for messages), or a plain client (`keelson diff`). */
+  readonly client: KubeClient | SecretReader;
   readonly namespace: string;
   readonly name: string;
   readonly spec: GitSyncSpec;
