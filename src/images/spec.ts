@@ -51,7 +51,7 @@ export function scanSpecOf(spec: Record<string, unknown> | undefined): ScanSpec 
   const secretRef = s.secretRef as { name?: unknown } | undefined;
   if (secretRef !== undefined && (typeof secretRef?.name !== 'string' || secretRef.name === '')) throw new PolicyError('spec.secretRef.name must name a Secret in the ImagePolicy\'s namespace');
   const sa = s.serviceAccountName;
-  if (sa !== undefined && (typeof sa !== 'string' || !SECRET_NAME.test(sa))) throw new PolicyError('spec.serviceAccountName must name a ServiceAccount in the ImagePolicy\'s namespace (a DNS subdomain of at most 253 characters)');
+  if (sa !== undefined && sa !== '' && (typeof sa !== 'string' || !SECRET_NAME.test(sa))) throw new PolicyError('spec.serviceAccountName must name a ServiceAccount in the ImagePolicy\'s namespace (a DNS subdomain of at most 253 characters)');
   return { ref, policy, intervalMs, secretName: secretRef?.name as string | undefined, serviceAccountName: sa === '' ? undefined : sa as string | undefined, insecure: s.insecure === true };
 }
 
