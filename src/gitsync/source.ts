@@ -6,7 +6,7 @@
 // of pipeline.ts, which the syncer and `keelson diff` share.
 
 import { realpath } from 'node:fs/promises';
-import { KubeClient, isForbidden, isNotFound } from '../kube/client.js';
+import { type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import { type GitAuth, type GitProxy, type GitSession, type KeyedMutex, ensureRepo, fetchCommit, git, lsRemote, openSession, repoDirFor } from './git.js';
@@ -34,19 +34,6 @@ export class SecretForbiddenError extends SecretRefError {
   override readonly name = 'SecretForbiddenError';
 }
 
-/**
- * Where a GitSync's Secrets are read: `client` is the GitSync's identity (impersonating its ServiceAccount, or
- * Keelson's own only where identity.ts allows it), `identity` names it in messages.
- */
-export interface SecretReader {
-  readonly client: KubeClient;
-  readonly identity?: Identity | undefined;
-}
-
-function readerOf(r: KubeClient | SecretReader): SecretReader {
-  return r instanceof KubeClient ? { client: r } : r;
-}
-
 export interface Revision {
   readonly revision: string;
   readonly sha: string;
@@ -67,8 +54,11 @@ async function commitSubject(session: GitSession, dir: string, sha: string, sign
   } catch { return ''; }
 }
 
-async function secretData(reader: KubeClient | SecretReader, namespace: string, name: string, field: string): Promise<Record<string, string>> {
-  const { client, identity } = readerOf(reader);
+/**
+ * A Secret the GitSync names, read with `client`: the GitSync's identity (impersonating its ServiceAccount, or
+ * Keelson's own only where identity.ts allows it), which `identity` names in a 403's message.
+ */
+async function secretData(client: KubeClient, namespace: string, name: string, field: string, identity?: Identity): Promise<Record<string, string>> {
   let secret: KubeObject;
   try { secret = await client.get(SECRETS, namespace, name); } catch (err) {
     if (isNotFound(err)) throw new SecretRefError(`Secret ${namespace}/${name} named by ${field} does not exist`);
@@ -81,9 +71,9 @@ async function secretData(reader: KubeClient | SecretReader, namespace: string, 
 }
 
 /** Credentials from spec.secretRef: username/password, bearerToken, identity (+ known_hosts). */
-export async function readAuth(client: KubeClient | SecretReader, namespace: string, spec: GitSyncSpec): Promise<GitAuth | undefined> {
+export async function readAuth(client: KubeClient, namespace: string, spec: GitSyncSpec, identity?: Identity): Promise<GitAuth | undefined> {
   if (!spec.secretRef) return undefined;
-  const d = await secretData(client, namespace, spec.secretRef, 'spec.secretRef');
+  const d = await secretData(client, namespace, spec.secretRef, 'spec.secretRef', identity);
   const auth: GitAuth = { username: d.username, password: d.password, bearerToken: d.bearerToken, identity: d.identity, knownHosts: d.known_hosts, caCert: d['ca.crt'] ?? d.caFile };
   if (!auth.password && !auth.bearerToken && !auth.identity && !auth.knownHosts && !auth.caCert) {
     throw new SecretRefError(`Secret ${namespace}/${spec.secretRef} (spec.secretRef) has none of the keys username/password, bearerToken, identity, known_hosts, ca.crt`);
@@ -111,16 +101,18 @@ export function proxyOf(d: Readonly<Record<string, string>>, what: string): GitP
 }
 
 /** The proxy git uses for a GitSync: its proxySecretRef, else the controller's proxy variables (if any). */
-export async function readProxy(client: KubeClient | SecretReader, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined): Promise<GitProxy | undefined> {
+export async function readProxy(client: KubeClient, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined, identity?: Identity): Promise<GitProxy | undefined> {
   if (spec.proxySecretRef) {
-    return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef'), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
+    return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef', identity), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
   }
   return env && Object.keys(env).length > 0 ? { kind: 'environment', variables: env } : undefined;
 }
 
 export interface FetchOptions {
-  /** Reads the GitSync's Secrets: its identity's client (with `identity` for messages), or a plain client (`keelson diff`). */
-  readonly client: KubeClient | SecretReader;
+  /** Reads the GitSync's Secrets: the client of its identity (the syncer), or the user's own (`keelson diff`). */
+  readonly client: KubeClient;
+  /** The identity `client` acts as, named in a SecretForbidden message; unset for `keelson diff`. */
+  readonly identity?: Identity | undefined;
   readonly namespace: string;
   readonly name: string;
   readonly spec: GitSyncSpec;
@@ -163,9 +155,9 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const allowInsecure = o.allowInsecure ?? false;
   await checkTransport(o.spec.url, allowInsecure, o.cacheDir);
   const limits = o.limits ?? DEFAULT_LIMITS;
-  const auth = await readAuth(o.client, o.namespace, o.spec);
-  const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
-  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv);
+  const auth = await readAuth(o.client, o.namespace, o.spec, o.identity);
+  const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef', o.identity)) : undefined;
+  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv, o.identity);
   const session = await openSession(auth, { allowInsecure, proxy });
   const source = { path: o.spec.path, ignore: o.spec.ignore, kustomize: o.spec.kustomize, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {

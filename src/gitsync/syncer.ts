@@ -142,7 +142,7 @@ export class GitSyncer {
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
       // The Secrets the GitSync names (credentials, proxy, trusted keys) are read with its identity too: they are sent
       // to the host the GitSync names, so Keelson's own rights would let a tenant exfiltrate any Secret of its namespace.
-      const git = { client: { client: content, identity }, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved: (r: string) => { revision = r; }, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
+      const git = { client: content, identity, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved: (r: string) => { revision = r; }, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
       const source: PipelineSource = { kind: 'git', fetch: git };
       const pipeline = { spec, owner, discovery: this.deps.discovery, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath, signal: timeout };
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything

@@ -87,7 +87,7 @@ export class ImageUpdater {
       // The syncer reports a GitSync without an identity (ServiceAccountRequired); nothing is read or pushed here.
       if (identity.kind === 'refused') { log.debug('image updates skipped: the GitSync has no identity'); return; }
       const reader = identity.kind === 'serviceAccount' ? this.deps.client.impersonating(identity.user) : this.deps.client;
-      const auth = await readAuth({ client: reader, identity }, ns, sync);
+      const auth = await readAuth(reader, ns, sync, identity);
       const signingKey = update.signingKeyRef === undefined ? undefined : await this.signingKey(reader, identity, ns, update.signingKeyRef);
       const session = await openSession(auth, { allowInsecure: this.deps.allowInsecureGit });
       let result;
