@@ -2,7 +2,8 @@
 // (GitSync spec.secretRef and spec.proxySecretRef, ImagePolicy spec.secretRef) and points the URL at a server it
 // controls. The server must never see a credential (it records every Authorization header), and the object says
 // Ready=False, SecretForbidden, naming the Secret, the ServiceAccount and the Role rule that fixes it. Once that
-// rule exists the same objects work: Secrets are read with the object's own identity, not Keelson's.
+// rule exists the same objects work: Secrets are read with the object's own identity, not Keelson's. Image updates
+// (a GitSync's imageUpdate) push with nothing either when its ServiceAccount may not read the Git Secret.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { type ControlPlane, startControlPlane } from '../support/control-plane.j
 import { installCrd } from '../support/crds.js';
 import { type RunningController, metricValue, startController } from '../support/controller.js';
 import { type GitServers, startGitServers } from '../support/git-servers.js';
-import { createGitSync, createNamespace, gitSyncStatus, installGitSyncCrd, ready, waitApplied } from '../support/gitsync-fixture.js';
+import { createGitSync, createNamespace, eventsFor, gitSyncStatus, installGitSyncCrd, ready, waitApplied } from '../support/gitsync-fixture.js';
 import { eventually } from '../support/wait.js';
 
 const rbac = (plural: string, kind: string): ResourceType => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, namespaced: true });
@@ -67,6 +68,9 @@ describe('secrets a tenant names are read with the tenant\'s identity', () => {
     // The tenant's "registry": records what it is sent and asks for Basic credentials, as a real one would.
     registry = http.createServer((req, res) => {
       registrySaw.push(req.headers.authorization ?? 'none');
+      // One public repository (for image updates): a tag list and a digest, no credentials needed.
+      if (req.url?.startsWith('/v2/public/app/tags/list')) { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"name":"public/app","tags":["1.0.0","1.1.0"]}'); return; }
+      if (req.url === '/v2/public/app/manifests/1.1.0') { res.writeHead(200, { 'Docker-Content-Digest': `sha256:${'a'.repeat(64)}`, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }); res.end(); return; }
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="registry"', 'Content-Type': 'application/json' });
       res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
     });
@@ -135,5 +139,21 @@ describe('secrets a tenant names are read with the tenant\'s identity', () => {
     await tenantRole(['db-credentials', 'registry-credentials']);
     await eventually('the registry to receive the credentials the tenant may read', () => registrySaw.some((a) => a.startsWith('Basic ')), 40_000);
     assert.ok(!ctl.logText().includes('registry-pass-s3cr3t'));
+  });
+
+  it('image updates for a GitSync whose ServiceAccount may not read its Git Secret push nothing and say why', async () => {
+    await cp.client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ci-push', namespace: NS }, stringData: { username: servers.httpAuth.username, password: servers.httpAuth.password } });
+    await cp.client.create(IMAGEPOLICIES, { apiVersion: 'keelson.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name: 'public', namespace: NS }, spec: { image: `${registryHost}/public/app`, insecure: true, interval: '10s', policy: { semver: { range: '*' } } } });
+    await eventually('ImagePolicy public to find 1.1.0', async () => ((await cp.client.get(IMAGEPOLICIES, NS, 'public')) as KubeObject & { status?: ImagePolicyStatus }).status?.latestRef?.endsWith(':1.1.0'));
+    const repo = servers.repo('updates');
+    repo.write({ 'deploy/values.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: values}\ndata:\n  tag: "1.0.0" # {"$imagepolicy": "${NS}:public:tag"}\n` }).commit('initial');
+    await createGitSync(cp.client, NS, 'updates', {
+      url: servers.httpUrl('updates'), secretRef: { name: 'ci-push' }, serviceAccountName: SA, path: 'deploy', interval: '10m',
+      imageUpdate: { author: { name: 'Keelson Bot', email: 'bot@example.com' }, messageTemplate: 'chore: update images' },
+    });
+    const event = await eventually('ImageUpdateFailed naming the Secret', async () => (await eventsFor(cp.client, NS, 'updates')).find((e) => (e as { reason?: string }).reason === 'ImageUpdateFailed'));
+    assertNamesFix((event as { message?: string }).message ?? '', 'ci-push', 'spec.secretRef');
+    assert.deepEqual(servers.httpRequests.filter((r) => r.includes('/updates.git') && !r.startsWith('none ')), []);
+    assert.ok(!ctl.logText().includes(servers.httpAuth.password));
   });
 });
