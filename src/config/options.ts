@@ -54,7 +54,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
 
   { group: GITSYNC, name: 'git-cache-dir', type: 'string', default: undefined, help: 'where repositories are fetched (default: a keelson-git folder in the temp dir)' },
   { group: GITSYNC, name: 'max-concurrent-syncs', type: 'int', min: 1, default: 4, help: 'GitSyncs reconciled at once' },
-  { group: GITSYNC, name: 'default-service-account', type: 'string', default: undefined, help: 'ServiceAccount (in each GitSync\'s namespace) to apply as when spec.serviceAccountName is unset; empty: only GitSyncs in the controller namespace apply, with Keelson\'s identity' },
+  { group: GITSYNC, name: 'default-service-account', type: 'string', default: undefined, help: 'ServiceAccount (in each GitSync\'s or ImagePolicy\'s namespace) to apply and read named Secrets as when spec.serviceAccountName is unset; empty: only objects in the controller namespace use Keelson\'s identity' },
   { group: GITSYNC, name: 'allow-insecure-git', type: 'boolean', default: false, help: 'allow http://, git:// and file:// GitSync URLs (no server authentication, or the controller\'s disk)' },
   { group: GITSYNC, name: 'max-revision-bytes', type: 'int', min: 1, default: 64 * 1024 * 1024, help: 'most bytes of manifest files one revision may hold (sizes checked before reading)' },
   { group: GITSYNC, name: 'max-revision-objects', type: 'int', min: 1, default: 10_000, help: 'most objects (YAML/JSON documents) one revision may hold' },

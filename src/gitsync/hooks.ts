@@ -82,6 +82,9 @@ export function hookHandler(deps: HookDeps) {
       throw new HttpError(429, 'too many requests for this GitSync');
     }
     const body = await readBody(req, MAX_HOOK_BODY);
+    // Read with Keelson's own identity, unlike spec.secretRef and proxySecretRef (read as the GitSync's identity,
+    // source.ts): this token only checks a request's signature here and never leaves the process, so naming a Secret
+    // one cannot read gains nothing: at most, whoever knows that Secret's value may ask one's own GitSync to sync now.
     const secret = await deps.secrets.token(target.namespace, secretName);
     if (!secret) return reject(`Secret ${target.namespace}/${secretName} (spec.webhookSecretRef) is missing or has no "token" key`);
     const hub = req.headers['x-hub-signature-256'];

@@ -3,6 +3,7 @@
 // administrators create objects, may fall back to Keelson's own identity. Anything else writes nothing. Pure.
 
 import { serviceAccountUser } from '../kube/client.js';
+import { errorText } from '../kube/errors.js';
 
 export type Identity =
   /** Requests impersonate this ServiceAccount of the GitSync's namespace. */
@@ -13,6 +14,8 @@ export type Identity =
   | { readonly kind: 'refused'; readonly message: string };
 
 export interface IdentityInput {
+  /** What the object is, for messages; default GitSync (an ImagePolicy's registry Secret follows the same rule). */
+  readonly kind?: string;
   /** The GitSync's namespace: a ServiceAccount is always looked up there, never elsewhere. */
   readonly namespace: string;
   readonly name: string;
@@ -31,6 +34,14 @@ export function identityFor(gs: IdentityInput, policy: IdentityPolicy): Identity
   const fallback = policy.defaultServiceAccount || undefined;
   if (fallback) return { kind: 'serviceAccount', namespace: gs.namespace, name: fallback, user: serviceAccountUser(gs.namespace, fallback), from: 'default' };
   if (gs.namespace === policy.controllerNamespace) return { kind: 'controller' };
+  if (gs.kind !== undefined && gs.kind !== 'GitSync') {
+    return {
+      kind: 'refused',
+      message: `${gs.kind} ${gs.namespace}/${gs.name} names a Secret but no ServiceAccount, and the controller has no --default-service-account, so the Secret is not read: `
+        + `set spec.serviceAccountName to a ServiceAccount in namespace ${gs.namespace} that may get that Secret, or start Keelson with --default-service-account. `
+        + `Only objects in the controller namespace ${policy.controllerNamespace} read Secrets with Keelson's own identity.`,
+    };
+  }
   return {
     kind: 'refused',
     message: `GitSync ${gs.namespace}/${gs.name} names no ServiceAccount and the controller has no --default-service-account, so nothing is applied: `
@@ -68,4 +79,20 @@ export function isImpersonationRefusal(message: string): boolean {
 export function forbiddenHint(id: Identity): string {
   if (id.kind === 'serviceAccount') return `grant ${identityName(id)} that right (a Role and RoleBinding, or a ClusterRoleBinding for cluster-scoped objects), or remove the object from the repository`;
   return 'GitSyncs in the controller namespace apply with Keelson\'s own rights: bind more with manifests/optional/gitsync-apply.yaml (or a narrower binding), or set spec.serviceAccountName';
+}
+
+/**
+ * Why a Secret an object names could not be read with the object's identity, and the fix. Keelson never falls back
+ * to its own rights here: that would send a Secret the tenant cannot read to a host the tenant chose (the confused
+ * deputy). Names the Secret, the field, the identity and the Role rule; never a value.
+ */
+export function secretForbiddenMessage(id: Identity, namespace: string, name: string, field: string, err: unknown): string {
+  const what = `Secret ${namespace}/${name} (${field})`;
+  if (isImpersonationRefusal(errorText(err))) {
+    return `${what} was not read: Keelson may not impersonate ${identityName(id)}; Keelson's ClusterRole needs the impersonate verb on serviceaccounts (manifests/clusterrole.yaml)`;
+  }
+  if (id.kind !== 'serviceAccount') return `Keelson's own identity may not read ${what}: Keelson's ClusterRole needs get on secrets (manifests/clusterrole.yaml), or set spec.serviceAccountName`;
+  return `${identityName(id)} may not read ${what}, and Keelson reads the Secrets an object names with that object's identity, never its own: `
+    + `grant it with a Role in namespace ${namespace} bound to that ServiceAccount, with the rule `
+    + `{apiGroups: [""], resources: [secrets], verbs: [get], resourceNames: [${name}]}`;
 }

@@ -1,14 +1,16 @@
-// One GitSync's source: credentials and trusted keys from its Secrets, ls-remote to resolve the ref, a shallow
+// One GitSync's source: credentials and trusted keys from its Secrets (read with the GitSync's identity, so a tenant
+// never gets Keelson to send a Secret it could not read itself), ls-remote to resolve the ref, a shallow
 // fetch into its cache (skipped when the commit is already there), signature verification, and the manifest files
 // at spec.path (after ignore rules; built with kustomize where it holds a kustomization or spec.kustomize is set:
 // revision-files.ts). Transport policy and size limits are checked here, before anything is read. The first stage
 // of pipeline.ts, which the syncer and `keelson diff` share.
 
 import { realpath } from 'node:fs/promises';
-import { type KubeClient, isNotFound } from '../kube/client.js';
+import { type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import { type GitAuth, type GitProxy, type GitSession, type KeyedMutex, ensureRepo, fetchCommit, git, lsRemote, openSession, repoDirFor } from './git.js';
+import { type Identity, secretForbiddenMessage } from './identity.js';
 import { DEFAULT_LIMITS, type RevisionLimits } from './limits.js';
 import { lsRemotePatterns, parseLsRemote, resolveRef } from './refs.js';
 import type { SourceFile } from './render.js';
@@ -24,7 +26,12 @@ export class TransportError extends Error {
 
 /** A Secret the GitSync names is missing or unusable; the message says which and what to put in it. */
 export class SecretRefError extends Error {
-  override readonly name = 'SecretRefError';
+  override readonly name: string = 'SecretRefError';
+}
+
+/** The GitSync's identity may not read a Secret the GitSync names; nothing was sent anywhere. */
+export class SecretForbiddenError extends SecretRefError {
+  override readonly name = 'SecretForbiddenError';
 }
 
 export interface Revision {
@@ -47,10 +54,15 @@ async function commitSubject(session: GitSession, dir: string, sha: string, sign
   } catch { return ''; }
 }
 
-async function secretData(client: KubeClient, namespace: string, name: string, field: string): Promise<Record<string, string>> {
+/**
+ * A Secret the GitSync names, read with `client`: the GitSync's identity (impersonating its ServiceAccount, or
+ * Keelson's own only where identity.ts allows it), which `identity` names in a 403's message.
+ */
+async function secretData(client: KubeClient, namespace: string, name: string, field: string, identity?: Identity): Promise<Record<string, string>> {
   let secret: KubeObject;
   try { secret = await client.get(SECRETS, namespace, name); } catch (err) {
     if (isNotFound(err)) throw new SecretRefError(`Secret ${namespace}/${name} named by ${field} does not exist`);
+    if (isForbidden(err) && identity) throw new SecretForbiddenError(secretForbiddenMessage(identity, namespace, name, field, err));
     throw err;
   }
   const data: Record<string, string> = {};
@@ -59,9 +71,9 @@ async function secretData(client: KubeClient, namespace: string, name: string, f
 }
 
 /** Credentials from spec.secretRef: username/password, bearerToken, identity (+ known_hosts). */
-export async function readAuth(client: KubeClient, namespace: string, spec: GitSyncSpec): Promise<GitAuth | undefined> {
+export async function readAuth(client: KubeClient, namespace: string, spec: GitSyncSpec, identity?: Identity): Promise<GitAuth | undefined> {
   if (!spec.secretRef) return undefined;
-  const d = await secretData(client, namespace, spec.secretRef, 'spec.secretRef');
+  const d = await secretData(client, namespace, spec.secretRef, 'spec.secretRef', identity);
   const auth: GitAuth = { username: d.username, password: d.password, bearerToken: d.bearerToken, identity: d.identity, knownHosts: d.known_hosts, caCert: d['ca.crt'] ?? d.caFile };
   if (!auth.password && !auth.bearerToken && !auth.identity && !auth.knownHosts && !auth.caCert) {
     throw new SecretRefError(`Secret ${namespace}/${spec.secretRef} (spec.secretRef) has none of the keys username/password, bearerToken, identity, known_hosts, ca.crt`);
@@ -89,15 +101,18 @@ export function proxyOf(d: Readonly<Record<string, string>>, what: string): GitP
 }
 
 /** The proxy git uses for a GitSync: its proxySecretRef, else the controller's proxy variables (if any). */
-export async function readProxy(client: KubeClient, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined): Promise<GitProxy | undefined> {
+export async function readProxy(client: KubeClient, namespace: string, spec: GitSyncSpec, env: Readonly<Record<string, string>> | undefined, identity?: Identity): Promise<GitProxy | undefined> {
   if (spec.proxySecretRef) {
-    return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef'), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
+    return proxyOf(await secretData(client, namespace, spec.proxySecretRef, 'spec.proxySecretRef', identity), `Secret ${namespace}/${spec.proxySecretRef} (spec.proxySecretRef)`);
   }
   return env && Object.keys(env).length > 0 ? { kind: 'environment', variables: env } : undefined;
 }
 
 export interface FetchOptions {
+  /** Reads the GitSync's Secrets: the client of its identity (the syncer), or the user's own (`keelson diff`). */
   readonly client: KubeClient;
+  /** The identity `client` acts as, named in a SecretForbidden message; unset for `keelson diff`. */
+  readonly identity?: Identity | undefined;
   readonly namespace: string;
   readonly name: string;
   readonly spec: GitSyncSpec;
@@ -140,9 +155,9 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const allowInsecure = o.allowInsecure ?? false;
   await checkTransport(o.spec.url, allowInsecure, o.cacheDir);
   const limits = o.limits ?? DEFAULT_LIMITS;
-  const auth = await readAuth(o.client, o.namespace, o.spec);
-  const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef')) : undefined;
-  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv);
+  const auth = await readAuth(o.client, o.namespace, o.spec, o.identity);
+  const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef', o.identity)) : undefined;
+  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv, o.identity);
   const session = await openSession(auth, { allowInsecure, proxy });
   const source = { path: o.spec.path, ignore: o.spec.ignore, kustomize: o.spec.kustomize, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {

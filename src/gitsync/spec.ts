@@ -92,7 +92,8 @@ export class SpecError extends Error {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Secret and ServiceAccount names: DNS subdomains.
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** A Secret or ServiceAccount name (DNS subdomain); bounded, linear. Also used by images/spec.ts. */
+export const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function str(spec: Record<string, unknown>, field: string): string | undefined {
   const v = spec[field];

@@ -8,7 +8,7 @@ import type { Condition, GitSyncStatus } from './spec.js';
 export type Reason =
   | 'ReconciliationSucceeded' | 'Progressing' | 'InvalidSpec' | 'GitOperationFailed' | 'VerificationFailed'
   | 'ValidationFailed' | 'ApplyFailed' | 'PruneFailed' | 'EmptyRevision' | 'ReconciliationFailed' | 'Suspended'
-  | 'ServiceAccountRequired' | 'Forbidden'
+  | 'ServiceAccountRequired' | 'Forbidden' | 'SecretForbidden'
   | 'InsecureTransport' | 'RevisionTooLarge'
   | 'HealthCheckFailed' | 'DependencyNotReady'
   | 'BuildFailed';

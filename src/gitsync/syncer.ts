@@ -2,8 +2,8 @@
 // validate the whole revision (dry-run), then write what differs, prune what left Git, and record the outcome in
 // status, Events and metrics. It always reads current state, so a restart or a duplicate trigger only repeats a
 // no-op; the next poll is a requeue after the interval (with jitter). The revision's content is read, dry-run,
-// written and pruned with the GitSync's identity (identity.ts); the GitSync, its Secrets, status and Events use
-// Keelson's own.
+// written and pruned with the GitSync's identity (identity.ts), and so are the Secrets it names; the GitSync, status
+// and Events use Keelson's own.
 
 import { basename } from 'node:path';
 import { type KubeClient, isForbidden, isNotFound } from '../kube/client.js';
@@ -30,7 +30,7 @@ import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
 import { AppliedVersions } from './resync.js';
-import { SecretRefError, TransportError } from './source.js';
+import { SecretForbiddenError, SecretRefError, TransportError } from './source.js';
 import { type PipelineSource, renderPipeline } from './pipeline.js';
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
 import { type Reason, outcomeConditions, readyCondition, statusDiffers, withJitter } from './status.js';
@@ -70,6 +70,7 @@ export function classify(err: unknown): Reason {
   if (err instanceof VerificationError) return 'VerificationFailed';
   if (err instanceof BuildError) return 'BuildFailed';
   if (err instanceof RenderError || err instanceof ValidationError || err instanceof IgnoreRulesError) return 'ValidationFailed';
+  if (err instanceof SecretForbiddenError) return 'SecretForbidden';
   if (err instanceof GitError || err instanceof RefError || err instanceof SecretRefError) return 'GitOperationFailed';
   if (err instanceof ApplyError) return 'ApplyFailed';
   if (err instanceof PruneError) return 'PruneFailed';
@@ -139,7 +140,9 @@ export class GitSyncer {
     try {
       // A changed URL gets a new cache folder; the old one goes now rather than when the GitSync is deleted.
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
-      const git = { client, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved: (r: string) => { revision = r; }, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
+      // The Secrets the GitSync names (credentials, proxy, trusted keys) are read with its identity too: they are sent
+      // to the host the GitSync names, so Keelson's own rights would let a tenant exfiltrate any Secret of its namespace.
+      const git = { client: content, identity, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved: (r: string) => { revision = r; }, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
       const source: PipelineSource = { kind: 'git', fetch: git };
       const pipeline = { spec, owner, discovery: this.deps.discovery, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath, signal: timeout };
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything

@@ -27,6 +27,7 @@ export function registerImages(ctx: FeatureContext): void {
   const scanner = new ImagePolicyScanner({
     client: manager.client, events: manager.events, logger: log, metrics: manager.metrics,
     allowInsecureRegistries: options.images.allowInsecureRegistries,
+    identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
   });
   const { store: policies } = controller<ImagePolicyRecord>(manager, 'imagepolicy', log, options.images.maxConcurrentScans)
     .for(IMAGEPOLICIES, imagePolicyRecord, { crd: { name: IMAGEPOLICY_CRD, kind: 'ImagePolicy', missing: 'apply manifests/crd-imagepolicies.yaml, or start Keelson with --disable-images; image policies wait for it' } })
@@ -39,6 +40,7 @@ export function registerImages(ctx: FeatureContext): void {
   const updater = new ImageUpdater({
     client: manager.client, events: manager.events, logger: log, metrics: manager.metrics,
     allowInsecureGit: options.gitsync.allowInsecureGit, cacheDir: options.gitsync.cacheDir ?? join(tmpdir(), 'keelson-git'),
+    identityPolicy: { controllerNamespace: options.controllerNamespace, defaultServiceAccount: options.gitsync.defaultServiceAccount },
     latestRefs: (ns) => {
       const out = new Map<string, string>();
       for (const key of policies.keys()) {

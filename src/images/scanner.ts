@@ -1,11 +1,13 @@
 // The ImagePolicy reconciler: reads the policy and its Secret, lists the repository's tags, picks the latest by the
 // policy, resolves its digest, and writes status (only when it changed). Level-triggered: every run starts from the
 // object as it is now; the next scan is a requeue after spec.interval. Credentials never leave the Authorization
-// header: messages name the Secret and the registry, never a value.
+// header: messages name the Secret and the registry, never a value. The Secret is read with the policy's identity
+// (spec.serviceAccountName, as a GitSync's: gitsync/identity.ts), since its values go to a registry the tenant names.
 
 import type { EventRecorder } from '../kube/events.js';
 import { involvedObjectOf } from '../kube/events.js';
-import type { KubeClient } from '../kube/client.js';
+import { type KubeClient, isForbidden } from '../kube/client.js';
+import { type IdentityPolicy, identityFor, secretForbiddenMessage } from '../gitsync/identity.js';
 import { IMAGEPOLICIES, SECRETS, splitKey } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
@@ -24,9 +26,11 @@ export interface ScannerDeps {
   readonly metrics: Metrics;
   readonly allowInsecureRegistries: boolean;
   readonly limits?: Partial<RegistryLimits>;
+  /** Whose rights read a policy's spec.secretRef: --controller-namespace and --default-service-account. */
+  readonly identityPolicy: IdentityPolicy;
 }
 
-type Reason = 'Succeeded' | 'InvalidSpec' | 'InsecureRegistry' | 'SecretError' | 'NoMatchingTag' | RegistryError['reason'];
+type Reason = 'Succeeded' | 'InvalidSpec' | 'InsecureRegistry' | 'SecretError' | 'ServiceAccountRequired' | 'SecretForbidden' | 'NoMatchingTag' | RegistryError['reason'];
 
 interface Outcome {
   readonly ready: boolean;
@@ -73,7 +77,17 @@ export class ImagePolicyScanner {
     let credentials: RegistryCredentials | undefined;
     let ca: string | undefined;
     if (spec.secretName !== undefined) {
-      const secret = await this.deps.client.tryGet<KubeObject & { type?: string; data?: Record<string, string> }>(SECRETS, ns, spec.secretName);
+      // Never Keelson's own rights outside the controller namespace: the values are sent to the tenant's registry.
+      const identity = identityFor({ kind: 'ImagePolicy', namespace: ns, name: obj.metadata.name!, serviceAccountName: spec.serviceAccountName }, this.deps.identityPolicy);
+      if (identity.kind === 'refused') return { ready: false, reason: 'ServiceAccountRequired', message: identity.message, stalled: true };
+      const reader = identity.kind === 'serviceAccount' ? this.deps.client.impersonating(identity.user) : this.deps.client;
+      let secret;
+      try {
+        secret = await reader.tryGet<KubeObject & { type?: string; data?: Record<string, string> }>(SECRETS, ns, spec.secretName);
+      } catch (err) {
+        if (!isForbidden(err)) throw err;
+        return { ready: false, reason: 'SecretForbidden', message: secretForbiddenMessage(identity, ns, spec.secretName, 'spec.secretRef', err) };
+      }
       if (!secret) return { ready: false, reason: 'SecretError', message: `Secret ${ns}/${spec.secretName} named by spec.secretRef does not exist` };
       try {
         credentials = credentialsFor(`${ns}/${spec.secretName}`, secret.type, secret.data, spec.ref);

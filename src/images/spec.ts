@@ -2,7 +2,7 @@
 // with a message naming the field to fix. Pure.
 
 import { parseDuration } from '../config/duration.js';
-import type { Condition } from '../gitsync/spec.js';
+import { type Condition, SECRET_NAME } from '../gitsync/spec.js';
 import type { KubeObject } from '../kube/types.js';
 import { type CompiledPolicy, PolicyError, compilePolicy } from './policy.js';
 import { type ImageRepository, ReferenceError, parseImageRepository } from './reference.js';
@@ -27,6 +27,8 @@ export interface ScanSpec {
   readonly policy: CompiledPolicy;
   readonly intervalMs: number;
   readonly secretName: string | undefined;
+  /** The ServiceAccount (this namespace) whose rights read spec.secretRef; see gitsync/identity.ts. */
+  readonly serviceAccountName: string | undefined;
   readonly insecure: boolean;
 }
 
@@ -48,7 +50,9 @@ export function scanSpecOf(spec: Record<string, unknown> | undefined): ScanSpec 
   }
   const secretRef = s.secretRef as { name?: unknown } | undefined;
   if (secretRef !== undefined && (typeof secretRef?.name !== 'string' || secretRef.name === '')) throw new PolicyError('spec.secretRef.name must name a Secret in the ImagePolicy\'s namespace');
-  return { ref, policy, intervalMs, secretName: secretRef?.name as string | undefined, insecure: s.insecure === true };
+  const sa = s.serviceAccountName;
+  if (sa !== undefined && sa !== '' && (typeof sa !== 'string' || !SECRET_NAME.test(sa))) throw new PolicyError('spec.serviceAccountName must name a ServiceAccount in the ImagePolicy\'s namespace (a DNS subdomain of at most 253 characters)');
+  return { ref, policy, intervalMs, secretName: secretRef?.name as string | undefined, serviceAccountName: sa === '' ? undefined : sa as string | undefined, insecure: s.insecure === true };
 }
 
 export { PolicyError, ReferenceError };

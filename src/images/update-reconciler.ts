@@ -2,16 +2,18 @@
 // differ from its markers, commit and push the change with the GitSync's credentials, record it in
 // status.lastImageUpdate, and ask the GitSync to sync now. Only policies of the GitSync's own namespace are used,
 // so a tenant's markers cannot pull in another namespace's policies. Level-triggered: each run rewrites from the
-// branch tip as it is; nothing to change means no commit.
+// branch tip as it is; nothing to change means no commit. The GitSync's Secrets (Git credentials, signing key) are
+// read with the GitSync's identity (gitsync/identity.ts), as its sync reads them: never Keelson's own rights.
 
 import { involvedObjectOf, type EventRecorder } from '../kube/events.js';
-import type { KubeClient } from '../kube/client.js';
+import { type KubeClient, isForbidden } from '../kube/client.js';
+import { type Identity, type IdentityPolicy, identityFor, secretForbiddenMessage } from '../gitsync/identity.js';
 import { GITSYNCS, splitKey } from '../kube/resources.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { openSession } from '../gitsync/git.js';
-import { SecretRefError, TransportError, checkTransport, readAuth } from '../gitsync/source.js';
+import { SecretForbiddenError, SecretRefError, TransportError, checkTransport, readAuth } from '../gitsync/source.js';
 import { SECRETS } from '../kube/resources.js';
 import type { KubeObject } from '../kube/types.js';
 import { type GitSyncObject, REQUESTED_AT, SpecError, parseSpec } from '../gitsync/spec.js';
@@ -28,6 +30,8 @@ export interface ImageUpdaterDeps {
   readonly cacheDir: string;
   /** The latest ref of each ImagePolicy in a namespace, by name. */
   readonly latestRefs: (namespace: string) => ReadonlyMap<string, string>;
+  /** Whose rights read the GitSync's Secrets: --controller-namespace and --default-service-account. */
+  readonly identityPolicy: IdentityPolicy;
 }
 
 export interface LastImageUpdate { commit: string; time: string; changes: number }
@@ -36,8 +40,14 @@ export class ImageUpdater {
   constructor(private readonly deps: ImageUpdaterDeps) {}
 
   /** The commit signing key from spec.imageUpdate.signingKeyRef: `git.asc` (PGP) or `identity` (SSH). */
-  private async signingKey(namespace: string, name: string): Promise<SigningKey> {
-    const secret = await this.deps.client.tryGet<KubeObject & { data?: Record<string, string> }>(SECRETS, namespace, name);
+  private async signingKey(client: KubeClient, identity: Identity, namespace: string, name: string): Promise<SigningKey> {
+    let secret;
+    try {
+      secret = await client.tryGet<KubeObject & { data?: Record<string, string> }>(SECRETS, namespace, name);
+    } catch (err) {
+      if (isForbidden(err)) throw new SecretForbiddenError(secretForbiddenMessage(identity, namespace, name, 'spec.imageUpdate.signingKeyRef', err));
+      throw err;
+    }
     if (!secret) throw new SecretRefError(`Secret ${namespace}/${name} (spec.imageUpdate.signingKeyRef) does not exist`);
     const get = (k: string) => (secret.data?.[k] === undefined ? undefined : Buffer.from(secret.data[k]!, 'base64').toString('utf8'));
     const pgp = get('git.asc');
@@ -73,8 +83,12 @@ export class ImageUpdater {
     };
     try {
       await checkTransport(sync.url, this.deps.allowInsecureGit, this.deps.cacheDir);
-      const auth = await readAuth(this.deps.client, ns, sync);
-      const signingKey = update.signingKeyRef === undefined ? undefined : await this.signingKey(ns, update.signingKeyRef);
+      const identity = identityFor({ namespace: ns, name, serviceAccountName: sync.serviceAccountName }, this.deps.identityPolicy);
+      // The syncer reports a GitSync without an identity (ServiceAccountRequired); nothing is read or pushed here.
+      if (identity.kind === 'refused') { log.debug('image updates skipped: the GitSync has no identity'); return; }
+      const reader = identity.kind === 'serviceAccount' ? this.deps.client.impersonating(identity.user) : this.deps.client;
+      const auth = await readAuth(reader, ns, sync, identity);
+      const signingKey = update.signingKeyRef === undefined ? undefined : await this.signingKey(reader, identity, ns, update.signingKeyRef);
       const session = await openSession(auth, { allowInsecure: this.deps.allowInsecureGit });
       let result;
       try {

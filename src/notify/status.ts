@@ -35,6 +35,13 @@ export function notifierSecretOf(secret: KubeObject | undefined, namespace: stri
   return { address, token: field('token') || undefined, hmacKey };
 }
 
+/**
+ * Read with Keelson's own identity, unlike a GitSync's or ImagePolicy's Secrets (gitsync/identity.ts): here the
+ * destination is the Secret's own `address`, not a URL in the tenant's spec, so `token` and `hmacKey` only ever go
+ * to the endpoint stored next to them, and messages never show a value. A tenant who names a Secret it cannot read
+ * learns nothing from it; at most its own namespace's Events (allNamespaces counts only in the controller
+ * namespace) are posted to that Secret's endpoint.
+ */
 export async function loadNotifierSecret(client: KubeClient, namespace: string, name: string, type?: string): Promise<NotifierSecret> {
   let secret: KubeObject | undefined;
   try {

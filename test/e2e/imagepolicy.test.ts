@@ -2,7 +2,8 @@
 // TLS with a private CA: htpasswd Basic auth and token (Bearer) auth. Tags are pushed by the test over the
 // registry API. A semver policy settles on the highest tag in range and follows a newly pushed tag; alphabetical,
 // numerical and filterTags pick as documented; bad credentials, a missing CA and plain HTTP without the flag give
-// clear conditions; no credential ever shows up in logs, status or events. A GitSync with imageUpdate over git
+// clear conditions; no credential ever shows up in logs, status or events. Policies read their Secrets as their
+// ServiceAccount (spec.serviceAccountName), which may get exactly those Secrets. A GitSync with imageUpdate over git
 // http-backend commits each new latest tag once, applies it (the Deployment rolls), and builds on others' commits.
 
 import assert from 'node:assert/strict';
@@ -23,6 +24,10 @@ import { type TestRegistry, startRegistry } from '../support/registry.js';
 import { eventually } from '../support/wait.js';
 
 const NS = 'images';
+/** The policies' ServiceAccount: it may get exactly the registry Secrets they name (Secrets are read as it). */
+const READER = 'registry-reader';
+const REGISTRY_SECRETS = ['basic-auth', 'token-auth', 'wrong-auth', 'ca-only-basic', 'ca-only-token', 'no-ca'];
+const rbac = (plural: string, kind: string) => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, namespaced: true });
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('ImagePolicy against docker-registry', () => {
@@ -41,7 +46,7 @@ describe('ImagePolicy against docker-registry', () => {
       data: { '.dockerconfigjson': b64(config), ...(withCa ? { 'ca.crt': b64(reg.caCert) } : {}) },
     });
   };
-  const policy = (name: string, spec: Record<string, unknown>) => cp.client.create(IMAGEPOLICIES, { apiVersion: 'keelson.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name, namespace: NS }, spec: { interval: '10s', ...spec } });
+  const policy = (name: string, spec: Record<string, unknown>) => cp.client.create(IMAGEPOLICIES, { apiVersion: 'keelson.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name, namespace: NS }, spec: { interval: '10s', serviceAccountName: READER, ...spec } });
   const status = async (name: string) => ((await cp.client.get(IMAGEPOLICIES, NS, name)) as KubeObject & { status?: ImagePolicyStatus }).status ?? {};
   const ready = (s: ImagePolicyStatus) => s.conditions?.find((c) => c.type === 'Ready');
   const waitFor = (name: string, what: string, ok: (s: ImagePolicyStatus) => boolean, timeoutMs = 30_000) =>
@@ -54,6 +59,9 @@ describe('ImagePolicy against docker-registry', () => {
     await installGitSyncCrd(cp.client);
     cache = mkdtempSync(join(tmpdir(), 'keelson-gitcache-'));
     await createNamespace(cp.client, NS);
+    await cp.client.create({ group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: READER, namespace: NS } });
+    await cp.client.create(rbac('roles', 'Role'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: READER, namespace: NS }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: REGISTRY_SECRETS }] });
+    await cp.client.create(rbac('rolebindings', 'RoleBinding'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: READER, namespace: NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: READER }, subjects: [{ kind: 'ServiceAccount', name: READER, namespace: NS }] });
     for (const reg of [basic, token]) for (const tag of ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0']) digests.set(`${reg.host}:${tag}`, await reg.push('team/app', tag));
     for (const tag of ['main-aaa-100', 'main-ccc-300', 'main-bbb-200', 'other-999']) await basic.push('team/builds', tag);
     await secret('basic-auth', basic);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { forbiddenMessage } from '../../../src/gitsync/apply.js';
-import { forbiddenHint, forbiddenVerb, identityFor, identityName, isImpersonationRefusal } from '../../../src/gitsync/identity.js';
+import { forbiddenHint, forbiddenVerb, identityFor, identityName, isImpersonationRefusal, secretForbiddenMessage } from '../../../src/gitsync/identity.js';
 import { ApiError, serviceAccountUser } from '../../../src/kube/client.js';
 
 const policy = (defaultServiceAccount?: string) => ({ controllerNamespace: 'keelson-system', defaultServiceAccount });
@@ -94,5 +94,36 @@ describe('forbidden messages', () => {
     assert.match(forbiddenHint({ kind: 'controller' }), /manifests\/optional\/gitsync-apply\.yaml/);
     const m = forbiddenMessage('a.yaml (document 1): ConfigMap keelson-system/a', api('User "k" cannot create resource "configmaps"'), { kind: 'controller' });
     assert.match(m, /Keelson's own identity may not create it/);
+  });
+});
+
+describe('Secrets an object names: read with its identity', () => {
+  const forbidden = (text: string) => new ApiError(403, 'Forbidden', `GET /api/v1/namespaces/team-a/secrets/x: 403 ${text}`);
+
+  it('an ImagePolicy without an identity reads no Secret, and is told so (not the GitSync text)', () => {
+    const id = identityFor({ kind: 'ImagePolicy', namespace: 'team-a', name: 'app', serviceAccountName: undefined }, policy());
+    assert.equal(id.kind, 'refused');
+    const m = id.kind === 'refused' ? id.message : '';
+    assert.match(m, /^ImagePolicy team-a\/app names a Secret but no ServiceAccount/);
+    assert.match(m, /spec\.serviceAccountName/);
+    assert.doesNotMatch(m, /GitSync/);
+    assert.equal(identityFor({ kind: 'ImagePolicy', namespace: 'keelson-system', name: 'app', serviceAccountName: undefined }, policy()).kind, 'controller');
+  });
+
+  it('a 403 names the Secret, the field, the ServiceAccount and the exact Role rule; never a value', () => {
+    const id = identityFor(gs('team-a', 'tenant'), policy());
+    const m = secretForbiddenMessage(id, 'team-a', 'db-credentials', 'spec.secretRef', forbidden('secrets "db-credentials" is forbidden: User "system:serviceaccount:team-a:tenant" cannot get resource "secrets"'));
+    assert.match(m, /^ServiceAccount team-a\/tenant may not read Secret team-a\/db-credentials \(spec\.secretRef\)/);
+    assert.match(m, /resources: \[secrets\], verbs: \[get\], resourceNames: \[db-credentials\]/);
+    assert.match(m, /Role in namespace team-a/);
+  });
+
+  it('a refused impersonation points at Keelson\'s ClusterRole; Keelson\'s own identity at its get on secrets', () => {
+    const id = identityFor(gs('team-a', 'tenant'), policy());
+    const m = secretForbiddenMessage(id, 'team-a', 'git', 'spec.proxySecretRef', forbidden('users "system:serviceaccount:team-a:tenant" is forbidden: User "k" cannot impersonate resource "users"'));
+    assert.match(m, /Keelson may not impersonate ServiceAccount team-a\/tenant/);
+    assert.match(m, /manifests\/clusterrole\.yaml/);
+    const own = secretForbiddenMessage({ kind: 'controller' }, 'keelson-system', 'git', 'spec.secretRef', forbidden('cannot get resource "secrets"'));
+    assert.match(own, /^Keelson's own identity may not read Secret keelson-system\/git/);
   });
 });

@@ -110,6 +110,15 @@ describe('policy validation', () => {
     assert.throws(() => scanSpecOf({ policy: { alphabetical: {} } }), /spec.image is required/);
   });
 
+  it('scanSpecOf: spec.serviceAccountName, whose rights read spec.secretRef', () => {
+    assert.equal(scanSpecOf({ image: 'a', policy: { alphabetical: {} } }).serviceAccountName, undefined);
+    assert.equal(scanSpecOf({ image: 'a', serviceAccountName: '', policy: { alphabetical: {} } }).serviceAccountName, undefined);
+    assert.equal(scanSpecOf({ image: 'a', serviceAccountName: 'registry-reader', policy: { alphabetical: {} } }).serviceAccountName, 'registry-reader');
+    for (const bad of ['Upper', '-x', 'a/b', 'x'.repeat(300), 7]) {
+      assert.throws(() => scanSpecOf({ image: 'a', serviceAccountName: bad, policy: { alphabetical: {} } }), /spec.serviceAccountName/);
+    }
+  });
+
   it('any filter pattern compiles or throws PolicyError; matching a long tag stays fast', () => {
     const pieces = ['(', ')', '?P<n>', '*', '+', '?', '{2}', '{1000}', '[a-z]', '.', '|', '\\d', '^', '$', 'a', '\\', '(?i)', '(?=', '\\1'];
     fc.assert(fc.property(fc.oneof(anyText(60), grammar(pieces, 30)), anyText(20), (pattern, extract) => {

@@ -58,10 +58,13 @@ describe('manifests: files and kustomization', () => {
     assert.ok(listed.slice(firstOther).every((f) => !f.startsWith('crd-')), 'CRDs come before everything but the Namespace');
   });
 
-  it('the tenant example holds a ServiceAccount, its RoleBinding to edit in the same namespace, and a GitSync naming it', () => {
+  it('the tenant example holds a ServiceAccount, its RoleBinding to edit in the same namespace, get on exactly the Secret its GitSync names, and a GitSync naming it', () => {
     const ex = readObjects(join(MANIFESTS, 'examples', 'gitsync-tenant.yaml'));
-    assert.deepEqual(ex.map((o) => o.kind), ['Namespace', 'ServiceAccount', 'RoleBinding', 'GitSync']);
-    const [, sa, rb, gs] = ex as [KubeObject, KubeObject, Any, Any];
+    assert.deepEqual(ex.map((o) => o.kind), ['Namespace', 'ServiceAccount', 'RoleBinding', 'Role', 'RoleBinding', 'GitSync']);
+    const [, sa, rb, role, roleBinding, gs] = ex as [KubeObject, KubeObject, Any, Any, Any, Any];
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: [gs.spec.secretRef.name] }]);
+    assert.deepEqual(roleBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    assert.deepEqual(roleBinding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
     assert.equal(rb.metadata.namespace, sa.metadata.namespace);
     assert.deepEqual(rb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' });
     assert.deepEqual(rb.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
