@@ -36,7 +36,11 @@ RUN apt-get update \
  && groupadd --gid 65532 keelson \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin keelson
 WORKDIR /app
-ENV NODE_ENV=production
+# glibc malloc: at most 2 arenas (not 8 per core for Node's helper threads), and fixed trim/mmap thresholds (setting
+# one turns off glibc's dynamic threshold, which after the first large free serves buffers up to 32 MiB from the heap),
+# so the buffers of the initial LIST pages go back to the system instead of staying resident. The benchmarks start
+# the controller with this same ENV (bench/support/image-env.ts); the V8 settings are in bin/keelson.js.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
