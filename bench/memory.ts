@@ -24,14 +24,15 @@ interface MemorySample { rssMiB: number; peakMiB: number; heapUsedMiB: number; h
 /**
  * The figures of the run before the last change to memory, per stage (RSS after sync, peak, V8 heap used, growth
  * ÷ Secret data). Update them when a change is measured, so the table keeps showing before → after.
- * Source: this benchmark at full size, 2026-11-30, Keelson 5594cdd (before issue 12's memory work), loaded machine.
+ * Source: this benchmark at full size on Keelson 5594cdd (before issue 12's V8, malloc and node-forge changes),
+ * 2026-11-30T18:55Z, run back to back with the one after, on a 2-core machine loaded by other test runs.
  */
 const PREVIOUS: Readonly<Record<Stage, { rss: number; peak: number; heap: number; growth?: number } | undefined>> = {
-  empty: undefined,
-  '2000': undefined,
-  '8000': undefined,
+  empty: { rss: 88.5, peak: 90.8, heap: 19.1 },
+  '2000': { rss: 100.9, peak: 121.6, heap: 20.3, growth: 0.099 },
+  '8000': { rss: 114.8, peak: 148, heap: 23.2, growth: 0.053 },
 };
-const PREVIOUS_NAME = 'previous run (5594cdd)';
+const PREVIOUS_NAME = 'before (5594cdd)';
 
 type Stage = 'empty' | '2000' | '8000';
 
