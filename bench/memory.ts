@@ -66,17 +66,19 @@ export const memory: Benchmark = {
   name: 'memory',
   title: 'Memory: controller RSS after sync and peak, empty cluster vs 2,000 and 8,000 Secrets of 64 KiB',
   async run(ctx) {
-    const sizes = ctx.smoke ? [20, 80] : [2000, 8000];
+    const sizes = ctx.memorySecrets ?? (ctx.smoke ? [20, 80] : [2000, 8000]);
     const configMaps = ctx.smoke ? 20 : 2000;
     const workloads = ctx.smoke ? 5 : 200;
     const settleMs = ctx.smoke ? 500 : 10_000;
+    // The previous figures are for the default sizes at full size: anything else is shown without them.
+    const comparable = !ctx.smoke && sizes[0] === 2000 && sizes[1] === 8000;
     ctx.out.params = { secrets: sizes.join('+'), secretBytes: SECRET_BYTES, configMaps, workloads, settleMs };
 
     const cp = await ctx.controlPlane({ controllerManager: false });
     // The first start generates the sealing key (seconds of RSA work); measure the empty cluster on the second.
     await measure(ctx, cp, 'warmup', 0);
     const empty = await measure(ctx, cp, 'empty', settleMs);
-    figures(ctx, 'empty', 'empty cluster', empty, undefined, undefined);
+    figures(ctx, comparable, 'empty', 'empty cluster', empty, undefined, undefined);
 
     await ensureNamespace(cp.client, NS);
     const [small, large] = sizes as [number, number];
@@ -89,12 +91,12 @@ export const memory: Benchmark = {
       { configMap: `cfg-${pad(i)}`, secret: `secret-${pad(i)}` }, { annotations: { 'keelson.dev/auto': 'true' } })));
     ctx.log(`created ${small} Secrets in ${round(createMs / 1000, 1)} s`);
     const mid = await measure(ctx, cp, `secrets-${small}`, settleMs);
-    figures(ctx, '2000', `${small} Secrets`, mid, empty, small);
+    figures(ctx, comparable, '2000', `${small} Secrets`, mid, empty, small);
 
     const moreMs = await createSecrets(cp, small, large);
     ctx.log(`created ${large - small} more Secrets (${large} in all) in ${round(moreMs / 1000, 1)} s`);
     const big = await measure(ctx, cp, `secrets-${large}`, settleMs);
-    figures(ctx, '8000', `${large} Secrets`, big, empty, large);
+    figures(ctx, comparable, '8000', `${large} Secrets`, big, empty, large);
 
     const growth = (s: MemorySample, n: number) => round((s.rssMiB - empty.rssMiB) / ((n * SECRET_BYTES) / MiB), 3);
     ctx.out.goals.push(
@@ -113,11 +115,11 @@ export const memory: Benchmark = {
 };
 
 /**
- * The figures of one stage, each beside the previous run's (full runs only: a smoke run's sizes differ); the growth
+ * The figures of one stage, each beside the previous run's (at the default sizes only); the growth
  * over the empty cluster stands beside the Secret data, so its ratio column is growth ÷ data.
  */
-function figures(ctx: BenchContext, stage: Stage, label: string, s: MemorySample, empty: MemorySample | undefined, secrets: number | undefined): void {
-  const prev = ctx.smoke ? undefined : PREVIOUS[stage];
+function figures(ctx: BenchContext, comparable: boolean, stage: Stage, label: string, s: MemorySample, empty: MemorySample | undefined, secrets: number | undefined): void {
+  const prev = comparable ? PREVIOUS[stage] : undefined;
   const beside = (v: number | undefined) => (v === undefined ? {} : { reference: v, referenceName: PREVIOUS_NAME });
   ctx.out.figures.push(
     { name: `RSS after sync, ${label}`, unit: 'MiB', keelson: round(s.rssMiB, 1), ...beside(prev?.rss) },
