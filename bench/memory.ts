@@ -25,12 +25,12 @@ interface MemorySample { rssMiB: number; peakMiB: number; heapUsedMiB: number; h
  * The figures of the run before the last change to memory, per stage (RSS after sync, peak, V8 heap used, growth
  * ÷ Secret data). Update them when a change is measured, so the table keeps showing before → after.
  * Source: this benchmark at full size on Keelson 5594cdd (before issue 12's V8, malloc and node-forge changes),
- * 2026-11-30T18:55Z, run back to back with the one after, on a 2-core machine loaded by other test runs.
+ * 2026-11-30T19:20Z, run back to back with the one after, on a 2-core machine loaded by other test runs.
  */
 const PREVIOUS: Readonly<Record<Stage, { rss: number; peak: number; heap: number; growth?: number } | undefined>> = {
-  empty: { rss: 88.5, peak: 90.8, heap: 19.1 },
-  '2000': { rss: 100.9, peak: 121.6, heap: 20.3, growth: 0.099 },
-  '8000': { rss: 114.8, peak: 148, heap: 23.2, growth: 0.053 },
+  empty: { rss: 88.2, peak: 90.9, heap: 19.1 },
+  '2000': { rss: 110.3, peak: 143, heap: 20.4, growth: 0.177 },
+  '8000': { rss: 126.2, peak: 163.9, heap: 23.1, growth: 0.076 },
 };
 const PREVIOUS_NAME = 'before (5594cdd)';
 
