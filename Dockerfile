@@ -36,7 +36,12 @@ RUN apt-get update \
  && groupadd --gid 65532 keelson \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin keelson
 WORKDIR /app
-ENV NODE_ENV=production
+# glibc malloc: at most 2 arenas (not 8 per core for Node's helper threads); free memory at the top of the heap goes
+# back to the system at once (trim threshold and top pad 0; a fixed threshold also turns off glibc's dynamic one,
+# which after the first large free serves buffers up to 32 MiB from the heap), so the socket and TLS buffers of the
+# initial LIST pages do not stay resident. The benchmarks start the controller with this same ENV
+# (bench/support/image-env.ts); the V8 settings are in bin/keelson.js.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=0 MALLOC_TOP_PAD_=0
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

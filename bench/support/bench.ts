@@ -22,6 +22,8 @@ export interface BenchContext {
   /** A scratch folder for this benchmark (logs, repositories, profiles). */
   readonly workDir: string;
   readonly out: ResultBuilder;
+  /** `--memory-secrets a,b`: the Secret counts the memory benchmark measures instead of its defaults. */
+  readonly memorySecrets?: readonly number[] | undefined;
   log(line: string): void;
   /** A fresh control plane with the repository's CRDs applied and keelson-system created; stopped afterwards. */
   controlPlane(opts?: ControlPlaneOptions & { kubelet?: boolean }): Promise<ControlPlane>;
@@ -68,10 +70,10 @@ export class SharedControlPlane {
   }
 }
 
-export function makeContext(opts: { smoke: boolean; workDir: string; out: ResultBuilder; log: (l: string) => void; nodeArgs: readonly string[]; teardown: Teardown; shared?: SharedControlPlane | undefined }): BenchContext {
+export function makeContext(opts: { smoke: boolean; workDir: string; out: ResultBuilder; log: (l: string) => void; nodeArgs: readonly string[]; teardown: Teardown; shared?: SharedControlPlane | undefined; memorySecrets?: readonly number[] | undefined }): BenchContext {
   let controllers = 0;
   return {
-    smoke: opts.smoke, workDir: opts.workDir, out: opts.out, log: opts.log,
+    smoke: opts.smoke, workDir: opts.workDir, out: opts.out, log: opts.log, memorySecrets: opts.memorySecrets,
     async controlPlane(cpOpts = {}) {
       if (opts.shared) return await opts.shared.get();
       const cp = await startControlPlane(cpOpts);

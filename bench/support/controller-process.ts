@@ -1,11 +1,13 @@
 // Runs the built controller as a child process, exactly as a user would (`node bin/keelson.js controller ...`), so
-// its start time, memory and CPU are its own and not the benchmark's. Logs go to a file; readiness is /readyz.
+// its start time, memory and CPU are its own and not the benchmark's, with the environment the image sets (the
+// Dockerfile's runtime ENV: glibc malloc settings). Logs go to a file; readiness is /readyz.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { metricValue } from '../../test/support/controller.js';
+import { imageEnv } from './image-env.js';
 import { now } from './pool.js';
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -70,7 +72,7 @@ export async function spawnController(opts: ControllerSpawnOptions): Promise<Con
     ...(opts.nodeArgs ?? []), join(REPO_ROOT, 'bin', 'keelson.js'), 'controller',
     '--kubeconfig', opts.kubeconfigPath, '--http-addr', `127.0.0.1:${httpPort}`, '--metrics-addr', `127.0.0.1:${metricsPort}`,
     '--controller-namespace', 'keelson-system', '--log-level', 'info', ...(opts.flags ?? []),
-  ], { stdio: ['ignore', fd, fd], cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '', ...opts.env } });
+  ], { stdio: ['ignore', fd, fd], cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '', ...imageEnv(REPO_ROOT), ...opts.env } });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   track(child);

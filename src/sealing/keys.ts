@@ -4,7 +4,6 @@
 
 import { KeyObject, X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
 import type { KubeObject } from '../kube/types.js';
 import { decodeStrictBase64 } from './base64.js';
 import { compareCodePoints } from '../kube/order.js';
@@ -101,6 +100,8 @@ export interface GeneratedKey {
 export async function generateSealingKey(bits: number, now = new Date()): Promise<GeneratedKey> {
   const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
   const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+  // Loaded here, not at the top: node-forge is ~2 MiB of heap that a controller whose key exists never needs.
+  const { default: forge } = await import('node-forge');
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string);
   const serial = randomBytes(16);
