@@ -96,7 +96,7 @@ async function inWorker(job: RenderJob, files: readonly SourceFile[], what: stri
   }
 }
 
-/** The last index at most `end` that does not split a surrogate pair. */
+/** `end`, or one less where `end` would split a surrogate pair (each piece must be valid UTF-16 to encode). */
 function pieceEnd(text: string, end: number): number {
   if (end >= text.length) return text.length;
   const c = text.charCodeAt(end - 1);
@@ -141,10 +141,15 @@ async function runWorker(job: RenderJob, files: readonly SourceFile[], what: str
       // The next answer is asked for in a later turn, so other work (timers, Lease renewal) runs between two.
       const ask = () => setImmediate(() => { if (!settled) worker.postMessage({ kind: 'next' } satisfies RenderInput); });
       worker.on('message', (a: RenderAnswer) => {
-        if (a.kind === 'batch') { assembler.add(a.ops); ask(); }
-        else if (a.kind === 'objects') { for (const x of a.objects) values.push(x); ask(); }
-        else if (a.kind === 'done') ok(job.op === 'manifests' ? assembler.values() : values);
-        else fail(errorFrom(a, o.where));
+        // A throw here would be the process's uncaught exception: a broken answer fails this parse only.
+        try {
+          if (a.kind === 'batch') { assembler.add(a.ops); ask(); }
+          else if (a.kind === 'objects') { for (const x of a.objects) values.push(x); ask(); }
+          else if (a.kind === 'done') ok(job.op === 'manifests' ? assembler.values() : values);
+          else fail(errorFrom(a, o.where));
+        } catch (err) {
+          fail(new RenderError(`${o.where}: the manifest parser's answer was broken: ${(err as Error).message}`));
+        }
       });
       if (job.op === 'manifests') sendFiles(worker, files, () => settled).catch(fail);
       worker.once('error', (e: Error & { code?: string }) => {
