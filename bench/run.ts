@@ -15,6 +15,7 @@ import { gitsync } from './gitsync.js';
 import { memory } from './memory.js';
 import { BENCHMARK_NAMES } from './names.js';
 import { reloadLatency } from './reload-latency.js';
+import { renderStalls } from './render-stalls.js';
 import { startup } from './startup.js';
 import { type Benchmark, type ResultBuilder, SharedControlPlane, Teardown, makeContext } from './support/bench.js';
 import { NODE_BIN, REPO_ROOT } from './support/controller-process.js';
@@ -23,7 +24,7 @@ import { now } from './support/pool.js';
 import { type BenchResult, type RunReport, renderReport, updateReadme } from './support/report.js';
 import { unseal } from './unseal.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [reloadLatency, memory, burst, unseal, gitsync, startup];
+export const BENCHMARKS: readonly Benchmark[] = [reloadLatency, memory, burst, unseal, gitsync, startup, renderStalls];
 if (BENCHMARKS.map((b) => b.name).join() !== BENCHMARK_NAMES.join()) throw new Error('bench/names.ts and BENCHMARKS disagree');
 
 const USAGE = `Usage: npm run bench -- [--smoke] [--only name,...] [--out FILE] [--no-build] [--cpu-prof] [--keep] [--memory-secrets N,M]

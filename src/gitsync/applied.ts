@@ -1,11 +1,13 @@
 // What the last sync left in the cluster, per object: the resourceVersion it saw or wrote and a digest of what it
 // applied. An object whose resourceVersion has not moved since and whose desired content is the same still holds
-// exactly what applying Git makes of it, so it needs neither a GET nor a server-side dry-run. Pure.
+// exactly what applying Git makes of it, so it needs neither a GET nor a server-side dry-run. Pure, but for
+// objectDigests, which hashes a revision over several event-loop turns.
 
 import { createHash } from 'node:crypto';
 import type { PlanItem, PlanShortcuts } from './apply.js';
 import { canonical } from './drift.js';
 import type { DesiredObject } from './render.js';
+import { inTurns } from './turns.js';
 import { byKey } from '../kube/order.js';
 
 export interface AppliedEntry {
@@ -57,7 +59,23 @@ export function targetsOf(objects: readonly DesiredObject[]): ListTarget[] {
 
 /** Digest of a desired object (after rendering: namespace and owner labels set). Kept in memory only. */
 export function objectDigest(o: DesiredObject): string {
-  return createHash('sha256').update(canonical(o.object), 'utf8').digest('base64url');
+  return hashOf(canonical(o.object));
+}
+
+const hashOf = (canonicalText: string) => createHash('sha256').update(canonicalText, 'utf8').digest('base64url');
+
+/** Canonical JSON hashed per event-loop turn: 10,000 objects of 6 KiB (62 MiB) took 350 ms in one task. */
+const DIGEST_TURN_CHARS = 1024 * 1024;
+
+/** objectDigest of every object, by id, the event loop getting a turn after each ~1 MiB hashed. */
+export async function objectDigests(objects: readonly DesiredObject[]): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  await inTurns(objects, (o) => {
+    const text = canonical(o.object);
+    digests.set(o.id, hashOf(text));
+    return text.length;
+  }, DIGEST_TURN_CHARS);
+  return digests;
 }
 
 /**

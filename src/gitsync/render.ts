@@ -325,9 +325,18 @@ export interface FinalizeOptions {
  * would ignore it, and the inventory id must not depend on it).
  */
 export function finalize(parsed: readonly ParsedObject[], opts: FinalizeOptions): DesiredObject[] {
+  return parsed.map(finalizer(parsed, opts));
+}
+
+/**
+ * finalize one object at a time: the function returned sets one object's namespace and labels, and throws on an
+ * unknown kind or a duplicate of an object it was given before. Lets a caller spread a big revision over several
+ * event-loop turns (pipeline.ts).
+ */
+export function finalizer(parsed: readonly ParsedObject[], opts: FinalizeOptions): (p: ParsedObject) => DesiredObject {
   const crdScopes = scopesFromCrds(parsed);
   const seen = new Map<string, string>();
-  return parsed.map((p) => {
+  return (p) => {
     const namespaced = opts.scope(p.group, p.version, p.kind) ?? crdScopes.get(`${p.group}/${p.version}/${p.kind}`);
     if (namespaced === undefined) {
       throw new RenderError(`${p.file} (document ${p.doc}): ${p.kind} ${p.object.metadata.name}: the cluster does not serve ${p.object.apiVersion} ${p.kind} and no CRD in this revision defines it`);
@@ -342,7 +351,7 @@ export function finalize(parsed: readonly ParsedObject[], opts: FinalizeOptions)
     if (before) throw new RenderError(`${p.file} (document ${p.doc}): ${describe({ kind: p.kind, object })} is also defined in ${before}; each object may appear once`);
     seen.set(id, `${p.file} (document ${p.doc})`);
     return { ...p, object, namespaced, id };
-  });
+  };
 }
 
 const isCrd = (o: DesiredObject) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition';

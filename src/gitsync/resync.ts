@@ -6,7 +6,7 @@
 
 import type { KubeClient } from '../kube/client.js';
 import type { PlanItem, PlanShortcuts } from './apply.js';
-import { type AppliedRecord, fingerprintOf, nextRecord, nothingMoved, objectDigest, planShortcuts, restoreRecord, targetsOf } from './applied.js';
+import { type AppliedRecord, fingerprintOf, nextRecord, nothingMoved, objectDigests, planShortcuts, restoreRecord, targetsOf } from './applied.js';
 import type { Discovery } from './discovery.js';
 import { listLiveVersions } from './live-versions.js';
 import type { DesiredObject } from './render.js';
@@ -47,7 +47,7 @@ export class AppliedVersions {
   constructor(private readonly discovery: Discovery, private readonly renderer: string) {}
 
   async prepare(input: ResyncInput): Promise<Resync> {
-    const digests = new Map(input.objects.map((o) => [o.id, objectDigest(o)]));
+    const digests = await objectDigests(input.objects);
     const none = { shortcuts: undefined, listRequests: 0, restored: false, input, digests, previous: undefined };
     let record = this.records.get(input.key);
     if (record && (record.generation !== input.generation || record.identity !== input.identity)) record = undefined;

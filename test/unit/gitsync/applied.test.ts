@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { PlanItem } from '../../../src/gitsync/apply.js';
-import { type AppliedRecord, type ListTarget, type LiveVersions, fingerprintOf, nextRecord, nothingMoved, objectDigest, planShortcuts, restoreRecord, targetsOf } from '../../../src/gitsync/applied.js';
+import { type AppliedRecord, type ListTarget, type LiveVersions, fingerprintOf, nextRecord, nothingMoved, objectDigest, objectDigests, planShortcuts, restoreRecord, targetsOf } from '../../../src/gitsync/applied.js';
 import { type DesiredObject, finalize, parseFiles } from '../../../src/gitsync/render.js';
 
 const owner = { namespace: 'flux', name: 'app' };
@@ -46,6 +46,18 @@ describe('applied record', () => {
     assert.notEqual(objectDigest(x!), objectDigest(y!));
     assert.notEqual(objectDigest(x!), objectDigest(z!));
     assert.equal(objectDigest(x!), objectDigest(render([cm('a', '1')])[0]!));
+  });
+
+  it('objectDigests gives every object its objectDigest, over several event-loop turns for a big revision', async () => {
+    const objs = render(Array.from({ length: 300 }, (_, i) => cm(`c${i}`, 'x'.repeat(5000))));
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    try {
+      assert.deepEqual(await objectDigests(objs), digestsOf(objs));
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(turns > 0, 'timers ran while 1.5 MiB was hashed');
   });
 
   it('records the written resourceVersion, else the one the plan read, else the recorded one it skipped on', () => {

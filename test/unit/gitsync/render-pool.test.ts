@@ -24,6 +24,12 @@ const CASES: Record<string, SourceFile[]> = {
     { path: 'anchors.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: anchors}\ndata:\n  a: &x "one"\n  b: *x\n' },
   ],
   'many documents (several answer chunks)': [{ path: 'many.yaml', content: many(3000, 1000) }],
+  // Files go to the worker in UTF-8 pieces of 1 MiB characters: one of these two splits a surrogate pair there.
+  'non-ASCII files over 1 MiB, both parities': [
+    { path: 'even.yaml', content: cm('even', `é${'😀'.repeat(600_000)}`) },
+    { path: 'odd.yaml', content: cm('odd', `éa${'😀'.repeat(600_000)}`) },
+  ],
+  'one document of 40,000 keys (answered member by member)': [{ path: 'keys.yaml', content: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: v${i}\n`).join('')}` }],
   'nothing': [],
 };
 
