@@ -297,17 +297,19 @@ export async function missingObjects(session: GitSession, dir: string, sha: stri
 
 /** Paths and blob ids of regular files under basePath at sha ("." = whole tree). */
 export async function listFiles(session: GitSession, dir: string, sha: string, basePath: string): Promise<{ path: string; oid: string }[]> {
-  if (basePath !== '.') {
-    try { await git(session, ['-C', dir, 'cat-file', '-e', `${sha}:${basePath}`]); } catch {
-      throw new GitError(`spec.path "${basePath}" does not exist at commit ${sha}`);
-    }
-  }
   const args = ['-C', dir, 'ls-tree', '-r', '-z', '--full-tree', sha, ...(basePath === '.' ? [] : ['--', basePath])];
-  let out: string;
-  try { out = (await git(session, args, { maxOutput: MAX_LISTING })).toString('utf8'); } catch (err) {
+  // The existence check and the listing run side by side (two processes, one wait); a missing path wins.
+  const [exists, listing] = await Promise.allSettled([
+    basePath === '.' ? Promise.resolve(true) : git(session, ['-C', dir, 'cat-file', '-e', `${sha}:${basePath}`]).then(() => true, () => false),
+    git(session, args, { maxOutput: MAX_LISTING }),
+  ]);
+  if (exists.status === 'fulfilled' && !exists.value) throw new GitError(`spec.path "${basePath}" does not exist at commit ${sha}`);
+  if (listing.status === 'rejected') {
+    const err: unknown = listing.reason;
     if ((err as { outputOverflow?: boolean }).outputOverflow) throw new RevisionTooLargeError(`the tree under spec.path "${basePath}" at commit ${sha} lists over ${MAX_LISTING} bytes of file names; narrow spec.path or split the repository`);
     throw err;
   }
+  const out = listing.value.toString('utf8');
   const files: { path: string; oid: string }[] = [];
   for (const entry of out.split('\0')) {
     const m = /^(\d{6}) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);

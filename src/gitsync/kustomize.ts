@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { stringify } from 'yaml';
+import { mapLimit } from './apply.js';
 import { GitError, run } from './git.js';
 import { type KustomizeFields, isObject, overlayKustomization, plainKustomization } from './kustomize-fields.js';
 import { RevisionTooLargeError, formatBytes } from './limits.js';
@@ -199,6 +200,18 @@ export interface BuildOptions {
   readonly plainFiles?: readonly string[] | undefined;
 }
 
+/** Files written at once while laying a checkout out; one by one, 800 small files took about a second under load. */
+const PARALLEL_WRITES = 16;
+
+/** Writes the files under root: each folder made once, files a few at a time; no path may leave root. */
+async function layOut(root: string, files: BuildOptions['files']): Promise<void> {
+  // Git never records ".." or absolute paths; refuse them anyway rather than write outside the folder.
+  for (const f of files) if (f.path.startsWith('/') || f.path.split('/').includes('..')) throw new BuildError(`refusing the repository path ${f.path}`);
+  const folders = [...new Set(files.map((f) => posix.dirname(f.path)))].filter((d) => d !== '.');
+  await mapLimit(folders, PARALLEL_WRITES, (d) => mkdir(join(root, d), { recursive: true }));
+  await mapLimit(files, PARALLEL_WRITES, (f) => writeFile(join(root, f.path), f.content, { mode: 0o600 }));
+}
+
 /** The generated overlay's folder name, beside the repository's: kustomize's messages name it so. */
 const OVERLAY_DIR = 'spec.kustomize';
 
@@ -211,12 +224,7 @@ export async function kustomizeBuild(o: BuildOptions): Promise<string> {
   try {
     const root = join(work, 'repo');
     for (const d of ['repo', 'home', 'tmp', 'empty-bin']) await mkdir(join(work, d), { mode: 0o700 });
-    for (const f of o.files) {
-      // Git never records ".." or absolute paths; refuse them anyway rather than write outside the folder.
-      if (f.path.startsWith('/') || f.path.split('/').includes('..')) throw new BuildError(`refusing the repository path ${f.path}`);
-      await mkdir(join(root, posix.dirname(f.path)), { recursive: true });
-      await writeFile(join(root, f.path), f.content, { mode: 0o600 });
-    }
+    await layOut(root, o.files);
     // The plain folder holds no kustomization file (else it would not be plain), so the generated one replaces nothing.
     if (o.plainFiles) await writeFile(join(root, o.folder, 'kustomization.yaml'), stringify(plainKustomization(o.plainFiles, o.folder)), { mode: 0o600 });
     let cwd = root;
@@ -243,6 +251,8 @@ export async function kustomizeBuild(o: BuildOptions): Promise<string> {
       throw new BuildError(`kustomize build ${o.folder}${o.overlay ? ' with spec.kustomize' : ''}: ${text}`);
     }
   } finally {
-    await rm(work, { recursive: true, force: true });
+    // Off the result's path: removing a checkout of hundreds of files takes a noticeable while on a busy disk, and
+    // nothing reads the folder once kustomize has exited (its process group is gone too).
+    rm(work, { recursive: true, force: true }).catch(() => { /* a leftover temporary folder is harmless */ });
   }
 }

@@ -39,9 +39,9 @@ export interface SourceOptions {
   readonly kustomize?: KustomizeFields | undefined;
 }
 
-async function patternsOf(tree: RepoTree, specIgnore: string | undefined): Promise<string[]> {
+async function patternsOf(tree: RepoTree, specIgnore: string | undefined, hasIgnoreFile: boolean): Promise<string[]> {
   let fileText: string | undefined;
-  if (await tree.has(IGNORE_FILE)) {
+  if (hasIgnoreFile) {
     const [size] = await tree.sizes([IGNORE_FILE]);
     if (size! > MAX_IGNORE_CHARS) throw new IgnoreRulesError(`${IGNORE_FILE} is over ${MAX_IGNORE_CHARS / 1024} KiB; keep the ignore rules to a few patterns`);
     fileText = (await tree.read([IGNORE_FILE], MAX_IGNORE_CHARS))[0]!.toString('utf8');
@@ -81,13 +81,15 @@ export async function buildSource(plan: SourcePlan, o: Pick<SourceOptions, 'kust
 
 /** Reads what the revision renders from: ignore rules, then the manifests or the kustomizations' folders. */
 export async function readSource(tree: RepoTree, o: SourceOptions): Promise<SourcePlan> {
-  const patterns = await patternsOf(tree, o.ignore);
+  // Whether there is an ignore file and what lies under spec.path are independent questions: asked side by side.
+  const [hasIgnoreFile, listed] = await Promise.all([tree.has(IGNORE_FILE), tree.list(o.path)]);
+  const patterns = await patternsOf(tree, o.ignore, hasIgnoreFile);
   const kept = async (paths: string[]) => {
     if (patterns.length === 0) return paths;
     const ignored = await ignoredPaths(patterns, paths, o.signal);
     return paths.filter((_, i) => !ignored[i]);
   };
-  const under = await kept(await tree.list(o.path));
+  const under = await kept(listed);
   const kustomization = kustomizationIn(o.path, new Set(under));
   if (!kustomization) {
     const manifests = under.filter((p) => isManifestPath(p, o.path));
@@ -163,6 +165,7 @@ export function gitTree(session: GitSession, dir: string, sha: string, where: st
       if (tooBig.length > 0) {
         throw new RevisionTooLargeError(`${where}: ${tooBig.slice(0, 3).join(', ')}${tooBig.length > 3 ? ` and ${tooBig.length - 3} more` : ''} ${tooBig.length === 1 ? 'is' : 'are each'} over the limit of ${formatBytes(maxBytes)} (--max-revision-bytes) and ${tooBig.length === 1 ? 'was' : 'were'} not downloaded. Narrow spec.path or split the repository`);
       }
+      // Only once the listing says no blob is missing: before git 2.44, asking git about a left-out blob fetches it.
       return blobSizes(session, dir, paths.map(oidOf));
     },
     read: (paths, max) => readBlobs(session, dir, paths.map(oidOf), max),

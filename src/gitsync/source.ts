@@ -177,8 +177,12 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
         await verifyCommit(session, dir, resolved.sha, keys, o.signal);
         if (o.reuse?.(revision)) return { revision, sha: resolved.sha, plan: undefined };
       }
-      const plan = await readSource(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), { ...source, where: `revision ${revision}` });
-      return { revision, sha: resolved.sha, plan, subject: await commitSubject(session, dir, resolved.sha, o.signal) };
+      // The subject (one git process, never failing) is read beside the tree rather than after it.
+      const [plan, subject] = await Promise.all([
+        readSource(gitTree(session, dir, resolved.sha, `revision ${revision}`, limits.maxBytes), { ...source, where: `revision ${revision}` }),
+        commitSubject(session, dir, resolved.sha, o.signal),
+      ]);
+      return { revision, sha: resolved.sha, plan, subject };
     });
     if (!read.plan) return { revision: read.revision, sha: read.sha, files: [], reused: true };
     return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source), subject: read.subject };

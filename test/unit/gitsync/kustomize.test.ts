@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IgnoreRulesError } from '../../../src/gitsync/ignore.js';
-import { BuildError, MAX_INSTANCES, cleanBuildMessage, expansion, filesUnder, ownerFolder, kustomizationIn, kustomizeArgs, kustomizeEnv, reachedFolders, referencesOf, repoIndex } from '../../../src/gitsync/kustomize.js';
+import { BuildError, MAX_INSTANCES, cleanBuildMessage, expansion, filesUnder, ownerFolder, kustomizationIn, kustomizeArgs, kustomizeBuild, kustomizeEnv, reachedFolders, referencesOf, repoIndex } from '../../../src/gitsync/kustomize.js';
 import { parseKustomizeFields } from '../../../src/gitsync/kustomize-fields.js';
 import { RevisionTooLargeError } from '../../../src/gitsync/limits.js';
 import { localTree } from '../../../src/gitsync/local-tree.js';
@@ -219,5 +219,29 @@ describe('kustomize build through revision-files (real binary, local folder)', (
 
   it('bad ignore rules are refused, not matched for ever', async () => {
     await assert.rejects(sourceFiles(localTree(root), { path: 'plain', ignore: 'x'.repeat(2000), limits: { maxBytes: 1e6, maxObjects: 10 }, kustomizePath: kustomizeBinary(), where: 'test' }), IgnoreRulesError);
+  });
+});
+
+describe('kustomizeBuild lays the checkout out (real binary)', () => {
+  const build = (files: { path: string; content: string }[], folder: string) =>
+    kustomizeBuild({ binary: kustomizeBinary(), files: files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), folder, maxBytes: 1024 * 1024 });
+
+  it('attack: a path with "..", or an absolute one, is refused before anything is written or kustomize runs', async () => {
+    for (const path of ['../escape.yaml', 'a/../../escape.yaml', '/etc/escape.yaml']) {
+      const files = [{ path: 'app/kustomization.yaml', content: 'resources: [cm.yaml]\n' }, { path, content: 'x' }];
+      await assert.rejects(build(files, 'app'), (e: Error) => e instanceof BuildError && e.message === `refusing the repository path ${path}`);
+    }
+  });
+
+  it('writes many folders at once: every file of a deep, wide tree is where kustomize looks for it', async () => {
+    const apps = Array.from({ length: 60 }, (_, i) => `app-${i}`);
+    const files = [{ path: 'overlay/kustomization.yaml', content: 'resources: [../base]\nnamespace: prod\n' }, { path: 'base/kustomization.yaml', content: `resources: [${apps.join(', ')}]\n` }];
+    for (const a of apps) {
+      files.push({ path: `base/${a}/kustomization.yaml`, content: 'resources: [deep/er/cm.yaml]\n' });
+      files.push({ path: `base/${a}/deep/er/cm.yaml`, content: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${a}}\n` });
+    }
+    const out = await build(files, 'overlay');
+    assert.equal(out.match(/^kind: ConfigMap$/gm)?.length, apps.length);
+    for (const a of apps) assert.match(out, new RegExp(`name: ${a}\n  namespace: prod`));
   });
 });
