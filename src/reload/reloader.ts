@@ -17,7 +17,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { CONFIG_HASH, FIELD_MANAGER, LAST_RELOAD, OBSERVED, PAUSED_UNTIL, WORKLOAD, WRITTEN_KEYS, firstOf, hasTriggerAnnotation } from './annotations.js';
 import { type LastReload, applyBody, envVarsFor, forgetBody, parseLastReload } from './apply-body.js';
-import { ABSENT, type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, parseObserved } from './decide.js';
+import { type Decision, type Observed, type RecordWhy, type TriggerState, decide, formatObserved, isAbsent, parseObserved } from './decide.js';
 import { type DigestForm, KEYED_PREFIX } from './digest.js';
 import type { DigestKeys } from './digest-key.js';
 import { TokenBucket } from './ratelimit.js';
@@ -137,6 +137,8 @@ export class Reloader {
         const key = workloadKey(kind, w.namespace, w.name);
         if (contentChanged && !this.pending.has(key)) this.pending.set(key, now);
         if (e.type === 'update' && e.old.digest !== r.digest) this.noteChange(key, configId(r.kind, r.name));
+        // Changes before a deletion say nothing about what a re-created config holds (the baseline keeps that).
+        if (e.type === 'delete') this.changedSinceBaseline.get(key)?.delete(configId(r.kind, r.name));
         this.enqueue(kind, k, this.debounceOf(w));
       }
     }
@@ -158,7 +160,7 @@ export class Reloader {
   private settleChanges(key: string, observed: Observed): void {
     const ids = this.changedSinceBaseline.get(key);
     if (!ids) return;
-    for (const id of ids) if (observed.configs[id] !== undefined && observed.configs[id] !== ABSENT) ids.delete(id);
+    for (const id of ids) if (observed.configs[id] !== undefined && !isAbsent(observed.configs[id]!)) ids.delete(id);
     if (ids.size === 0) this.changedSinceBaseline.delete(key);
   }
 
