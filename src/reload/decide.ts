@@ -1,6 +1,7 @@
 // The exactly-once decision, pure. The baseline lives on the workload (annotation keelson.dev/observed: the
-// selection fingerprint, the config hash and a short digest per trigger, "-" for one that does not exist), so a
-// restart, a relist or a duplicate event compares the same two states and reaches the same answer.
+// selection fingerprint, the config hash and a short digest per trigger, "-" (plus the digest the pods still hold)
+// for one that does not exist), so a restart, a relist or a duplicate event compares the same two states and reaches
+// the same answer.
 // Baselines are versioned: v1 holds plain SHA-256 digests (written before keyed digests), v2 holds HMACs under the
 // key named by `kid`. A baseline in another form than the current one is compared in its own form when Keelson can
 // compute it (v1 always; an earlier key while it is known), then re-recorded in the current form without a roll.
@@ -151,7 +152,9 @@ export function decide(input: DecideInput): Decision {
     else if (now === ABSENT) { if (input.reloadOnDelete) causes.push({ id: t.id, change: 'deleted' }); }
     else causes.push({ id: t.id, change: 'changed' });
   }
-  // A roll restarts pods while a config is absent: they mount whatever is created next, so no content is held.
+  // A roll restarts pods while a config is absent: they mount whatever is created next, so no content is held. What
+  // that is, only a replica that sees the creation knows (changedSinceCreated): a creation followed by other content
+  // before any decision saw it, across a failover, is the one sequence no baseline tells apart.
   if (causes.length > 0) return { action: 'roll', observed: next, causes, previousHash: observed.hash };
   const kept = form === input.form ? withHeldContent(next, observed) : next;
   if (form !== input.form) return { action: 'record', observed: kept, why: form === PLAIN_FORM ? 'upgrade' : 'key-change' };
