@@ -138,13 +138,16 @@ export interface ExpectedRolls {
   /** Every content state the workload went through (a roll to any of these, in order, is allowed). */
   readonly reached: readonly ContentState[];
   readonly final: ContentState;
-  readonly contentChanges: number;
   /**
-   * States that may go unrolled by design: a content change still pending (not settled) when its config was deleted
-   * and re-created. With --reload-on-delete and --reload-on-create off, a replica that first sees the config absent
-   * records that without a roll, and the re-create does not roll either.
+   * The template values the workload may end at: the final content, or the final content with a config absent when
+   * that config was deleted and re-created (same content) after the last content change. A roll made while a config
+   * is deleted names only the present configs; its pods mount the re-created config, and re-creating the same
+   * content does not roll again (with --reload-on-create off).
    */
-  readonly mayBeSkipped: readonly string[];
+  readonly finalAccepted: readonly ContentState[];
+  /** Each state with a config absent → the content state it was deleted from (and re-created to). */
+  readonly deletedFrom: Readonly<Record<string, string>>;
+  readonly contentChanges: number;
 }
 
 /**
@@ -152,6 +155,8 @@ export interface ExpectedRolls {
  * its own burst only if after it there are `settleMs` (the workload's debounce plus a margin) of time with a leader
  * running and no outage before the next change. Otherwise it merges into the next. Each burst whose final content
  * differs from the last expected state must roll to exactly that content; states inside a burst may roll or not.
+ * A change still pending when its config is deleted and re-created is owed like any other: Keelson keeps the digest
+ * the pods hold while a config is absent, so the re-create rolls when its content differs from it.
  */
 export function expectedRolls(changes: readonly AppliedChange[], outages: readonly (readonly [number, number])[], settleMs: number, horizon: number): ExpectedRolls {
   const sorted = [...changes].sort((a, b) => a.doneAt - b.doneAt);
@@ -159,28 +164,30 @@ export function expectedRolls(changes: readonly AppliedChange[], outages: readon
   const reached: ContentState[] = [];
   const bursts: ContentState[] = [];
   let contentChanges = 0;
-  let pending = false;
-  const mayBeSkipped = new Set<string>();
+  let finalAccepted: ContentState[] = [state];
+  const deletedFrom: Record<string, string> = {};
   for (let i = 0; i < sorted.length; i++) {
     const c = sorted[i]!;
-    if (c.step.op === 'recreate' && pending) mayBeSkipped.add(stateKey(state));
     if (c.step.op === 'recreate') {
       // While deleted the workload may roll (a change still pending); the re-create itself never rolls.
-      reached.push(c.step.target === 'ConfigMap' ? { ...state, cm: ABSENT } : { ...state, secret: ABSENT });
+      const absent = c.step.target === 'ConfigMap' ? { ...state, cm: ABSENT } : { ...state, secret: ABSENT };
+      reached.push(absent);
+      finalAccepted.push(absent);
+      deletedFrom[stateKey(absent)] ??= stateKey(state);
     }
     if (c.step.op === 'content') {
       state = c.step.target === 'ConfigMap' ? { ...state, cm: c.step.version } : { ...state, secret: c.step.version };
       reached.push(state);
       contentChanges++;
-      pending = true;
+      finalAccepted = [state];
     }
     const next = sorted[i + 1]?.deletedAt ?? sorted[i + 1]?.doneAt ?? horizon;
-    if (calmSpan(c.doneAt, next, outages) >= settleMs) { bursts.push(state); pending = false; }
+    if (calmSpan(c.doneAt, next, outages) >= settleMs) bursts.push(state);
   }
   const expected: ContentState[] = [];
   let last = stateKey({ cm: 0, secret: 0 });
-  for (const b of bursts) if (stateKey(b) !== last) { last = stateKey(b); if (!mayBeSkipped.has(last)) expected.push(b); }
-  return { expected, reached, final: state, contentChanges, mayBeSkipped: [...mayBeSkipped] };
+  for (const b of bursts) if (stateKey(b) !== last) { last = stateKey(b); expected.push(b); }
+  return { expected, reached, final: state, finalAccepted, deletedFrom, contentChanges };
 }
 
 /** The longest stretch within [from, to] that no outage covers. */
@@ -208,9 +215,10 @@ export interface WorkloadVerdict {
 
 /**
  * Judges one workload. `seen` is the sequence of content states its pod template rolled to (undefined: a template
- * value that matches no state the workload ever had). Lost: an expected state never rolled to, or a final template
- * that is not the final content. Extra: a roll to a state never reached, to the initial state, or back to an earlier
- * state (which includes the same state twice).
+ * value that matches no state the workload ever had). Lost: an expected state never rolled to (a roll made while one
+ * of its configs was deleted and then re-created with the same content counts), or a final template that is not the
+ * final content (see ExpectedRolls.finalAccepted). Extra: a roll to a state never reached, to the initial state, or
+ * back to an earlier state (which includes the same state twice).
  */
 export function judge(name: string, kind: WorkloadKind, exp: ExpectedRolls, seen: readonly (ContentState | undefined)[]): WorkloadVerdict {
   const order = new Map<string, number>();
@@ -226,10 +234,12 @@ export function judge(name: string, kind: WorkloadKind, exp: ExpectedRolls, seen
     lastIndex = Math.max(lastIndex, i);
     seenKeys.add(stateKey(s));
   }
-  const lost = exp.expected.filter((s) => !seenKeys.has(stateKey(s))).map((s) => `no roll to ${stateKey(s)}`);
+  // A roll made while a config of `s` was deleted names the others only; its pods mount the re-created config.
+  const rolledTo = (s: ContentState) => seenKeys.has(stateKey(s)) || [...seenKeys].some((k) => exp.deletedFrom[k] === stateKey(s));
+  const lost = exp.expected.filter((s) => !rolledTo(s)).map((s) => `no roll to ${stateKey(s)}`);
   const lastSeen = seen.at(-1);
   const finalOk = exp.contentChanges === 0 ? seen.length === 0
-    : exp.mayBeSkipped.includes(stateKey(exp.final)) || (lastSeen !== undefined && stateKey(lastSeen) === stateKey(exp.final));
+    : lastSeen !== undefined && exp.finalAccepted.some((s) => stateKey(s) === stateKey(lastSeen));
   if (!finalOk) lost.push(`final template is ${lastSeen ? stateKey(lastSeen) : 'unrolled'}, final content is ${stateKey(exp.final)}`);
   return { workload: name, kind, contentChanges: exp.contentChanges, expectedRolls: exp.expected.length, rollsSeen: seen.length, lost, extra, finalOk };
 }

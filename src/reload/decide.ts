@@ -1,6 +1,7 @@
 // The exactly-once decision, pure. The baseline lives on the workload (annotation keelson.dev/observed: the
-// selection fingerprint, the config hash and a short digest per trigger, "-" for one that does not exist), so a
-// restart, a relist or a duplicate event compares the same two states and reaches the same answer.
+// selection fingerprint, the config hash and a short digest per trigger, "-" (plus the digest the pods still hold)
+// for one that does not exist), so a restart, a relist or a duplicate event compares the same two states and reaches
+// the same answer.
 // Baselines are versioned: v1 holds plain SHA-256 digests (written before keyed digests), v2 holds HMACs under the
 // key named by `kid`. A baseline in another form than the current one is compared in its own form when Keelson can
 // compute it (v1 always; an earlier key while it is known), then re-recorded in the current form without a roll.
@@ -16,11 +17,17 @@ export interface Observed {
   readonly sel: string;
   /** The config hash (DigestForm.workload) of the triggers that existed. */
   readonly hash: string;
-  /** "ConfigMap/name" → first 16 hex digits of its published digest, or "-" while it does not exist. */
+  /**
+   * "ConfigMap/name" → first 16 hex digits of its published digest; while it does not exist, "-" followed by the
+   * digest the pods still hold (it was deleted without a roll), or "-" alone (never seen, or a roll happened while
+   * it was absent, so pods mount whatever is created next).
+   */
   readonly configs: Readonly<Record<string, string>>;
 }
 
 export const ABSENT = '-';
+/** True for "-" and for "-<digest held by the pods>". */
+export const isAbsent = (recorded: string): boolean => recorded.startsWith(ABSENT);
 export const shortDigest = (published: string): string => digestHex(published).slice(0, 16);
 
 export function parseObserved(text: string | undefined): Observed | undefined {
@@ -128,17 +135,44 @@ export function decide(input: DecideInput): Decision {
       continue;
     }
     if (before === now) continue;
-    if (before === ABSENT) {
+    if (isAbsent(before)) {
+      if (now === ABSENT) continue;
+      const held = before.slice(ABSENT.length);
+      if (held) {
+        // Deleted without a roll and re-created: the pods still hold `held`. Other content is a change (a change
+        // pending when the config was deleted would otherwise be lost); the same content is only a creation.
+        if (now !== held) causes.push({ id: t.id, change: 'changed' });
+        else if (input.reloadOnCreate) causes.push({ id: t.id, change: 'created' });
+      }
       // Created and then changed inside one debounce window (or while the queue was busy): pods that started on
       // the first content hold it, so the later change rolls like any change (without it, this roll is lost).
-      if (t.changedSinceCreated) causes.push({ id: t.id, change: 'changed' });
+      else if (t.changedSinceCreated) causes.push({ id: t.id, change: 'changed' });
       else if (input.reloadOnCreate) causes.push({ id: t.id, change: 'created' });
     }
     else if (now === ABSENT) { if (input.reloadOnDelete) causes.push({ id: t.id, change: 'deleted' }); }
     else causes.push({ id: t.id, change: 'changed' });
   }
+  // A roll restarts pods while a config is absent: they mount whatever is created next, so no content is held. What
+  // that is, only a replica that sees the creation knows (changedSinceCreated): a creation followed by other content
+  // before any decision saw it, across a failover, is the one sequence no baseline tells apart.
   if (causes.length > 0) return { action: 'roll', observed: next, causes, previousHash: observed.hash };
-  if (form !== input.form) return { action: 'record', observed: next, why: form === PLAIN_FORM ? 'upgrade' : 'key-change' };
-  if (formatObserved(next) !== formatObserved(observed)) return { action: 'record', observed: next, why: 'baseline-update' };
+  const kept = form === input.form ? withHeldContent(next, observed) : next;
+  if (form !== input.form) return { action: 'record', observed: kept, why: form === PLAIN_FORM ? 'upgrade' : 'key-change' };
+  if (formatObserved(kept) !== formatObserved(observed)) return { action: 'record', observed: kept, why: 'baseline-update' };
   return { action: 'none' };
+}
+
+/**
+ * Without a roll, a config that is absent now keeps in the baseline the content the pods hold: the digest recorded
+ * while it existed, or the one already kept. (In another form the old digest cannot be translated, so a baseline
+ * moved to a new key forgets it: a re-create after a key change then follows the "-" rules.)
+ */
+function withHeldContent(next: Observed, observed: Observed): Observed {
+  let configs: Record<string, string> | undefined;
+  for (const [id, now] of Object.entries(next.configs)) {
+    const before = observed.configs[id];
+    if (now !== ABSENT || before === undefined || before === ABSENT) continue;
+    (configs ??= { ...next.configs })[id] = isAbsent(before) ? before : ABSENT + before;
+  }
+  return configs ? { ...next, configs } : next;
 }

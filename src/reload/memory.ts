@@ -2,7 +2,7 @@
 // what the cluster cannot hold (an observation time, a reserved rate-limit slot, a watch-seen change that no
 // baseline records yet). Everything else is read from the caches and the workload's own annotations each time.
 
-import { ABSENT, type Observed } from './decide.js';
+import { type Observed, isAbsent } from './decide.js';
 
 /** One workload's memory; every field is optional and is dropped once its purpose is served. */
 interface Entry {
@@ -51,13 +51,22 @@ export class ReloadMemory {
     (this.entry(key).changed ??= new Set()).add(id);
   }
 
+  /** The config was deleted: changes noted before say nothing about what a re-created one holds (the baseline keeps
+   * the digest the pods hold). */
+  dropChange(key: string, id: string): void {
+    const e = this.entries.get(key);
+    if (!e?.changed) return;
+    e.changed.delete(id);
+    if (e.changed.size === 0) delete e.changed;
+  }
+
   changes(key: string): ReadonlySet<string> | undefined { return this.entries.get(key)?.changed; }
 
   /** A baseline holding these contents is on the workload: changes noted for present configs are in it now. */
   settleChanges(key: string, observed: Observed): void {
     const ids = this.entries.get(key)?.changed;
     if (!ids) return;
-    for (const id of ids) if (observed.configs[id] !== undefined && observed.configs[id] !== ABSENT) ids.delete(id);
+    for (const id of ids) if (observed.configs[id] !== undefined && !isAbsent(observed.configs[id]!)) ids.delete(id);
     if (ids.size === 0) delete this.entries.get(key)!.changed;
   }
 

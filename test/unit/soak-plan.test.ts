@@ -87,15 +87,31 @@ describe('soak oracle', () => {
 });
 
 describe('soak oracle: a pending change whose config is deleted and re-created', () => {
-  it('may go unrolled (no roll on delete or create), so it is neither expected nor required at the end', () => {
-    const changes: AppliedChange[] = [at(1000, step('content', 'Secret', 1)), { step: step('recreate', 'Secret', 1), doneAt: 3500, deletedAt: 3000 }];
-    const exp = expectedRolls(changes, [], 5000, 60_000);
-    assert.deepEqual(exp.mayBeSkipped, ['cm0/s1']);
-    assert.deepEqual(exp.expected, []);
-    const v = judge('w', 'DaemonSet', exp, []);
+  const pendingThenRecreated: AppliedChange[] = [at(1000, step('content', 'Secret', 1)), { step: step('recreate', 'Secret', 1), doneAt: 3500, deletedAt: 3000 }];
+
+  it('is owed like any change: exactly one roll to it, and the final template must hold it', () => {
+    const exp = expectedRolls(pendingThenRecreated, [], 5000, 60_000);
+    assert.deepEqual(exp.expected.map(stateKey), ['cm0/s1']);
+    assert.deepEqual(judge('w', 'DaemonSet', exp, []).lost, ['no roll to cm0/s1', 'final template is unrolled, final content is cm0/s1']);
+    const v = judge('w', 'DaemonSet', exp, [{ cm: 0, secret: 1 }]);
     assert.deepEqual([v.lost, v.extra, v.finalOk], [[], [], true]);
-    // Settled before the delete: the roll is owed as usual.
+    assert.equal(judge('w', 'DaemonSet', exp, [{ cm: 0, secret: 1 }, { cm: 0, secret: 1 }]).extra.length, 1);
+    // Settled before the delete: the same.
     const settled = expectedRolls([at(1000, step('content', 'Secret', 1)), { step: step('recreate', 'Secret', 1), doneAt: 30_500, deletedAt: 30_000 }], [], 5000, 60_000);
     assert.deepEqual(settled.expected.map(stateKey), ['cm0/s1']);
+  });
+
+  it('a roll made while another config was deleted counts for its state, and may be the final template', () => {
+    // The Secret change is pending when the ConfigMap is deleted; the roll names the Secret only (cm absent) and the
+    // pods mount the re-created ConfigMap (same content): no second roll is owed.
+    const changes: AppliedChange[] = [at(1000, step('content', 'Secret', 1)), { step: step('recreate', 'ConfigMap', 0), doneAt: 3500, deletedAt: 3000 }];
+    const exp = expectedRolls(changes, [], 5000, 60_000);
+    const v = judge('w', 'Deployment', exp, [{ cm: ABSENT, secret: 1 }]);
+    assert.deepEqual([v.lost, v.extra, v.finalOk], [[], [], true]);
+    assert.equal(judge('w', 'Deployment', exp, [{ cm: ABSENT, secret: 1 }, { cm: 0, secret: 1 }]).extra.length, 1, 'rolling again on the re-create is extra');
+    // Not for a later state: a content change after the re-create is owed its own roll.
+    const later = expectedRolls([...changes, at(30_000, step('content', 'ConfigMap', 1))], [], 5000, 60_000);
+    const w = judge('w', 'Deployment', later, [{ cm: ABSENT, secret: 1 }]);
+    assert.deepEqual(w.lost, ['no roll to cm1/s1', 'final template is cm-1/s1, final content is cm1/s1']);
   });
 });
