@@ -58,11 +58,12 @@ export class ReloadEventMapping {
         const w = store.get(k);
         if (!w) continue;
         const key = workloadKey(kind, w.namespace, w.name);
-        if (contentChanged) memory.observed(key, now);
+        const debounceMs = this.debounceOf(w);
+        if (contentChanged) memory.observed(key, now, debounceMs);
         if (e.type === 'update' && e.old.digest !== r.digest) memory.noteChange(key, configId(r.kind, r.name));
         // Changes before a deletion say nothing about what a re-created config holds (the baseline keeps that).
         if (e.type === 'delete') memory.dropChange(key, configId(r.kind, r.name));
-        out.push({ key, afterMs: this.debounceOf(w) });
+        out.push({ key, afterMs: debounceMs });
       }
     }
     return out;

@@ -35,10 +35,17 @@ export class ReloadMemory {
   /** Workloads with any memory: bounded by the workloads in the caches (forget() drops the rest). */
   get size(): number { return this.entries.size; }
 
-  /** A content change concerning the workload was observed now (the first one opens the window). */
-  observed(key: string, now: number): void {
+  /**
+   * A content change concerning the workload was observed now. The first one opens the window; later ones inside it
+   * do not move it (a steady stream still rolls once per window). A window older than twice the debounce was never
+   * acted on here — this replica was the standby, paused, or without a leader — so a new change re-opens it at now:
+   * otherwise the first reconcile after a failover would roll at once, before the other configs changed with this one
+   * reach the caches (found by the soak, seed 18: a DaemonSet rolled to a ConfigMap's new content with its Secret's old
+   * one, then again).
+   */
+  observed(key: string, now: number, debounceMs: number): void {
     const e = this.entry(key);
-    if (e.since === undefined) e.since = now;
+    if (e.since === undefined || now - e.since > 2 * debounceMs) e.since = now;
   }
 
   /** When the pending change was first observed; records `now` if none was. */

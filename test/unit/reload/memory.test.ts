@@ -8,12 +8,25 @@ const observed = (configs: Record<string, string>): Observed => ({ v: 1, sel: ''
 describe('ReloadMemory', () => {
   it('the first observed change opens the window; later ones do not move it', () => {
     const m = new ReloadMemory();
-    m.observed('Deployment:a/web', 100);
-    m.observed('Deployment:a/web', 200);
+    m.observed('Deployment:a/web', 100, 1000);
+    m.observed('Deployment:a/web', 200, 1000);
     assert.equal(m.since('Deployment:a/web', 300), 100);
     m.clearSince('Deployment:a/web');
     assert.equal(m.since('Deployment:a/web', 300), 300, 'no pending change: now is recorded');
     assert.equal(m.since('Deployment:a/web', 400), 300);
+  });
+
+  it('a window older than twice the debounce (never acted on: standby, paused, no leader) re-opens at a new change', () => {
+    const m = new ReloadMemory();
+    m.observed('k', 1_000, 2_000);
+    m.observed('k', 5_000, 2_000); // 4 s old, 2 s debounce: not stale yet (a rate-limited roll may still be waiting)
+    assert.equal(m.since('k', 5_000), 1_000);
+    m.observed('k', 20_000, 2_000); // 19 s old: this replica never acted on it
+    assert.equal(m.since('k', 20_000), 20_000, 'the configs changed with this one get their debounce to arrive');
+    // A steady stream inside the debounce keeps its first window: it still rolls once per window.
+    const s = new ReloadMemory();
+    for (let t = 0; t <= 1_900; t += 100) s.observed('k', t, 1_000);
+    assert.equal(s.since('k', 1_900), 0);
   });
 
   it('reserves one rate-limit slot per key until released or settled', () => {
@@ -57,7 +70,7 @@ describe('ReloadMemory', () => {
 
   it('forget drops everything, so memory follows the workloads in the caches', () => {
     const m = new ReloadMemory();
-    m.observed('k', 1);
+    m.observed('k', 1, 1000);
     m.noteChange('k', 'ConfigMap/a');
     m.firstSight('k');
     m.forget('k');
