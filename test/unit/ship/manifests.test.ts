@@ -237,3 +237,33 @@ describe('manifests: Deployment and Service', () => {
     assert.deepEqual(svc.spec.ports.map((p: Any) => [p.name, p.port, p.targetPort]), [['http', 8080, 'http'], ['metrics', 9090, 'metrics']]);
   });
 });
+
+describe('CRD schemas', () => {
+  // A flow mapping like `{type: string, description: Cut at 200 characters.}` is valid YAML that silently turns the
+  // description's commas into property names; the API server then drops them (caught only by the e2e dry-run).
+  it('every property name is a plain field name, every description a string', () => {
+    const problems: string[] = [];
+    const walk = (schema: Record<string, unknown>, path: string): void => {
+      if ('description' in schema && typeof schema.description !== 'string') problems.push(`${path}.description is not a string`);
+      const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+      for (const [name, sub] of Object.entries(props ?? {})) {
+        if (!/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(name)) problems.push(`${path}.properties[${JSON.stringify(name)}]`);
+        if (sub && typeof sub === 'object') walk(sub, `${path}.${name}`);
+      }
+      for (const key of ['items', 'additionalProperties'] as const) {
+        const sub = schema[key];
+        if (sub && typeof sub === 'object') walk(sub as Record<string, unknown>, `${path}.${key}`);
+      }
+    };
+    for (const dir of [MANIFESTS, join(ROOT, 'charts/keelson/crds')]) {
+      for (const file of manifestFiles(dir).filter((f) => f.includes('crd-'))) {
+        for (const crd of readObjects(file).filter((o) => o.kind === 'CustomResourceDefinition')) {
+          for (const v of (crd.spec as { versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[] }).versions) {
+            walk(v.schema.openAPIV3Schema, `${file.slice(ROOT.length)}:${v.name}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+});
