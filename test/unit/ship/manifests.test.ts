@@ -241,9 +241,13 @@ describe('manifests: Deployment and Service', () => {
 describe('CRD schemas', () => {
   // A flow mapping like `{type: string, description: Cut at 200 characters.}` is valid YAML that silently turns the
   // description's commas into property names; the API server then drops them (caught only by the e2e dry-run).
-  it('every property name is a plain field name, every description a string', () => {
+  const KEYWORDS = new Set(['type', 'description', 'properties', 'items', 'required', 'enum', 'format', 'maxLength', 'minLength',
+    'maximum', 'minimum', 'exclusiveMaximum', 'exclusiveMinimum', 'multipleOf', 'pattern', 'maxItems', 'minItems', 'uniqueItems',
+    'maxProperties', 'minProperties', 'additionalProperties', 'default', 'nullable', 'anyOf', 'oneOf', 'allOf', 'not', 'title', 'example']);
+  it('every schema key is a JSON-schema keyword, every property name a plain field name', () => {
     const problems: string[] = [];
     const walk = (schema: Record<string, unknown>, path: string): void => {
+      for (const key of Object.keys(schema)) if (!KEYWORDS.has(key) && !key.startsWith('x-kubernetes-')) problems.push(`${path}: ${JSON.stringify(key)}`);
       if ('description' in schema && typeof schema.description !== 'string') problems.push(`${path}.description is not a string`);
       const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
       for (const [name, sub] of Object.entries(props ?? {})) {
