@@ -36,17 +36,23 @@ export async function rollCronJob(deps: JobRollDeps, w: WorkloadRecord, d: Extra
   const seq = (parseLastReload(w.annotations[LAST_RELOAD])?.seq ?? 0) + 1;
   const name = derivedJobName(w.name, `${w.uid}/${seq}/${d.observed.hash}`);
   const job = jobFromCronJob(cronJob, w.apiVersion, { name, annotations: {}, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } });
-  let created: KubeObject;
-  try {
-    created = await client.create<KubeObject>(JOBS, job);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-    const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
-    if (!existing.metadata.ownerReferences?.some((o) => o.uid === w.uid)) throw new Error(`cannot create Job ${w.namespace}/${name} from CronJob ${w.namespace}/${w.name}: a Job of that name not owned by it exists`);
-    created = existing;
-  }
+  const created = await createOrAdopt(client, job, w.namespace, name, (j) => !!j.metadata.ownerReferences?.some((o) => o.uid === w.uid),
+    `cannot create Job ${w.namespace}/${name} from CronJob ${w.namespace}/${w.name}: a Job of that name not owned by it exists`);
   await deps.write(w, applyBody(w, { observed: d.observed, roll: { lastReload: { ...base, generation: undefined, seq, job: name } } }));
   return { generation: 0, how: `created Job ${w.namespace}/${name} (uid ${created.metadata.uid ?? '?'})`, involved: involvedWorkload(w) };
+}
+
+/** Creates the Job, or takes the one an earlier attempt (before a crash) left under the same derived name, if `ours`
+ * says it is that one: the derived name makes the create idempotent. */
+async function createOrAdopt(client: JobRollDeps['client'], job: KubeObject, namespace: string, name: string, ours: (existing: KubeObject) => boolean, refusal: string): Promise<KubeObject> {
+  try {
+    return await client.create<KubeObject>(JOBS, job);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    const existing = await client.get<KubeObject>(JOBS, namespace, name);
+    if (!ours(existing)) throw new Error(refusal);
+    return existing;
+  }
 }
 
 /**
@@ -63,15 +69,8 @@ export async function rollJob(deps: JobRollDeps, w: WorkloadRecord, d: Extract<D
   const lastReload = { ...base, generation: undefined };
   const annotations = { [OBSERVED]: formatObserved(d.observed), [LAST_RELOAD]: JSON.stringify(lastReload) };
   const job = recreatedJob(old, { name, annotations, templateAnnotations: { [CONFIG_HASH]: d.observed.hash } }, WRITTEN_KEYS);
-  let created: KubeObject;
-  try {
-    created = await client.create<KubeObject>(JOBS, job);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-    const existing = await client.get<KubeObject>(JOBS, w.namespace, name);
-    if (existing.metadata.annotations?.[RECREATED_FROM] !== w.uid) throw new Error(`cannot re-create Job ${w.namespace}/${w.name} as ${name}: a Job of that name not made from it exists`);
-    created = existing;
-  }
+  const created = await createOrAdopt(client, job, w.namespace, name, (j) => j.metadata.annotations?.[RECREATED_FROM] === w.uid,
+    `cannot re-create Job ${w.namespace}/${w.name} as ${name}: a Job of that name not made from it exists`);
   await client.delete(JOBS, w.namespace, w.name, { propagationPolicy: 'Background', uid: w.uid });
   return {
     generation: 0, how: `re-created as Job ${w.namespace}/${name} (the old Job is deleted)`,

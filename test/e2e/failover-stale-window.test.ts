@@ -5,15 +5,14 @@
 // now re-opens at the next change, so the new leader waits the workload's debounce and rolls once, to both.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CONFIGMAPS, DEPLOYMENTS, LEASES, REPLICASETS, SECRETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type FakeKubelet, startFakeKubelet } from '../support/fake-kubelet.js';
 import { delay, eventually } from '../support/wait.js';
-import { configMap, createNamespace, deployment, secret } from './reload-support.js';
-import { freePort } from '../support/ports.js';
+import { configMap, createNamespace, deployment, secret, spawnReplica } from './reload-support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NS = 'stale-window';
@@ -42,12 +41,9 @@ describe('failover: a standby\'s stale debounce window', () => {
   });
 
   const start = async (pod: string) => {
-    const child = spawn(process.execPath, [
-      'bin/keelson.js', 'controller', '--kubeconfig', cp.kubeconfigPath, '--controller-namespace', SYSTEM,
-      '--http-addr', `127.0.0.1:${await freePort()}`, '--metrics-addr', '0', '--disable-sealing', '--disable-gitsync',
-      '--leader-elect', '--leader-election-lease-duration', '3s', '--leader-election-renew-deadline', '2s', '--leader-election-retry-period', '200ms',
-    ], { cwd: ROOT, env: { ...process.env, POD_NAME: pod }, stdio: 'ignore' });
+    const child = await spawnReplica(ROOT, cp.kubeconfigPath, SYSTEM, pod, ['--leader-election-retry-period', '200ms']);
     children.set(pod, child);
+    return child;
   };
   const holder = async () => ((await cp.client.tryGet(LEASES, SYSTEM, 'keelson'))?.spec as { holderIdentity?: string } | undefined)?.holderIdentity?.split('_')[0] ?? '';
   const replicaSets = async () => (await cp.client.list(REPLICASETS, { namespace: NS })).items.length;

@@ -3,15 +3,14 @@
 // takes over from what the cluster records, so it neither repeats a roll nor misses one.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CONFIGMAPS, DEPLOYMENTS, LEASES, REPLICASETS } from '../../src/kube/resources.js';
 import { type ControlPlane, startControlPlane } from '../support/control-plane.js';
 import { type FakeKubelet, startFakeKubelet } from '../support/fake-kubelet.js';
 import { delay, eventually } from '../support/wait.js';
-import { QUIET_MS, configMap, createNamespace, deployment } from './reload-support.js';
-import { freePort } from '../support/ports.js';
+import { QUIET_MS, configMap, createNamespace, deployment, spawnReplica } from './reload-support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NS = 'failover';
@@ -38,12 +37,7 @@ describe('failover: exactly-once rolls when the leader is killed', () => {
   });
 
   const start = async (pod: string) => {
-    const child = spawn(process.execPath, [
-      'bin/keelson.js', 'controller', '--kubeconfig', cp.kubeconfigPath, '--controller-namespace', SYSTEM,
-      '--http-addr', `127.0.0.1:${await freePort()}`, '--metrics-addr', '0', '--disable-sealing', '--disable-gitsync',
-      '--leader-elect', '--leader-election-lease-duration', '3s', '--leader-election-renew-deadline', '2s', '--leader-election-retry-period', '500ms',
-      '--debounce', '500ms',
-    ], { cwd: ROOT, env: { ...process.env, POD_NAME: pod }, stdio: 'ignore' });
+    const child = await spawnReplica(ROOT, cp.kubeconfigPath, SYSTEM, pod, ['--leader-election-retry-period', '500ms', '--debounce', '500ms']);
     children.set(pod, child);
     return child;
   };

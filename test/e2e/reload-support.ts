@@ -2,9 +2,11 @@
 // (a roll of a Deployment is a new ReplicaSet), Events, and waits.
 
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { KubeClient } from '../../src/kube/client.js';
 import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, EVENTS, NAMESPACES, REPLICASETS, SECRETS, STATEFULSETS, type ResourceType } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
+import { freePort } from '../support/ports.js';
 import { delay, eventually } from '../support/wait.js';
 
 export const CONFIG_HASH = 'keelson.dev/config-hash';
@@ -129,3 +131,15 @@ export async function assertStillReplicaSets(client: KubeClient, ns: string, nam
 }
 
 export { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, SECRETS, STATEFULSETS };
+
+/**
+ * Starts one leader-electing reload replica (Lease 3 s, renew deadline 2 s) as `pod`, output discarded; the caller
+ * keeps the child to kill it. The failover tests run two or three of these.
+ */
+export async function spawnReplica(root: string, kubeconfigPath: string, systemNs: string, pod: string, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+  return spawn(process.execPath, [
+    'bin/keelson.js', 'controller', '--kubeconfig', kubeconfigPath, '--controller-namespace', systemNs,
+    '--http-addr', `127.0.0.1:${await freePort()}`, '--metrics-addr', '0', '--disable-sealing', '--disable-gitsync',
+    '--leader-elect', '--leader-election-lease-duration', '3s', '--leader-election-renew-deadline', '2s', ...extraArgs,
+  ], { cwd: root, env: { ...process.env, POD_NAME: pod }, stdio: 'ignore' });
+}
