@@ -71,7 +71,7 @@ export interface SoakReport {
 
 /** What a controller logs after a successful reload write. */
 const WRITE_MSGS = new Set(['rolled', 'baseline recorded without a roll (first sight)', 'baseline updated without a roll', 'pod template already carries this content; baseline updated, nothing to roll', 'no longer a reload target: baseline removed']);
-function logLines(file: string): { time?: string; msg?: string; workload?: string }[] {
+function logLines(file: string): { time?: string; msg?: string; workload?: string; sentAt?: string }[] {
   let text = '';
   try { text = readFileSync(file, 'utf8'); } catch { return []; }
   return text.split('\n').flatMap((l) => { try { return [JSON.parse(l) as { time?: string; msg?: string }]; } catch { return []; } });
@@ -295,7 +295,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }));
 
     const faults: FaultRecord[] = [];
-    const wakes: { logFile: string; at: number; takenAt: number }[] = [];
+    const wakes: { logFile: string; at: number; takenAt: number; pausedAt: number }[] = [];
     const runFault = async (f: FaultStep): Promise<FaultRecord> => {
       const from = t0();
       let target: string | undefined;
@@ -353,7 +353,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           // once another replica holds it, the sleeper must not write again.
           note = `stopped ${Date.now() - pausedAt} ms; ${passed ? `Lease taken by ${passed}` : 'Lease expired, not taken'}`;
           l.paused = false;
-          if (passed) wakes.push({ logFile: l.proc!.logFile, at: Date.now(), takenAt: lostAt });
+          if (passed) wakes.push({ logFile: l.proc!.logFile, at: Date.now(), takenAt: lostAt, pausedAt });
           try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
           break;
         }
@@ -413,9 +413,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     // A replica woken after losing the Lease must not write: a roll it logged after the wake counts when the watch
     // saw that workload's template change after the Lease had passed (a request sent before the pause, answered
-    // after the wake, was applied while the Lease was still its own).
+    // after the wake, was applied while the Lease was still its own). Any write logged after the wake whose request
+    // passed the Lease fence before the pause began (`sentAt` is the latest fence time, never earlier than the
+    // write's own) was sent before the freeze, while the Lease was its own: only its answer came after.
     const writesAfterLeaseLoss = wakes.flatMap((w) => logLines(w.logFile).filter((l) => {
       if (!(Date.parse(l.time ?? '') > w.at && WRITE_MSGS.has(l.msg ?? ''))) return false;
+      if (l.sentAt !== undefined && Date.parse(l.sentAt) < w.pausedAt) return false;
       if (l.msg !== 'rolled' || !l.workload) return true;
       const name = l.workload.split('/')[1] ?? '';
       const seenAt = (rolls.get(name) ?? []).filter((r) => start + r.at <= Date.parse(l.time!) + 50).at(-1)?.at;

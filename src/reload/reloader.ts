@@ -60,6 +60,12 @@ const RECORD_LOG: Readonly<Record<RecordWhy, string>> = {
 };
 
 export class Reloader {
+  /**
+   * When a write last passed the Lease fence. Logged as `sentAt` with each write: a line printed just after a pause
+   * ends may be the answer to a request sent before it, while the Lease was still this replica's (the soak's check
+   * tells the two apart with it). No write passes the fence after the Lease is lost, so this never runs ahead.
+   */
+  private lastFencePassed = 0;
   private readonly bucket: TokenBucket;
   readonly tracker: RolloutTracker;
 
@@ -161,7 +167,7 @@ export class Reloader {
         await this.write(w, applyBody(w, { observed: d.observed }));
         this.memory.settleChanges(key, d.observed);
         this.memory.settled(key);
-        logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: hashPrefix(d.observed.hash) }, RECORD_LOG[d.why]);
+        logger.info({ workload: ref, why: d.why, triggers: triggers.length, hash: hashPrefix(d.observed.hash), sentAt: new Date(this.lastFencePassed).toISOString() }, RECORD_LOG[d.why]);
         return earliest(pause, undefined);
       case 'roll':
         return await this.roll(key, w, policy, d, triggers, retryingRoll, keys.current);
@@ -236,7 +242,7 @@ export class Reloader {
     }
     metrics.reloadsTotal.inc({ ...counted, result: 'rolled' });
     metrics.reloadLatency.observe(Math.max(0, this.now() - since) / 1000);
-    logger.info({ workload: ref, trigger, change: cause.change, causes: d.causes.length, from: hashPrefix(previous), to: hashPrefix(d.observed.hash), how: done.how, generation: done.generation }, 'rolled');
+    logger.info({ workload: ref, trigger, change: cause.change, causes: d.causes.length, from: hashPrefix(previous), to: hashPrefix(d.observed.hash), how: done.how, generation: done.generation, sentAt: new Date(this.lastFencePassed).toISOString() }, 'rolled');
     await events.record(done.involved, 'Normal', 'Reloaded', `${change}; ${done.how}`);
     if (!KINDS[w.kind].tracked) return;
     this.tracker.start(key, w, done.generation, trigger);
@@ -271,6 +277,7 @@ export class Reloader {
   private write(w: WorkloadRecord, body: Record<string, unknown>): Promise<KubeObject> {
     // Checked at the last moment: a reconcile that began before the process was paused must not write after it.
     if (this.deps.leading && !this.deps.leading()) return Promise.reject(new Error(`not writing ${w.kind} ${w.namespace}/${w.name}: the leader Lease was not renewed in time (it may be another replica's now)`));
+    this.lastFencePassed = Date.now();
     return this.deps.client.apply(this.typeOf(w.kind), body as KubeObject, { fieldManager: FIELD_MANAGER, force: true });
   }
 
