@@ -154,7 +154,9 @@ export function decide(input: DecideInput): Decision {
   }
   // A roll restarts pods while a config is absent: they mount whatever is created next, so no content is held. What
   // that is, only a replica that sees the creation knows (changedSinceCreated): a creation followed by other content
-  // before any decision saw it, across a failover, is the one sequence no baseline tells apart.
+  // before any decision saw it, across a failover, is the one sequence no baseline tells apart: the baseline then
+  // records content the pods never mounted, so the pods may keep the first content (a lost roll) or, when the config
+  // goes back to it, restart once more for content they already hold (an extra roll); the next roll ends it.
   if (causes.length > 0) return { action: 'roll', observed: next, causes, previousHash: observed.hash };
   const kept = form === input.form ? withHeldContent(next, observed) : next;
   if (form !== input.form) return { action: 'record', observed: kept, why: form === PLAIN_FORM ? 'upgrade' : 'key-change' };

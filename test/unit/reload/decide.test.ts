@@ -184,7 +184,8 @@ describe('decide: a config deleted and re-created (--reload-on-delete off)', () 
     // The one case no baseline can tell apart (`blind`): after a roll made while "app" was absent, the pods mount
     // it at its first creation; if its content then differs before a decision saw it (a deletion and re-creation
     // with other content, or an update on a replica that did not see it: notes live in one replica's memory), the
-    // baseline "-" never saw what the pods mounted. Documented in decide.ts.
+    // baseline "-" never saw what the pods mounted: until the next roll, a roll may be lost or (content going back to
+    // what the pods mounted) extra. Documented in decide.ts. (Seed -291460772 found the extra case.)
     const fc = (await import('fast-check')).default;
     const DIGESTS = [D1, D2, D3];
     const op = fc.oneof(
@@ -206,7 +207,7 @@ describe('decide: a config deleted and re-created (--reload-on-delete off)', () 
         const d = decide(input({ observed, triggers }));
         if (d.action === 'roll') {
           const justified = (app !== undefined && app !== podsApp) || oth !== podsOther || (note && podsApp !== 'next');
-          assert.ok(justified, `extra roll: pods hold ${String(podsApp)}/${podsOther}, contents ${String(app)}/${oth}`);
+          assert.ok(justified || blind, `extra roll: pods hold ${String(podsApp)}/${podsOther}, contents ${String(app)}/${oth}`);
           podsApp = app ?? 'next';
           podsOther = oth;
           blind = false;
