@@ -46,11 +46,12 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
       let cont: string | undefined;
       do {
         requests++;
-        const page = await client.list(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, metadataOnly: true });
-        for (const item of page.items) {
+        // Item by item as the page streams in: each parsed item is garbage at once, rather than a whole page of
+        // metadata (managedFields included) living long enough to be promoted to the old generation.
+        const page = await client.listEach(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, metadataOnly: true, signal }, (item) => {
           const rv = item.metadata.resourceVersion;
           if (rv && item.metadata.name) versions.set(inventoryId(scope.type.namespaced ? item.metadata.namespace : undefined, item.metadata.name, scope.type.group, scope.kind), rv);
-        }
+        });
         cont = page.metadata.continue || undefined;
       } while (cont);
       listed.add(`${scope.type.group}/${scope.kind}/${namespace ?? '*'}`);
