@@ -173,22 +173,30 @@ export function sessionConfig(allowInsecure: boolean): [string, string][] {
 
 export async function openSession(auth: GitAuth | undefined, opts: SessionOptions = {}): Promise<GitSession> {
   const extraEnv = opts.extraEnv ?? {};
+  // mkdtemp makes the folder 0700; the files in it are written side by side (a no-op resync waits for them).
   const dir = await mkdtemp(join(tmpdir(), 'keelson-git-'));
-  await chmod(dir, 0o700);
   const home = join(dir, 'home');
-  await mkdir(home, { mode: 0o700 });
   const askpass = join(dir, 'askpass.sh');
-  await writeFile(askpass, ASKPASS, { mode: 0o700 });
   const knownHosts = join(dir, 'known_hosts');
-  await writeFile(knownHosts, auth?.knownHosts ?? '', { mode: 0o600 });
+  const identity = auth?.identity ? join(dir, 'identity') : undefined;
+  const ca = auth?.caCert ? join(dir, 'ca.crt') : undefined;
+  try {
+    await Promise.all([
+      chmod(dir, 0o700),
+      mkdir(home, { mode: 0o700 }),
+      writeFile(askpass, ASKPASS, { mode: 0o700 }),
+      writeFile(knownHosts, auth?.knownHosts ?? '', { mode: 0o600 }),
+      identity && auth?.identity ? writeFile(identity, auth.identity.endsWith('\n') ? auth.identity : auth.identity + '\n', { mode: 0o600 }) : undefined,
+      ca && auth?.caCert ? writeFile(ca, auth.caCert, { mode: 0o600 }) : undefined,
+    ]);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const sshArgs = ['ssh', '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${shellQuote(knownHosts)}`,
     '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20',
     '-o', `ServerAliveInterval=${SSH_ALIVE_INTERVAL}`, '-o', `ServerAliveCountMax=${SSH_ALIVE_COUNT}`];
-  if (auth?.identity) {
-    const identity = join(dir, 'identity');
-    await writeFile(identity, auth.identity.endsWith('\n') ? auth.identity : auth.identity + '\n', { mode: 0o600 });
-    sshArgs.push('-i', shellQuote(identity));
-  }
+  if (identity) sshArgs.push('-i', shellQuote(identity));
   const env: Record<string, string> = {
     PATH: SAFE_PATH, HOME: home, LANG: 'C', LC_ALL: 'C',
     GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
@@ -199,11 +207,7 @@ export async function openSession(auth: GitAuth | undefined, opts: SessionOption
     ...(opts.proxy?.kind === 'environment' ? proxyVariables(opts.proxy.variables) : {}),
     ...extraEnv,
   };
-  if (auth?.caCert) {
-    const ca = join(dir, 'ca.crt');
-    await writeFile(ca, auth.caCert, { mode: 0o600 });
-    env.GIT_SSL_CAINFO = ca;
-  }
+  if (ca) env.GIT_SSL_CAINFO = ca;
   // Config through the environment, not `-c` (arguments are visible in process listings).
   const config = sessionConfig(opts.allowInsecure ?? false);
   if (auth?.bearerToken) config.push(['http.extraHeader', `Authorization: Bearer ${auth.bearerToken}`]);
