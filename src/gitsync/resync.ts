@@ -25,8 +25,6 @@ export interface ResyncInput {
   readonly revision: string;
   /** The status read at the start of this sync. */
   readonly status: GitSyncStatus;
-  /** The etcd revision read with it: the LISTs may come from the watch cache at no older a version (live-versions.ts). */
-  readonly atLeast?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -55,7 +53,7 @@ export class AppliedVersions {
     if (record && (record.generation !== input.generation || record.identity !== input.identity)) record = undefined;
     const st = input.status;
     if (!record && !(st.inventoryFingerprint && st.lastAppliedRevision === input.revision && st.observedGeneration === input.generation)) return none;
-    const live = await listLiveVersions(input.client, this.discovery, targetsOf(input.objects), input.owner, input.signal, input.atLeast);
+    const live = await listLiveVersions(input.client, this.discovery, targetsOf(input.objects), input.owner, input.signal);
     let restored = false;
     if (!record) {
       record = restoreRecord(input.objects, digests, live, st.inventoryFingerprint, this.basis(input));
@@ -79,19 +77,19 @@ export class AppliedVersions {
    * would be reusable for its own revision (the usual poll). Undefined otherwise. The result only counts once
    * reusable() says yes for the resolved revision; a new commit wastes these O(kinds) LISTs, nothing more.
    */
-  checkAhead(key: string, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal, atLeast?: string): Promise<{ unchanged: boolean; listRequests: number }> | undefined {
+  checkAhead(key: string, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<{ unchanged: boolean; listRequests: number }> | undefined {
     const r = this.records.get(key);
     if (!r || !this.covers(r, generation, identity, inventory)) return undefined;
-    const check = this.nothingMoved(key, client, owner, signal, atLeast);
+    const check = this.nothingMoved(key, client, owner, signal);
     check.catch(() => undefined); // awaited only when the revision is reused; never an unhandled rejection
     return check;
   }
 
   /** After reusable(): one LIST per kind and namespace; true when every recorded object is where it was left. */
-  async nothingMoved(key: string, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal, atLeast?: string): Promise<{ unchanged: boolean; listRequests: number }> {
+  async nothingMoved(key: string, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<{ unchanged: boolean; listRequests: number }> {
     const r = this.records.get(key);
     if (!r) return { unchanged: false, listRequests: 0 };
-    const live = await listLiveVersions(client, this.discovery, r.targets, owner, signal, atLeast);
+    const live = await listLiveVersions(client, this.discovery, r.targets, owner, signal);
     return { unchanged: nothingMoved(r, live), listRequests: live.requests };
   }
 

@@ -59,18 +59,6 @@ export interface SyncerDeps {
   readonly proxyEnv?: Readonly<Record<string, string>>;
 }
 
-/**
- * The GitSync, read from etcd as a GET would be, by a LIST of its one name: the list's resourceVersion is etcd's
- * revision at that read, so the LISTs of its objects may be served from the watch cache at no older a version
- * (live-versions.ts) and still see every change made before this sync began.
- */
-async function readGitSync(client: KubeClient, namespace: string, name: string): Promise<{ obj: GitSyncObject | undefined; atLeast: string | undefined }> {
-  const list = await client.list<GitSyncObject>(GITSYNCS, { namespace, fieldSelector: `metadata.name=${name}` });
-  const obj = list.items.find((o) => o.metadata.name === name);
-  if (obj) { obj.apiVersion ??= 'keelson.dev/v1alpha1'; obj.kind ??= 'GitSync'; }
-  return { obj, atLeast: list.metadata.resourceVersion || undefined };
-}
-
 class EmptyRevisionError extends Error {}
 class PruneError extends Error {}
 
@@ -102,7 +90,7 @@ export class GitSyncer {
     const { client, logger } = this.deps;
     const { namespace, name } = splitKey(key);
     const ns = namespace!;
-    const { obj, atLeast } = await readGitSync(client, ns, name);
+    const obj = await client.tryGet<GitSyncObject>(GITSYNCS, ns, name);
     if (!obj) { await this.forget(ns, name); return; }
     if (obj.metadata.deletionTimestamp) { await this.finalize(obj, signal, logger.child({ gitsync: key })); return; }
     const status = obj.status ?? {};
@@ -160,10 +148,10 @@ export class GitSyncer {
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
       // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). Those LISTs
       // start before ls-remote and run alongside it. With health checks, the objects are judged again, as after any apply.
-      const ahead = this.applied.checkAhead(key, generation, identityName(identity), status.inventory, content, owner, timeout, atLeast);
+      const ahead = this.applied.checkAhead(key, generation, identityName(identity), status.inventory, content, owner, timeout);
       let rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), status.inventory) } }, pipeline);
       if (rev.reused) {
-        const check = await (ahead ?? this.applied.nothingMoved(key, content, owner, timeout, atLeast));
+        const check = await (ahead ?? this.applied.nothingMoved(key, content, owner, timeout));
         if (check.unchanged) {
           const next: GitSyncStatus = { ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted: 0 };
           const health = checksHealth(spec)
@@ -183,7 +171,7 @@ export class GitSyncer {
       if (emptyRevisionBlocked(objects.length, status.inventory, spec.prune, allowEmpty)) {
         throw new EmptyRevisionError(`revision ${rev.revision} has no objects under "${spec.path}"; refusing to prune all ${status.inventory!.length} objects. If that is intended, annotate the GitSync ${ALLOW_EMPTY}: "true"`);
       }
-      const resync = await this.applied.prepare({ key, client: content, objects, owner, generation, identity: identityName(identity), revision: rev.revision, status, signal: timeout, atLeast });
+      const resync = await this.applied.prepare({ key, client: content, objects, owner, generation, identity: identityName(identity), revision: rev.revision, status, signal: timeout });
       const plan = await planRevision(content, this.deps.discovery, objects, timeout, identity, resync.shortcuts);
       const newRevision = rev.revision !== status.lastAppliedRevision;
       const changes = plan.filter((p) => p.action !== 'unchanged').length;

@@ -61,11 +61,6 @@ export interface ListOptions {
   readonly limit?: number;
   readonly continue?: string;
   readonly resourceVersion?: string;
-  /**
-   * With resourceVersion: NotOlderThan (a LIST without limit is then served from the API server's watch cache, as
-   * soon as the cache has reached that version) or Exact.
-   */
-  readonly resourceVersionMatch?: 'NotOlderThan' | 'Exact';
   /** Ask for PartialObjectMetadata: each item is apiVersion, kind and metadata only (no data, spec or status). */
   readonly metadataOnly?: boolean;
 }
@@ -216,7 +211,7 @@ export class KubeClient {
 
   async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
     const page = await this.request<ObjectList<T>>('GET', resourcePath(t, opts.namespace), {
-      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion, resourceVersionMatch: opts.resourceVersionMatch },
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
       accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
     });
     // An empty PartialObjectMetadataList comes as `"items": null` (a nil Go slice; typed lists say []): a caller
@@ -233,7 +228,7 @@ export class KubeClient {
     const path = resourcePath(t, opts.namespace);
     const res = await this.send('GET', path, {
       timeoutMs: 60_000, signal: opts.signal, accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
-      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion, resourceVersionMatch: opts.resourceVersionMatch },
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
     });
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
