@@ -160,7 +160,8 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
     o.spec.verify ? secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef', o.identity).then(trustedKeysOf) : undefined,
     readProxy(o.client, o.namespace, o.spec, o.proxyEnv, o.identity),
   ]);
-  const session = await openSession(auth, { allowInsecure, proxy });
+  // Nothing is written into the session folder unless signatures are checked (verify.ts keeps its keyrings there).
+  const session = await openSession(auth, { allowInsecure, proxy, shareable: !keys });
   const source = { path: o.spec.path, ignore: o.spec.ignore, kustomize: o.spec.kustomize, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
     // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one
