@@ -198,8 +198,8 @@ export const gitsync: Benchmark = {
   title: 'Git sync: 1,000-object repository vs kubectl apply --server-side',
   async run(ctx) {
     const objects = ctx.smoke ? 25 : 1000;
-    // 15 no-op runs each side: one run takes ~60 ms here against kubectl's ~1.6 s, so a stall of the API server's
-    // Go GC in one of five runs moved the median by half; both medians are of 15 (5 in smoke runs).
+    // 15 no-op runs each side: one takes ~60 ms against kubectl's ~1.6 s, and about one in three meets a stall of
+    // the API server (Go's GC was 30% of its CPU in a profile of these writes), so a median of 5 swung by half.
     const noopRuns = ctx.smoke ? 5 : 15;
     const latencySamples = ctx.smoke ? 2 : 5;
     const kustomizeApps = ctx.smoke ? 5 : 200;
