@@ -1,8 +1,10 @@
 // The live resourceVersions of a GitSync's objects in one metadata-only LIST per kind (per namespace where the
 // GitSync's identity may not list cluster-wide), selected by its owner labels: what a no-op resync reads instead of
-// a GET per object. A LIST the identity may not make leaves those objects to a GET; nothing here writes.
+// a GET per object. A LIST the identity may not make leaves those objects to a GET; nothing here writes. Pages come
+// in protobuf where the API server offers it (kube/metadata-list.ts: about half the bytes and no JSON to parse);
+// a page over MAX_PAGE_BYTES (metadata a tenant inflated) makes that kind be listed again as streamed JSON.
 
-import type { KubeClient } from '../kube/client.js';
+import { type KubeClient, ResponseTooLargeError } from '../kube/client.js';
 import type { ResourceType } from '../kube/resources.js';
 import { PARALLEL_REQUESTS, mapLimit } from './apply.js';
 import type { ListTarget, LiveVersions } from './applied.js';
@@ -10,8 +12,10 @@ import type { Discovery } from './discovery.js';
 import { inventoryId } from './render.js';
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from './spec.js';
 
-/** Items per LIST page: metadata only (with managedFields), ~1 KiB each. */
+/** Items per LIST page: metadata only (with managedFields), ~0.3-1 KiB each in protobuf. */
 const PAGE = 2000;
+/** The most of one protobuf page held at once; past it the kind is listed as streamed JSON instead. */
+const MAX_PAGE_BYTES = 4 * 2 ** 20;
 
 interface Scope { readonly type: ResourceType; readonly kind: string; readonly namespaces: Set<string> }
 
@@ -42,15 +46,29 @@ export async function listLiveVersions(client: KubeClient, discovery: Discovery,
   const labelSelector = ownerSelector(owner);
   const list = async (scope: Scope, namespace: string | undefined): Promise<boolean> => {
     signal?.throwIfAborted();
+    const found = (name: string, ns: string | undefined, rv: string | undefined) => {
+      if (rv && name) versions.set(inventoryId(scope.type.namespaced ? ns : undefined, name, scope.type.group, scope.kind), rv);
+    };
     try {
       let cont: string | undefined;
+      let streamed = false;
       do {
         requests++;
-        const page = await client.list(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, metadataOnly: true });
-        for (const item of page.items) {
-          const rv = item.metadata.resourceVersion;
-          if (rv && item.metadata.name) versions.set(inventoryId(scope.type.namespaced ? item.metadata.namespace : undefined, item.metadata.name, scope.type.group, scope.kind), rv);
+        if (!streamed) {
+          try {
+            const page = await client.listMetadata(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, signal, maxBytes: MAX_PAGE_BYTES }, (i) => found(i.name, i.namespace, i.resourceVersion));
+            cont = page.continue || undefined;
+            continue;
+          } catch (err) {
+            if (!(err instanceof ResponseTooLargeError)) throw err;
+            // Metadata inflated past the bound (annotations are a tenant's to fill): this kind is read again from
+            // the start, item by item as the JSON streams in, so memory stays at one item.
+            streamed = true;
+            cont = undefined;
+            requests++;
+          }
         }
+        const page = await client.listEach(scope.type, { namespace, labelSelector, limit: PAGE, continue: cont, metadataOnly: true, signal }, (item) => found(item.metadata.name ?? '', item.metadata.namespace, item.metadata.resourceVersion));
         cont = page.metadata.continue || undefined;
       } while (cont);
       listed.add(`${scope.type.group}/${scope.kind}/${namespace ?? '*'}`);

@@ -17,13 +17,14 @@ import { KeyedMutex } from './git.js';
 import { HookRateLimiter, WebhookSecretCache } from './hook-guard.js';
 import { HOOK_PREFIX, hookHandler, tokenLoader } from './hooks.js';
 import { REQUESTED_AT } from './spec.js';
+import { type GitSyncSnapshot, snapshotOf } from './snapshot.js';
 import { GitSyncer } from './syncer.js';
 
 export const GITSYNC_CRD = 'gitsyncs.keelson.dev';
 const CACHE_SWEEP_MS = 10 * 60_000;
 
 /** What triggers a sync: a new generation, deletion or a new requested-at; status writes do not. */
-interface GitSyncRecord { readonly generation: number; readonly deleting: boolean; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined; readonly order: OrderRecord }
+interface GitSyncRecord { readonly generation: number; readonly deleting: boolean; readonly requestedAt: string | undefined; readonly webhookSecret: string | undefined; readonly order: OrderRecord; readonly latest: GitSyncSnapshot }
 
 /** Index of GitSyncs by the keys of the GitSyncs they depend on: who to requeue when one becomes (not) Ready. */
 const DEPENDS_ON_INDEX = 'dependsOn';
@@ -31,7 +32,7 @@ const DEPENDS_ON_INDEX = 'dependsOn';
 export function gitSyncRecord(obj: KubeObject): GitSyncRecord {
   const spec = (obj.spec ?? {}) as { webhookSecretRef?: { name?: unknown } };
   const ws = spec.webhookSecretRef?.name;
-  return { generation: obj.metadata.generation ?? 0, deleting: !!obj.metadata.deletionTimestamp, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined, order: orderRecord(obj) };
+  return { generation: obj.metadata.generation ?? 0, deleting: !!obj.metadata.deletionTimestamp, requestedAt: obj.metadata.annotations?.[REQUESTED_AT], webhookSecret: typeof ws === 'string' ? ws : undefined, order: orderRecord(obj), latest: snapshotOf(obj) };
 }
 
 export function registerGitSync(ctx: FeatureContext): void {
@@ -46,6 +47,7 @@ export function registerGitSync(ctx: FeatureContext): void {
     allowInsecureGit: options.gitsync.allowInsecureGit, proxyEnv: options.gitsync.proxyEnv,
     limits: { maxBytes: options.gitsync.maxRevisionBytes, maxObjects: options.gitsync.maxRevisionObjects },
     order: (key) => store.get(key)?.order,
+    latest: (key) => store.get(key)?.latest,
     kustomizePath: options.gitsync.kustomizePath,
   });
   const { store, queue } = controller<GitSyncRecord>(manager, 'gitsync', log, options.gitsync.maxConcurrentSyncs)

@@ -10,6 +10,7 @@ import { type AppliedRecord, fingerprintOf, nextRecord, nothingMoved, objectDige
 import type { Discovery } from './discovery.js';
 import { listLiveVersions } from './live-versions.js';
 import type { DesiredObject } from './render.js';
+import { type InventoryDigest, inventoryDigest } from './snapshot.js';
 import type { GitSyncStatus, InventoryEntry } from './spec.js';
 
 export interface ResyncInput {
@@ -40,8 +41,13 @@ export interface Resync {
   readonly previous: AppliedRecord | undefined;
 }
 
+/** status.inventory as read (a GET), or as Keelson's cache keeps it (snapshot.ts). */
+type Inventory = readonly InventoryEntry[] | InventoryDigest | undefined;
+
 export class AppliedVersions {
   private readonly records = new Map<string, AppliedRecord>();
+  /** Each record's ids digested as status.inventory would list them (sorted), computed once per record. */
+  private readonly digests = new WeakMap<AppliedRecord, string>();
 
   /** `renderer` names what turns a commit into objects (Keelson's version): a new one invalidates stored fingerprints. */
   constructor(private readonly discovery: Discovery, private readonly renderer: string) {}
@@ -67,7 +73,7 @@ export class AppliedVersions {
    * Whether a poll that resolved `revision` may skip reading it: the record in memory is of that revision,
    * generation and identity, and covers the whole inventory (an entry kept after a failed prune needs a full sync).
    */
-  reusable(key: string, revision: string, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined): boolean {
+  reusable(key: string, revision: string, generation: number | undefined, identity: string, inventory: Inventory): boolean {
     const r = this.records.get(key);
     return r !== undefined && r.revision === revision && this.covers(r, generation, identity, inventory);
   }
@@ -77,7 +83,7 @@ export class AppliedVersions {
    * would be reusable for its own revision (the usual poll). Undefined otherwise. The result only counts once
    * reusable() says yes for the resolved revision; a new commit wastes these O(kinds) LISTs, nothing more.
    */
-  checkAhead(key: string, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<{ unchanged: boolean; listRequests: number }> | undefined {
+  checkAhead(key: string, generation: number | undefined, identity: string, inventory: Inventory, client: KubeClient, owner: { namespace: string; name: string }, signal?: AbortSignal): Promise<{ unchanged: boolean; listRequests: number }> | undefined {
     const r = this.records.get(key);
     if (!r || !this.covers(r, generation, identity, inventory)) return undefined;
     const check = this.nothingMoved(key, client, owner, signal);
@@ -100,9 +106,16 @@ export class AppliedVersions {
     return fingerprintOf(this.basis(r.input), [...next.entries].map(([id, e]): [string, string] => [id, e.rv]));
   }
 
-  private covers(r: AppliedRecord, generation: number | undefined, identity: string, inventory: readonly InventoryEntry[] | undefined): boolean {
+  private covers(r: AppliedRecord, generation: number | undefined, identity: string, inventory: Inventory): boolean {
     if (r.generation !== generation || r.identity !== identity) return false;
+    if (inventory && 'digest' in inventory) return inventory.count === r.entries.size && inventory.digest === this.digestOf(r);
     return (inventory ?? []).length === r.entries.size && (inventory ?? []).every((e) => r.entries.has(e.id));
+  }
+
+  private digestOf(r: AppliedRecord): string {
+    let d = this.digests.get(r);
+    if (d === undefined) this.digests.set(r, d = inventoryDigest([...r.entries.keys()].sort()).digest);
+    return d;
   }
 
   forget(key: string): void {

@@ -145,8 +145,7 @@ export async function checkTransport(url: string, allowInsecure: boolean, cacheD
   if (!verdict.ok) throw new TransportError(verdict.message);
   const path = filePathOf(url);
   if (path === undefined) return;
-  const real = await realpath(path).catch(() => path);
-  const cache = await realpath(cacheDir).catch(() => cacheDir);
+  const [real, cache] = await Promise.all([realpath(path).catch(() => path), realpath(cacheDir).catch(() => cacheDir)]);
   if (isWithin(real, cache) || isWithin(cache, real)) throw new TransportError(`spec.url file://${path} resolves into or above the controller's Git cache, where other GitSyncs' repositories are kept; point it at a repository elsewhere`);
 }
 
@@ -155,10 +154,14 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
   const allowInsecure = o.allowInsecure ?? false;
   await checkTransport(o.spec.url, allowInsecure, o.cacheDir);
   const limits = o.limits ?? DEFAULT_LIMITS;
-  const auth = await readAuth(o.client, o.namespace, o.spec, o.identity);
-  const keys = o.spec.verify ? trustedKeysOf(await secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef', o.identity)) : undefined;
-  const proxy = await readProxy(o.client, o.namespace, o.spec, o.proxyEnv, o.identity);
-  const session = await openSession(auth, { allowInsecure, proxy });
+  // The Secrets the GitSync names are read side by side (a refusal of any of them is reported).
+  const [auth, keys, proxy] = await Promise.all([
+    readAuth(o.client, o.namespace, o.spec, o.identity),
+    o.spec.verify ? secretData(o.client, o.namespace, o.spec.verify.secretRef, 'spec.verify.secretRef', o.identity).then(trustedKeysOf) : undefined,
+    readProxy(o.client, o.namespace, o.spec, o.proxyEnv, o.identity),
+  ]);
+  // Nothing is written into the session folder unless signatures are checked (verify.ts keeps its keyrings there).
+  const session = await openSession(auth, { allowInsecure, proxy, shareable: !keys });
   const source = { path: o.spec.path, ignore: o.spec.ignore, kustomize: o.spec.kustomize, limits, kustomizePath: o.kustomizePath ?? 'kustomize', signal: o.signal };
   try {
     // Git's cache is locked while the revision is read; a kustomize build runs after, so builds of overlays of one

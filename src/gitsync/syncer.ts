@@ -30,6 +30,7 @@ import { redact } from './redact.js';
 import { RefError } from './refs.js';
 import { RenderError } from './render.js';
 import { AppliedVersions } from './resync.js';
+import type { GitSyncSnapshot } from './snapshot.js';
 import { SecretForbiddenError, SecretRefError, TransportError } from './source.js';
 import { type PipelineSource, renderPipeline } from './pipeline.js';
 import { ALLOW_EMPTY, FINALIZER, type GitSyncObject, type GitSyncSpec, type GitSyncStatus, type InventoryEntry, REQUESTED_AT, SpecError, parseSpec } from './spec.js';
@@ -57,6 +58,8 @@ export interface SyncerDeps {
   readonly kustomizePath?: string;
   /** HTTPS_PROXY/HTTP_PROXY/NO_PROXY of the controller's environment, for git (Options.gitsync.proxyEnv). */
   readonly proxyEnv?: Readonly<Record<string, string>>;
+  /** The store's latest copy of a GitSync (snapshot.ts), for the quick in-sync check; none: always GET. */
+  readonly latest?: (key: string) => GitSyncSnapshot | undefined;
 }
 
 class EmptyRevisionError extends Error {}
@@ -90,6 +93,11 @@ export class GitSyncer {
     const { client, logger } = this.deps;
     const { namespace, name } = splitKey(key);
     const ns = namespace!;
+    const snapshot = this.deps.latest?.(key);
+    if (snapshot) {
+      const quick = await this.quickInSync(key, snapshot, signal);
+      if (quick) return quick;
+    }
     const obj = await client.tryGet<GitSyncObject>(GITSYNCS, ns, name);
     if (!obj) { await this.forget(ns, name); return; }
     if (obj.metadata.deletionTimestamp) { await this.finalize(obj, signal, logger.child({ gitsync: key })); return; }
@@ -142,9 +150,8 @@ export class GitSyncer {
       await removeStaleEntries(this.deps.cacheDir, () => true, { namespace: ns, name, keep: basename(repoDirFor(this.deps.cacheDir, ns, name, spec.url)) });
       // The Secrets the GitSync names (credentials, proxy, trusted keys) are read with its identity too: they are sent
       // to the host the GitSync names, so Keelson's own rights would let a tenant exfiltrate any Secret of its namespace.
-      const git = { client: content, identity, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved: (r: string) => { revision = r; }, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
+      const { git, pipeline } = this.pipelineFor(spec, owner, content, identity, timeout, (r) => { revision = r; });
       const source: PipelineSource = { kind: 'git', fetch: git };
-      const pipeline = { spec, owner, discovery: this.deps.discovery, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath, signal: timeout };
       // The same commit as the last sync, which this controller remembers: one LIST per kind shows whether anything
       // moved; if nothing did, the sync is done without reading or rendering the revision (resync.ts). Those LISTs
       // start before ls-remote and run alongside it. With health checks, the objects are judged again, as after any apply.
@@ -153,15 +160,10 @@ export class GitSyncer {
       if (rev.reused) {
         const check = await (ahead ?? this.applied.nothingMoved(key, content, owner, timeout));
         if (check.unchanged) {
-          const next: GitSyncStatus = { ...base, lastAppliedRevision: rev.revision, lastAttemptedRevision: rev.revision, drifted: 0 };
           const health = checksHealth(spec)
             ? await healthStep({ client: content, discovery: this.deps.discovery, identity, spec, owner, inventory: status.inventory ?? [], revision: rev.revision, startedAtMs: Date.now(), nowMs: Date.now(), signal: timeout })
             : undefined;
-          await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${rev.revision}` }, log);
-          log.debug({ revision: rev.revision, dryRuns: 0, listRequests: check.listRequests, restored: false }, 'in sync');
-          if (health?.outcome.ready === 'False') this.deps.metrics.gitsyncRunsTotal.inc({ namespace: ns, name, result: 'failure' });
-          else this.succeeded(ns, name, 0);
-          return { requeueAfterMs: health?.retryMs ?? withJitter(spec.intervalMs) };
+          return this.inSync(obj, spec, base, rev.revision, check.listRequests, health, log);
         }
         rev = await renderPipeline(source, pipeline);
       }
@@ -218,6 +220,71 @@ export class GitSyncer {
       this.deps.metrics.gitsyncDuration.observe({ namespace: ns, name }, (Date.now() - started) / 1000);
     }
     return { requeueAfterMs };
+  }
+
+  /**
+   * The usual poll, answered from Keelson's cache instead of a GET of the GitSync: when the store's copy (with its
+   * inventory as a digest, snapshot.ts) leaves nothing to do but check, and the check finds the same commit with
+   * nothing moved (resync.ts: ls-remote and one LIST per kind, the same reads as the full path), the sync ends with
+   * one status write. Anything else (a spec to report on, a finalizer to write, a dependency, health checks, a new
+   * commit, a moved object, any error) returns undefined, and the full reconcile runs from a GET as before. The
+   * copy is at least as new as the event that queued this key; what it holds only decides whether to look.
+   * Measured: a GET of a GitSync with 1,000 inventory entries costs the API server about 10 ms of CPU.
+   */
+  private async quickInSync(key: string, snapshot: GitSyncSnapshot, signal: AbortSignal): Promise<ReconcileResult | undefined> {
+    const obj: GitSyncObject = { ...snapshot.obj, metadata: { ...snapshot.obj.metadata }, status: { ...snapshot.obj.status } };
+    if (obj.metadata.deletionTimestamp) return undefined;
+    let spec: GitSyncSpec;
+    try { spec = parseSpec(obj); } catch { return undefined; }
+    const owner = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
+    if (spec.suspend || checksHealth(spec) || (obj.metadata.finalizers ?? []).includes(FINALIZER) !== spec.prune) return undefined;
+    if (dependencyBlock(owner, spec.dependsOn, this.deps.order)) return undefined;
+    const identity = identityFor({ ...owner, serviceAccountName: spec.serviceAccountName }, this.deps.identityPolicy);
+    if (identity.kind === 'refused') return undefined;
+    const generation = obj.metadata.generation;
+    const content = this.contentClient(identity);
+    const started = Date.now();
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
+    const ahead = this.applied.checkAhead(key, generation, identityName(identity), snapshot.inventory, content, owner, timeout);
+    if (!ahead) return undefined;
+    let revision: string;
+    let listRequests: number;
+    try {
+      const { git, pipeline } = this.pipelineFor(spec, owner, content, identity, timeout);
+      const rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), snapshot.inventory) } }, pipeline);
+      if (!rev.reused) return undefined;
+      const check = await ahead;
+      if (!check.unchanged) return undefined;
+      revision = rev.revision;
+      listRequests = check.listRequests;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return undefined; // the full path reports it
+    }
+    const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: obj.metadata.annotations?.[REQUESTED_AT] ?? obj.status?.lastHandledRequestedAt };
+    try {
+      return await this.inSync(obj, spec, base, revision, listRequests, undefined, this.deps.logger.child({ gitsync: key }));
+    } finally {
+      this.deps.metrics.gitsyncDuration.observe(owner, (Date.now() - started) / 1000);
+    }
+  }
+
+  /** A sync that found the same commit with nothing moved: status (and health, if checked) written, nothing applied. */
+  private async inSync(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, revision: string, listRequests: number, health: Awaited<ReturnType<typeof healthStep>> | undefined, log: Logger): Promise<ReconcileResult> {
+    const { namespace, name } = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
+    const next: GitSyncStatus = { ...base, lastAppliedRevision: revision, lastAttemptedRevision: revision, drifted: 0 };
+    await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${revision}` }, log);
+    log.debug({ revision, dryRuns: 0, listRequests, restored: false }, 'in sync');
+    if (health?.outcome.ready === 'False') this.deps.metrics.gitsyncRunsTotal.inc({ namespace, name, result: 'failure' });
+    else this.succeeded(namespace, name, 0);
+    return { requeueAfterMs: health?.retryMs ?? withJitter(spec.intervalMs) };
+  }
+
+  /** The git source and pipeline options of one sync, with the GitSync's identity. */
+  private pipelineFor(spec: GitSyncSpec, owner: { namespace: string; name: string }, content: KubeClient, identity: Identity, signal: AbortSignal, onResolved?: (revision: string) => void) {
+    const git = { client: content, identity, cacheDir: this.deps.cacheDir, mutex: this.deps.mutex, onResolved, allowInsecure: this.deps.allowInsecureGit, proxyEnv: this.deps.proxyEnv };
+    const pipeline = { spec, owner, discovery: this.deps.discovery, limits: this.deps.limits, kustomizePath: this.deps.kustomizePath, signal };
+    return { git, pipeline };
   }
 
   /**

@@ -1,4 +1,4 @@
-// A thin JSON client for the Kubernetes API. kubeconfig.ts reads the kubeconfig and supplies TLS material and
+// A thin JSON client for the Kubernetes API (and protobuf for one read: metadata-only LISTs, metadata-list.ts). kubeconfig.ts reads the kubeconfig and supplies TLS material and
 // credentials (tokens, client certificates, rotating in-cluster tokens; exec plugins and OIDC through
 // @kubernetes/client-node, loaded only then); requests go out over node:https with one keep-alive agent, objects
 // stay plain JSON (no class round-trips), and watches stream line by line.
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type KubeConfigSource, Kubeconfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
 import { ListItemSplitter } from './list-items.js';
+import { type MetadataItem, type MetadataListPage, decodeMetadataList, isProtobuf } from './metadata-list.js';
 import { type ResourceType, resourcePath } from './resources.js';
 import type { KubeObject, ObjectList, Status, WatchEvent } from './types.js';
 
@@ -80,6 +81,8 @@ export interface WatchOptions {
 // application/json after it is the fallback of client-go's metadata client: a server that cannot convert answers
 // with full objects rather than 406, and the caller's transform reads metadata from those just the same.
 const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+/** Protobuf first (metadata-list.ts), JSON where the server has no protobuf for the kind. */
+const METADATA_LIST_PROTOBUF_ACCEPT = `application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,${METADATA_LIST_ACCEPT}`;
 const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export interface WriteOptions {
@@ -141,6 +144,11 @@ class Connection {
 /** The user name the API server gives a ServiceAccount (what `kubectl --as` takes for one). */
 export function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
+}
+
+/** An answer larger than the caller allowed; nothing of it was used. */
+export class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
 }
 
 export class KubeClient {
@@ -244,6 +252,37 @@ export class KubeClient {
     }
     const list = splitter.end<ObjectList<T>>();
     return { apiVersion: list.apiVersion, kind: list.kind, metadata: list.metadata ?? {} };
+  }
+
+  /**
+   * One metadata-only LIST page in protobuf where the server offers it (metadata-list.ts), else JSON: each item's
+   * name, namespace and resourceVersion go to onItem. An answer of more than maxBytes is not read on:
+   * ResponseTooLargeError (a caller lists item by item with listEach instead).
+   */
+  async listMetadata(t: ResourceType, opts: ListOptions & { signal?: AbortSignal; maxBytes: number }, onItem: (item: MetadataItem) => void): Promise<MetadataListPage> {
+    const path = resourcePath(t, opts.namespace);
+    const res = await this.send('GET', path, {
+      timeoutMs: 60_000, signal: opts.signal, accept: METADATA_LIST_PROTOBUF_ACCEPT,
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const c of res) {
+        size += (c as Buffer).length;
+        if (size > opts.maxBytes) throw new ResponseTooLargeError(`GET ${path}: the answer is over ${opts.maxBytes} bytes`);
+        chunks.push(c as Buffer);
+      }
+    } finally {
+      res.destroy();
+    }
+    const body = Buffer.concat(chunks);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw toApiError('GET', path, status, body.toString('utf8'));
+    if (isProtobuf(res.headers['content-type'])) return decodeMetadataList(body, onItem);
+    const list = JSON.parse(body.toString('utf8')) as ObjectList<KubeObject>;
+    for (const i of list.items ?? []) onItem({ name: i.metadata.name ?? '', namespace: i.metadata.namespace ?? '', resourceVersion: i.metadata.resourceVersion ?? '' });
+    return { resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue ?? '' };
   }
 
   /** Every item, following `continue` tokens page by page. */

@@ -68,10 +68,14 @@ describe('syncer and registration decisions', async () => {
     assert.equal(classify(new ApplyError('x')), 'ApplyFailed');
     assert.equal(classify(new Error('x')), 'ReconciliationFailed');
   });
-  it('keeps only what triggers a sync in the store record', () => {
-    assert.deepEqual(gitSyncRecord({ metadata: { name: 'a', generation: 3, annotations: { 'keelson.dev/requested-at': 'now', other: 'x' } }, spec: { url: 'u', webhookSecretRef: { name: 'hook' } }, status: { big: 'x' } }),
-      { generation: 3, deleting: false, requestedAt: 'now', webhookSecret: 'hook', order: { dependsOn: [], ready: false, state: 'its latest generation is not reconciled yet' } });
-    assert.deepEqual(gitSyncRecord({ metadata: { name: 'a' } }), { generation: 0, deleting: false, requestedAt: undefined, webhookSecret: undefined, order: { dependsOn: [], ready: false, state: 'not reconciled yet' } });
+  it('keeps what triggers a sync in the store record, and a copy without inventory or managedFields', () => {
+    const { latest, ...rest } = gitSyncRecord({ metadata: { name: 'a', generation: 3, annotations: { 'keelson.dev/requested-at': 'now', other: 'x' }, managedFields: [{ manager: 'm' }] }, spec: { url: 'u', webhookSecretRef: { name: 'hook' } }, status: { inventory: [{ id: 'ns_a__ConfigMap', v: 'v1' }], lastAppliedRevision: 'main@sha1:x' } });
+    assert.deepEqual(rest, { generation: 3, deleting: false, requestedAt: 'now', webhookSecret: 'hook', order: { dependsOn: [], ready: false, state: 'its latest generation is not reconciled yet' } });
+    assert.deepEqual(latest.obj, { metadata: { name: 'a', generation: 3, annotations: { 'keelson.dev/requested-at': 'now', other: 'x' } }, spec: { url: 'u', webhookSecretRef: { name: 'hook' } }, status: { lastAppliedRevision: 'main@sha1:x' } });
+    assert.equal(latest.inventory.count, 1);
+    const { latest: bare, ...bareRest } = gitSyncRecord({ metadata: { name: 'a' } });
+    assert.deepEqual(bareRest, { generation: 0, deleting: false, requestedAt: undefined, webhookSecret: undefined, order: { dependsOn: [], ready: false, state: 'not reconciled yet' } });
+    assert.equal(bare.inventory.count, 0);
     assert.equal(gitSyncRecord({ metadata: { name: 'a', deletionTimestamp: '2026-01-01T00:00:00Z' } }).deleting, true);
   });
 });
