@@ -245,19 +245,22 @@ export class GitSyncer {
     const content = this.contentClient(identity);
     const started = Date.now();
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
-    const ahead = this.applied.checkAhead(key, generation, identityName(identity), snapshot.inventory, content, owner, timeout);
+    const lists = new AbortController(); // a new commit makes the LISTs moot: they are cancelled
+    const ahead = this.applied.checkAhead(key, generation, identityName(identity), snapshot.inventory, content, owner, AbortSignal.any([timeout, lists.signal]));
     if (!ahead) return undefined;
     let revision: string;
     let listRequests: number;
     try {
       const { git, pipeline } = this.pipelineFor(spec, owner, content, identity, timeout);
-      const rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), snapshot.inventory) } }, pipeline);
-      if (!rev.reused) return undefined;
+      // A new commit stops the pipeline once resolved (onlyReuse): the full path fetches and renders it.
+      const rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), snapshot.inventory), onlyReuse: true } }, pipeline);
+      if (!rev.reused) { lists.abort(); return undefined; }
       const check = await ahead;
       if (!check.unchanged) return undefined;
       revision = rev.revision;
       listRequests = check.listRequests;
     } catch (err) {
+      lists.abort();
       if (signal.aborted) throw err;
       return undefined; // the full path reports it
     }
