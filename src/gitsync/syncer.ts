@@ -163,7 +163,7 @@ export class GitSyncer {
           const health = checksHealth(spec)
             ? await healthStep({ client: content, discovery: this.deps.discovery, identity, spec, owner, inventory: status.inventory ?? [], revision: rev.revision, startedAtMs: Date.now(), nowMs: Date.now(), signal: timeout })
             : undefined;
-          return this.inSync(obj, spec, base, rev.revision, check.listRequests, health, log);
+          return this.inSync(obj, spec, base, rev.revision, check.listRequests, health, log, false);
         }
         rev = await renderPipeline(source, pipeline);
       }
@@ -266,18 +266,18 @@ export class GitSyncer {
     }
     const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: obj.metadata.annotations?.[REQUESTED_AT] ?? obj.status?.lastHandledRequestedAt };
     try {
-      return await this.inSync(obj, spec, base, revision, listRequests, undefined, this.deps.logger.child({ gitsync: key }));
+      return await this.inSync(obj, spec, base, revision, listRequests, undefined, this.deps.logger.child({ gitsync: key }), true);
     } finally {
       this.deps.metrics.gitsyncDuration.observe(owner, (Date.now() - started) / 1000);
     }
   }
 
   /** A sync that found the same commit with nothing moved: status (and health, if checked) written, nothing applied. */
-  private async inSync(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, revision: string, listRequests: number, health: Awaited<ReturnType<typeof healthStep>> | undefined, log: Logger): Promise<ReconcileResult> {
+  private async inSync(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, revision: string, listRequests: number, health: Awaited<ReturnType<typeof healthStep>> | undefined, log: Logger, cached: boolean): Promise<ReconcileResult> {
     const { namespace, name } = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
     const next: GitSyncStatus = { ...base, lastAppliedRevision: revision, lastAttemptedRevision: revision, drifted: 0 };
     await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${revision}` }, log);
-    log.debug({ revision, dryRuns: 0, listRequests, restored: false }, 'in sync');
+    log.debug({ revision, dryRuns: 0, listRequests, restored: false, cached }, 'in sync');
     if (health?.outcome.ready === 'False') this.deps.metrics.gitsyncRunsTotal.inc({ namespace, name, result: 'failure' });
     else this.succeeded(namespace, name, 0);
     return { requeueAfterMs: health?.retryMs ?? withJitter(spec.intervalMs) };
