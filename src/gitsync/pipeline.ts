@@ -39,6 +39,8 @@ export interface RenderedRevision {
   readonly objects: DesiredObject[];
   /** The git source's `reuse` said yes: nothing was read or rendered. */
   readonly reused?: boolean;
+  /** The git source's `onlyReuse` and `reuse` said no: nothing was read or rendered. */
+  readonly stopped?: boolean;
   /** The commit's subject (git sources; status.history), '' or absent when unknown. */
   readonly subject?: string | undefined;
 }
@@ -51,6 +53,7 @@ export async function renderPipeline(source: PipelineSource, o: PipelineOptions)
     ? await fetchRevision({ ...source.fetch, spec: o.spec, namespace: o.owner.namespace, name: o.owner.name, limits, kustomizePath, signal: o.signal })
     : await localRevision(source.folder, o.spec, limits, kustomizePath, o.signal);
   if (rev.reused) return { revision: rev.revision, sha: rev.sha, objects: [], reused: true, subject: rev.subject };
+  if (rev.stopped) return { revision: rev.revision, sha: rev.sha, objects: [], stopped: true };
   const objects = await renderRevision(rev.files, o.spec, o.owner, o.discovery, limits, { where: `revision ${rev.revision}`, signal: o.signal });
   return { revision: rev.revision, sha: rev.sha, objects, subject: rev.subject };
 }

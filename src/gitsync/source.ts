@@ -40,6 +40,8 @@ export interface Revision {
   readonly files: SourceFile[];
   /** FetchOptions.reuse said yes: nothing was read (files is empty). */
   readonly reused?: boolean;
+  /** FetchOptions.onlyReuse and reuse said no: stopped once the revision was resolved (files is empty). */
+  readonly stopped?: boolean;
   /** The commit's subject as git prints it, cut by git to about 200 characters; '' when unknown (status.history). */
   readonly subject?: string;
 }
@@ -134,6 +136,8 @@ export interface FetchOptions {
    * with `reused` and no files, when the caller still knows what this revision applies.
    */
   readonly reuse?: ((revision: string) => boolean) | undefined;
+  /** With reuse: when it says no, stop there too (`stopped`, no files): the caller then syncs the full way. */
+  readonly onlyReuse?: boolean | undefined;
 }
 
 /**
@@ -173,12 +177,14 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       o.onResolved?.(revision);
       // The caller may still know what this revision applies: then nothing is read (with verify, after the check).
       if (!keys && o.reuse?.(revision)) return { revision, sha: resolved.sha, plan: undefined };
+      if (!keys && o.onlyReuse) return { revision, sha: resolved.sha, plan: undefined, stopped: true };
       const dir = repoDirFor(o.cacheDir, o.namespace, o.name, o.spec.url);
       await ensureRepo(session, dir, o.signal);
       await fetchCommit(session, dir, o.spec.url, resolved.fetchRef, resolved.sha, o.signal, limits.maxBytes);
       if (keys) {
         await verifyCommit(session, dir, resolved.sha, keys, o.signal);
         if (o.reuse?.(revision)) return { revision, sha: resolved.sha, plan: undefined };
+        if (o.onlyReuse) return { revision, sha: resolved.sha, plan: undefined, stopped: true };
       }
       // The subject (one git process, never failing) is read beside the tree rather than after it.
       const [plan, subject] = await Promise.all([
@@ -187,7 +193,7 @@ export async function fetchRevision(o: FetchOptions): Promise<Revision> {
       ]);
       return { revision, sha: resolved.sha, plan, subject };
     });
-    if (!read.plan) return { revision: read.revision, sha: read.sha, files: [], reused: true };
+    if (!read.plan) return { revision: read.revision, sha: read.sha, files: [], ...('stopped' in read ? { stopped: true } : { reused: true }) };
     return { revision: read.revision, sha: read.sha, files: await buildSource(read.plan, source), subject: read.subject };
   } finally {
     await session.dispose();

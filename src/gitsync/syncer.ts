@@ -163,7 +163,7 @@ export class GitSyncer {
           const health = checksHealth(spec)
             ? await healthStep({ client: content, discovery: this.deps.discovery, identity, spec, owner, inventory: status.inventory ?? [], revision: rev.revision, startedAtMs: Date.now(), nowMs: Date.now(), signal: timeout })
             : undefined;
-          return this.inSync(obj, spec, base, rev.revision, check.listRequests, health, log);
+          return this.inSync(obj, spec, base, rev.revision, check.listRequests, health, log, false);
         }
         rev = await renderPipeline(source, pipeline);
       }
@@ -245,36 +245,39 @@ export class GitSyncer {
     const content = this.contentClient(identity);
     const started = Date.now();
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]);
-    const ahead = this.applied.checkAhead(key, generation, identityName(identity), snapshot.inventory, content, owner, timeout);
+    const lists = new AbortController(); // a new commit makes the LISTs moot: they are cancelled
+    const ahead = this.applied.checkAhead(key, generation, identityName(identity), snapshot.inventory, content, owner, AbortSignal.any([timeout, lists.signal]));
     if (!ahead) return undefined;
     let revision: string;
     let listRequests: number;
     try {
       const { git, pipeline } = this.pipelineFor(spec, owner, content, identity, timeout);
-      const rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), snapshot.inventory) } }, pipeline);
-      if (!rev.reused) return undefined;
+      // A new commit stops the pipeline once resolved (onlyReuse): the full path fetches and renders it.
+      const rev = await renderPipeline({ kind: 'git', fetch: { ...git, reuse: (r) => this.applied.reusable(key, r, generation, identityName(identity), snapshot.inventory), onlyReuse: true } }, pipeline);
+      if (!rev.reused) { lists.abort(); return undefined; }
       const check = await ahead;
       if (!check.unchanged) return undefined;
       revision = rev.revision;
       listRequests = check.listRequests;
     } catch (err) {
+      lists.abort();
       if (signal.aborted) throw err;
       return undefined; // the full path reports it
     }
     const base: GitSyncStatus = { observedGeneration: generation, lastHandledRequestedAt: obj.metadata.annotations?.[REQUESTED_AT] ?? obj.status?.lastHandledRequestedAt };
     try {
-      return await this.inSync(obj, spec, base, revision, listRequests, undefined, this.deps.logger.child({ gitsync: key }));
+      return await this.inSync(obj, spec, base, revision, listRequests, undefined, this.deps.logger.child({ gitsync: key }), true);
     } finally {
       this.deps.metrics.gitsyncDuration.observe(owner, (Date.now() - started) / 1000);
     }
   }
 
   /** A sync that found the same commit with nothing moved: status (and health, if checked) written, nothing applied. */
-  private async inSync(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, revision: string, listRequests: number, health: Awaited<ReturnType<typeof healthStep>> | undefined, log: Logger): Promise<ReconcileResult> {
+  private async inSync(obj: GitSyncObject, spec: GitSyncSpec, base: GitSyncStatus, revision: string, listRequests: number, health: Awaited<ReturnType<typeof healthStep>> | undefined, log: Logger, cached: boolean): Promise<ReconcileResult> {
     const { namespace, name } = { namespace: obj.metadata.namespace!, name: obj.metadata.name! };
     const next: GitSyncStatus = { ...base, lastAppliedRevision: revision, lastAttemptedRevision: revision, drifted: 0 };
     await this.finish(obj, { ...next, ...health?.status }, health?.outcome ?? { ready: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${revision}` }, log);
-    log.debug({ revision, dryRuns: 0, listRequests, restored: false }, 'in sync');
+    log.debug({ revision, dryRuns: 0, listRequests, restored: false, cached }, 'in sync');
     if (health?.outcome.ready === 'False') this.deps.metrics.gitsyncRunsTotal.inc({ namespace, name, result: 'failure' });
     else this.succeeded(namespace, name, 0);
     return { requeueAfterMs: health?.retryMs ?? withJitter(spec.intervalMs) };

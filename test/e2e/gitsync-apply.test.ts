@@ -280,6 +280,34 @@ spec:
     assert.ok(spread.listed({ group: '', version: 'v1', kind: 'ConfigMap', namespace: 'default' }));
   });
 
+  it('a requested no-op resync is answered from Keelson\'s cache of the GitSync; a hand edit or a new commit still takes the full way, once', async () => {
+    const ns = 'apply';
+    const logs = () => ctl.logs.filter((l) => l.gitsync === `${ns}/app` && (l.msg === 'in sync' || l.msg === 'revision applied'));
+    const request = async (mark: string) => {
+      await cp.client.patch(GITSYNCS, ns, 'app', 'merge', { metadata: { annotations: { 'keelson.dev/requested-at': mark } } });
+      await eventually(`requested-at ${mark} handled`, async () => (await gitSyncStatus(cp.client, ns, 'app')).lastHandledRequestedAt === mark);
+    };
+    let seen = logs().length;
+    await request('cache-1');
+    assert.ok(logs().slice(seen).some((l) => l.msg === 'in sync' && l.cached === true && l.dryRuns === 0 && l.listRequests === 3), JSON.stringify(logs().slice(seen)));
+
+    // Edited by hand just before a request: the LISTs (read from etcd, not a cache) see it; healed the full way.
+    seen = logs().length;
+    await cp.client.patch(CONFIGMAPS, ns, 'other', 'merge', { data: { x: 'by-hand-again' } }, { fieldManager: 'kubectl-edit' });
+    await request('cache-2');
+    assert.equal(((await cp.client.get(CONFIGMAPS, ns, 'other')).data as Record<string, string>).x, '1');
+    assert.ok(logs().slice(seen).some((l) => l.msg === 'revision applied' && l.drifted === 1), JSON.stringify(logs().slice(seen)));
+
+    // A new commit: the cached check stops once ls-remote names it, and the full way applies it once.
+    seen = logs().length;
+    const sha = servers.repo('apply').write({ 'deploy/app/30-new.yaml': cm('fresh', { n: '1' }) }).commit('fresh');
+    await request('cache-3');
+    assert.equal((await gitSyncStatus(cp.client, ns, 'app')).lastAppliedRevision, `main@sha1:${sha}`);
+    const applied = logs().slice(seen).filter((l) => l.msg === 'revision applied' && l.revision === `main@sha1:${sha}`);
+    assert.equal(applied.length, 1, JSON.stringify(logs().slice(seen)));
+    assert.equal(applied[0]!.created, 1);
+  });
+
   it('deleting a pruning GitSync first deletes what it applied (protected objects stay); without prune nothing is deleted', async () => {
     const ns = await createNamespace(cp.client, 'delete-sync');
     const repo = servers.repo('delete-sync');
