@@ -17,8 +17,12 @@ import { type DesiredObject, applyStages, describe } from './render.js';
 import { FIELD_MANAGER } from './spec.js';
 import { errorText } from '../kube/errors.js';
 
-/** Requests in flight at once while planning and applying a revision (kubectl sends one at a time). */
-export const PARALLEL_REQUESTS = 8;
+/**
+ * Requests in flight at once while planning and applying a revision (kubectl sends one at a time). 16, not 8: the
+ * 200-app kustomize bench's dry-runs went 507 → 391 ms and its applies 566 → 437 ms on a 2-core test control plane
+ * (4 was slower still); the API server's own limits (max-requests-inflight, priority and fairness) bound the rest.
+ */
+export const PARALLEL_REQUESTS = 16;
 
 /**
  * Maps items with at most `limit` calls in flight, keeping the input order in the result. After the first failure
